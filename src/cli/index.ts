@@ -1,0 +1,31 @@
+// The `iov` command. Each subcommand lives in its own file under commands/ and registers
+// itself on the program; heavy modules are imported inside the action so `--help` is instant.
+import { Command } from 'commander';
+import { register as infra } from './commands/infra.ts';
+import { register as topology } from './commands/topology.ts';
+import { register as gateway } from './commands/gateway.ts';
+import { register as segment } from './commands/segment.ts';
+import { register as query } from './commands/query.ts';
+import { register as allocate } from './commands/allocate.ts';
+import { register as simulate } from './commands/simulate.ts';
+import { register as demo } from './commands/demo.ts';
+import { register as bench } from './commands/bench.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('iov')
+    .description('iov-pipeline: multi-cloud Internet-of-Vehicles stream pipeline')
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+  for (const reg of [infra, topology, gateway, segment, query, allocate, simulate, demo, bench]) reg(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`iov: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
+    process.exitCode = process.exitCode || 1;
+  }
+}
