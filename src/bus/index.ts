@@ -1,0 +1,2 @@
+export * from './types.ts';
+export { createKafkaBus, type KafkaBusOptions } from './kafka.ts';

@@ -1,0 +1,240 @@
+// Kafka adapter on kafkajs. Works against real Kafka and against librdkafka's mock cluster
+// (DESIGN.md §7), which refuses CreateTopics but auto-creates topics on metadata requests.
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type KafkaConfig } from 'kafkajs';
+import {
+  BusError, type Assignment, type Bus, type BusConsumer, type BusMessage, type ConsumedBatch, type ConsumerOptions,
+  type ProduceRecord, type TopicPartitionOffset, type TopicSpec,
+} from './types.ts';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId?: string;
+  /** Request timeout for produce/fetch, ms (default 10 000). */
+  requestTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+  /** kafkajs retry settings for the producer/admin (fail fast for the gateway). */
+  retries?: number;
+  /** Consumer session timeout, ms (default 10 000; small in tests for quick rebalances). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Log kafkajs itself (default: errors only when IOV_KAFKA_LOG is set). */
+  log?: boolean;
+}
+
+function toBusError(err: unknown, what: string): BusError {
+  if (err instanceof BusError) return err;
+  const e = err as Error & { retriable?: boolean; type?: string };
+  const msg = `${what}: ${e.message}`;
+  if (/timeout|timed out/i.test(e.message)) return new BusError('BUS_TIMEOUT', msg, true, { cause: err });
+  return new BusError('BUS_UNAVAILABLE', msg, e.retriable !== false, { cause: err });
+}
+
+function headersOf(h: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+  return out;
+}
+
+export function createKafkaBus(opts: KafkaBusOptions): Bus {
+  const config: KafkaConfig = {
+    clientId: opts.clientId ?? 'iov-pipeline',
+    brokers: opts.brokers,
+    requestTimeout: opts.requestTimeoutMs ?? 10_000,
+    connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
+    retry: { retries: opts.retries ?? 3, initialRetryTime: 100, maxRetryTime: 2_000 },
+    logLevel: opts.log || process.env.IOV_KAFKA_LOG ? logLevel.ERROR : logLevel.NOTHING,
+  };
+  const kafka = new Kafka(config);
+  let producer: Producer | undefined;
+  let producerReady: Promise<Producer> | undefined;
+  let admin: Admin | undefined;
+  let adminReady: Promise<Admin> | undefined;
+  const consumers = new Set<BusConsumer>();
+
+  const getProducer = (): Promise<Producer> => {
+    producerReady ??= (async () => {
+      const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
+      await p.connect();
+      producer = p;
+      p.on(p.events.DISCONNECT, () => {
+        // Reconnect lazily on the next produce.
+        if (producer === p) {
+          producer = undefined;
+          producerReady = undefined;
+        }
+      });
+      return p;
+    })().catch((err) => {
+      producerReady = undefined;
+      throw err;
+    });
+    return producerReady;
+  };
+  const getAdmin = (): Promise<Admin> => {
+    adminReady ??= (async () => {
+      const a = kafka.admin();
+      await a.connect();
+      admin = a;
+      return a;
+    })().catch((err) => {
+      adminReady = undefined;
+      throw err;
+    });
+    return adminReady;
+  };
+
+  const bus: Bus = {
+    async ensureTopics(specs: TopicSpec[]) {
+      const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
+      try {
+        await a.createTopics({ topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions })), waitForLeaders: true, timeout: 5000 });
+      } catch {
+        // Refused (e.g. the mock cluster's controller is not a broker) or already there:
+        // fall through to auto-creation through a metadata request, then check.
+      }
+      try {
+        await a.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+      } catch {
+        // The first metadata request may race the auto-creation; retry once.
+        await new Promise((r) => setTimeout(r, 300));
+        await a.fetchTopicMetadata({ topics: specs.map((s) => s.topic) }).catch((e) => Promise.reject(toBusError(e, 'ensure topics')));
+      }
+    },
+
+    async produce(records: ProduceRecord[]) {
+      if (records.length === 0) return;
+      let p: Producer;
+      try {
+        p = await getProducer();
+      } catch (err) {
+        throw toBusError(err, 'connect producer');
+      }
+      const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
+      for (const r of records) {
+        let list = byTopic.get(r.topic);
+        if (!list) byTopic.set(r.topic, (list = []));
+        list.push(r.headers ? { key: r.key, value: r.value, headers: r.headers } : { key: r.key, value: r.value });
+      }
+      try {
+        await p.sendBatch({
+          acks: -1, // all in-sync replicas: a 2xx from the gateway means durable (DESIGN.md §3)
+          timeout: opts.requestTimeoutMs ?? 10_000,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      } catch (err) {
+        throw toBusError(err, 'produce');
+      }
+    },
+
+    consumer(copts: ConsumerOptions): BusConsumer {
+      const consumer: Consumer = kafka.consumer({
+        groupId: copts.groupId,
+        allowAutoTopicCreation: true,
+        sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
+        rebalanceTimeout: Math.max(opts.sessionTimeoutMs ?? 10_000, 10_000),
+        heartbeatInterval: opts.heartbeatIntervalMs ?? 1_000,
+        maxBytesPerPartition: copts.maxBytesPerPartition ?? 1_048_576,
+        maxWaitTimeInMs: 100,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+      });
+      let current: Assignment[] = [];
+      const assignCbs: ((a: Assignment[]) => void | Promise<void>)[] = [];
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        const ma = e.payload.memberAssignment as Record<string, number[]>;
+        current = Object.entries(ma).map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((x, y) => x - y) }));
+        for (const cb of assignCbs) void cb(current);
+      });
+      let running = false;
+      const handle: BusConsumer = {
+        async run(handler) {
+          try {
+            await consumer.connect();
+            for (const t of copts.topics) await consumer.subscribe({ topic: t, fromBeginning: copts.fromBeginning ?? true });
+          } catch (err) {
+            throw toBusError(err, `consumer ${copts.groupId}`);
+          }
+          running = true;
+          await consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: true,
+            partitionsConsumedConcurrently: 1,
+            eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+              if (isStale() || batch.messages.length === 0) return;
+              const messages: BusMessage[] = batch.messages.map((m) => ({
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key ? m.key.toString() : null,
+                value: m.value ?? Buffer.alloc(0),
+                timestamp: Number(m.timestamp),
+                headers: headersOf(m.headers as Record<string, unknown> | undefined),
+              }));
+              const b: ConsumedBatch = { topic: batch.topic, partition: batch.partition, messages, highWatermark: batch.highWatermark };
+              await handler(b, { heartbeat, isRunning: () => isRunning() && !isStale() });
+            },
+          });
+        },
+        async commit(offsets: TopicPartitionOffset[]) {
+          if (offsets.length === 0) return;
+          try {
+            await consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null })));
+          } catch (err) {
+            throw toBusError(err, 'commit');
+          }
+        },
+        async committed(topic: string) {
+          const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
+          const res = await a.fetchOffsets({ groupId: copts.groupId, topics: [topic] }).catch((e) => Promise.reject(toBusError(e, 'fetch offsets')));
+          const out: TopicPartitionOffset[] = [];
+          for (const t of res) {
+            for (const p of t.partitions) {
+              if (p.offset !== '-1') out.push({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata ?? null });
+            }
+          }
+          return out.sort((x, y) => x.partition - y.partition);
+        },
+        assignment: () => current,
+        onAssign(cb) {
+          assignCbs.push(cb);
+        },
+        pause(topic, partitions) {
+          consumer.pause([partitions ? { topic, partitions } : { topic }]);
+        },
+        resume(topic, partitions) {
+          consumer.resume([partitions ? { topic, partitions } : { topic }]);
+        },
+        async stop() {
+          consumers.delete(handle);
+          if (running) await consumer.stop().catch(() => {});
+          running = false;
+          await consumer.disconnect().catch(() => {});
+        },
+      };
+      consumers.add(handle);
+      return handle;
+    },
+
+    async partitionCount(topic: string) {
+      const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
+      const md = await a.fetchTopicMetadata({ topics: [topic] }).catch((e) => Promise.reject(toBusError(e, 'metadata')));
+      return md.topics[0]?.partitions.length ?? 0;
+    },
+
+    async endOffsets(topic: string) {
+      const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
+      const offs = await a.fetchTopicOffsets(topic).catch((e) => Promise.reject(toBusError(e, 'fetch topic offsets')));
+      return offs.map((o) => ({ partition: o.partition, offset: o.high })).sort((x, y) => x.partition - y.partition);
+    },
+
+    async close() {
+      await Promise.all([...consumers].map((c) => c.stop()));
+      await Promise.all([producer?.disconnect().catch(() => {}), admin?.disconnect().catch(() => {})]);
+      producer = undefined;
+      producerReady = undefined;
+      admin = undefined;
+      adminReady = undefined;
+    },
+  };
+  return bus;
+}

@@ -1,0 +1,6 @@
+export { infraUp, infraDown, infraStatus, statePath, type UpOptions, type ServiceStatus } from './local.ts';
+export {
+  startRedis, startClickHouse, startKafka, stopPid, isAlive, freePort, findBinary, InfraError,
+  redisHealthy, clickhouseHealthy, kafkaHealthy,
+  type RedisHandle, type ClickHouseHandle, type KafkaHandle,
+} from './servers.ts';

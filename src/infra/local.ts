@@ -1,0 +1,121 @@
+// `iov infra up|down|status`: the whole local deployment of a topology — one Redis, one
+// ClickHouse per storage cloud, one Kafka cluster — recorded in a state file that every
+// other command reads for endpoints. `up` is idempotent: healthy servers are reused.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { readLocalState, storageClouds, type LocalInfraState, type Topology } from '../topology/index.ts';
+import {
+  clickhouseHealthy, isAlive, kafkaHealthy, redisHealthy, startClickHouse, startKafka, startRedis, stopPid,
+} from './servers.ts';
+
+export interface UpOptions {
+  /** Folder for the state file and all server data. */
+  root: string;
+  /** Extra ClickHouse servers to start besides the topology's storage clouds (e.g. `oracle`). */
+  extraClickHouse?: string[];
+  log?: (line: string) => void;
+}
+
+export function statePath(root: string): string {
+  return join(resolve(root), 'infra.json');
+}
+
+function save(state: LocalInfraState): void {
+  const file = statePath(state.root);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+export async function infraUp(topo: Topology, opts: UpOptions): Promise<LocalInfraState> {
+  const root = resolve(opts.root);
+  const log = opts.log ?? (() => {});
+  mkdirSync(root, { recursive: true });
+  const prev = readLocalState(statePath(root));
+  const state: LocalInfraState = prev ?? { root, startedAt: new Date().toISOString(), clickhouse: {} };
+  state.root = root;
+  // Save after each server, so a failure half-way still lets `down` stop what was started.
+  try {
+    if (state.redis && isAlive(state.redis.pid) && (await redisHealthy(state.redis.port))) log(`redis: reusing ${state.redis.url} (pid ${state.redis.pid})`);
+    else {
+      const r = await startRedis(join(root, 'redis'));
+      state.redis = { url: r.url, port: r.port, pid: r.pid };
+      save(state);
+      log(`redis: started ${r.url} (pid ${r.pid})`);
+    }
+    const names = [...storageClouds(topo), ...(opts.extraClickHouse ?? [])];
+    for (const name of names) {
+      const cur = state.clickhouse[name];
+      if (cur && isAlive(cur.pid) && (await clickhouseHealthy(cur.httpPort))) {
+        log(`clickhouse ${name}: reusing ${cur.url} (pid ${cur.pid})`);
+        continue;
+      }
+      const ch = await startClickHouse(name, join(root, 'clickhouse', name), cur ? { http: cur.httpPort, tcp: cur.tcpPort } : undefined).catch(
+        // The old ports may have been taken meanwhile: fall back to fresh ones.
+        (err) => (cur ? startClickHouse(name, join(root, 'clickhouse', name)) : Promise.reject(err)),
+      );
+      state.clickhouse[name] = { url: ch.url, httpPort: ch.httpPort, tcpPort: ch.tcpPort, pid: ch.pid, dataDir: ch.dataDir };
+      save(state);
+      log(`clickhouse ${name}: started ${ch.url} (pid ${ch.pid})`);
+    }
+    if (state.kafka && isAlive(state.kafka.pid) && (await kafkaHealthy(state.kafka.brokers))) log(`kafka: reusing ${state.kafka.brokers.join(',')} (pid ${state.kafka.pid})`);
+    else {
+      // The mock cluster keeps its data in memory: a new one starts empty.
+      const k = await startKafka(join(root, 'kafka'));
+      state.kafka = { brokers: k.brokers, pid: k.pid };
+      save(state);
+      log(`kafka: started ${k.brokers.join(',')} (pid ${k.pid})`);
+    }
+  } finally {
+    save(state);
+  }
+  return state;
+}
+
+export interface ServiceStatus {
+  name: string;
+  pid: number;
+  endpoint: string;
+  alive: boolean;
+  healthy: boolean;
+}
+
+export async function infraStatus(root: string): Promise<ServiceStatus[]> {
+  const state = readLocalState(statePath(root));
+  if (!state) return [];
+  const out: ServiceStatus[] = [];
+  if (state.redis) {
+    out.push({ name: 'redis', pid: state.redis.pid, endpoint: state.redis.url, alive: isAlive(state.redis.pid), healthy: await redisHealthy(state.redis.port) });
+  }
+  for (const [name, ch] of Object.entries(state.clickhouse)) {
+    out.push({ name: `clickhouse:${name}`, pid: ch.pid, endpoint: ch.url, alive: isAlive(ch.pid), healthy: await clickhouseHealthy(ch.httpPort) });
+  }
+  if (state.kafka) {
+    out.push({ name: 'kafka', pid: state.kafka.pid, endpoint: state.kafka.brokers.join(','), alive: isAlive(state.kafka.pid), healthy: await kafkaHealthy(state.kafka.brokers) });
+  }
+  return out;
+}
+
+/** Stop exactly the processes recorded in the state file, then remove it (data is kept unless purge). */
+export async function infraDown(root: string, opts: { purge?: boolean; log?: (l: string) => void } = {}): Promise<number> {
+  const file = statePath(root);
+  const state = readLocalState(file);
+  const log = opts.log ?? (() => {});
+  if (!state) return 0;
+  const pids: [string, number][] = [];
+  if (state.kafka) pids.push(['kafka', state.kafka.pid]);
+  for (const [name, ch] of Object.entries(state.clickhouse)) pids.push([`clickhouse:${name}`, ch.pid]);
+  if (state.redis) pids.push(['redis', state.redis.pid]);
+  let stopped = 0;
+  await Promise.all(pids.map(async ([name, pid]) => {
+    if (isAlive(pid)) {
+      await stopPid(pid);
+      stopped++;
+      log(`${name}: stopped (pid ${pid})`);
+    }
+  }));
+  rmSync(file, { force: true });
+  if (opts.purge && existsSync(state.root)) {
+    for (const sub of ['redis', 'clickhouse', 'kafka']) rmSync(join(state.root, sub), { recursive: true, force: true });
+  }
+  return stopped;
+}

@@ -1,0 +1,141 @@
+// ClickHouse over HTTP through @clickhouse/client. Works against Debian's 18.16 server and
+// current versions. 18.16 has no server-side query parameters ({name:Type}), so callers
+// build SQL from parsed structures with quoteString/quoteIdent — never by splicing raw input.
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseEndpoint } from '../topology/index.ts';
+import { createDatabaseSql, createTableSql, TABLES, quoteIdent, type TableDef } from './ddl.ts';
+import { StoreError, type QueryOptions, type Row, type Store } from './types.ts';
+
+// ClickHouse server error codes we map (src/Common/ErrorCodes.cpp).
+const SERVER_CODES: Record<number, { code: StoreError['code']; retriable: boolean }> = {
+  159: { code: 'STORE_TIMEOUT', retriable: true }, // TIMEOUT_EXCEEDED
+  158: { code: 'STORE_TOO_MANY_ROWS', retriable: false }, // TOO_MANY_ROWS
+  396: { code: 'STORE_TOO_MANY_ROWS', retriable: false }, // TOO_MANY_ROWS_OR_BYTES
+  202: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_SIMULTANEOUS_QUERIES
+  241: { code: 'STORE_UNAVAILABLE', retriable: true }, // MEMORY_LIMIT_EXCEEDED
+  252: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_PARTS
+};
+
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+
+export function toStoreError(err: unknown, cloud: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const e = err as Error & { code?: string | number; cause?: unknown };
+  const serverCode = typeof e.code === 'string' && /^\d+$/.test(e.code) ? Number(e.code) : typeof e.code === 'number' ? e.code : undefined;
+  if (serverCode !== undefined) {
+    const m = SERVER_CODES[serverCode] ?? { code: 'STORE_QUERY' as const, retriable: false };
+    return new StoreError(m.code, `${cloud}: ${firstLine(e.message)}`, m.retriable, { cause: err, serverCode });
+  }
+  const netCode = typeof e.code === 'string' ? e.code : ((e.cause as { code?: string } | undefined)?.code ?? '');
+  if (NETWORK_ERRORS.has(netCode) || /socket hang up|ECONNREFUSED|connect/i.test(e.message)) {
+    return new StoreError('STORE_UNAVAILABLE', `${cloud}: ClickHouse unreachable (${netCode || firstLine(e.message)})`, true, { cause: err });
+  }
+  if (/timeout/i.test(e.message) || e.name === 'AbortError') {
+    return new StoreError('STORE_TIMEOUT', `${cloud}: ClickHouse query timed out`, true, { cause: err });
+  }
+  return new StoreError('STORE_QUERY', `${cloud}: ${firstLine(e.message)}`, false, { cause: err });
+}
+
+function firstLine(s: string): string {
+  const line = s.split('\n')[0] ?? s;
+  // 18.16 formats errors as "Code: N, e.displayText() = DB::Exception: msg, e.what() = …"
+  const m = /DB::Exception: (.*?)(?:, e\.what\(\) = .*)?$/.exec(line);
+  return m?.[1] ?? line;
+}
+
+export interface ClickHouseStoreOptions {
+  cloud: string;
+  endpoint: ClickHouseEndpoint;
+  /** Default request timeout, ms. */
+  requestTimeoutMs?: number;
+  tables?: TableDef[];
+}
+
+export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
+  const { cloud, endpoint } = opts;
+  const database = endpoint.database;
+  const tables = opts.tables ?? TABLES;
+  const client: ClickHouseClient = createClient({
+    url: endpoint.url,
+    username: endpoint.username ?? 'default',
+    password: endpoint.password ?? '',
+    database,
+    request_timeout: opts.requestTimeoutMs ?? 30_000,
+    // Debian's 18.16 server predates some newer defaults; send nothing it does not know.
+    compression: { request: false, response: false },
+    max_open_connections: 16,
+  });
+  // The database may not exist before migrate(); DDL runs without the database parameter.
+  const admin: ClickHouseClient = createClient({
+    url: endpoint.url,
+    username: endpoint.username ?? 'default',
+    password: endpoint.password ?? '',
+    request_timeout: opts.requestTimeoutMs ?? 30_000,
+    compression: { request: false, response: false },
+    max_open_connections: 2,
+  });
+
+  return {
+    cloud,
+    database,
+    async migrate() {
+      try {
+        await admin.command({ query: createDatabaseSql(database) });
+        for (const t of tables) await admin.command({ query: createTableSql(database, t) });
+      } catch (err) {
+        throw toStoreError(err, cloud);
+      }
+    },
+    async insert(table, rows) {
+      if (rows.length === 0) return;
+      try {
+        await client.insert({ table: `${quoteIdent(database)}.${quoteIdent(table)}`, values: rows, format: 'JSONEachRow' });
+      } catch (err) {
+        throw toStoreError(err, cloud);
+      }
+    },
+    async query<T extends Row = Row>(sql: string, q: QueryOptions = {}): Promise<T[]> {
+      const settings: Record<string, string> = {};
+      if (q.timeoutMs !== undefined) settings.max_execution_time = String(Math.max(1, Math.ceil(q.timeoutMs / 1000)));
+      if (q.maxRows !== undefined) {
+        settings.max_result_rows = String(q.maxRows);
+        settings.result_overflow_mode = 'throw';
+      }
+      if (q.readonly) settings.readonly = '2';
+      let timer: NodeJS.Timeout | undefined;
+      const ctl = new AbortController();
+      if (q.signal) q.signal.addEventListener('abort', () => ctl.abort(q.signal!.reason), { once: true });
+      if (q.timeoutMs !== undefined) timer = setTimeout(() => ctl.abort(new Error('timeout')), q.timeoutMs + 250);
+      try {
+        const rs = await client.query({
+          query: sql,
+          format: 'JSONEachRow',
+          clickhouse_settings: settings as never,
+          abort_signal: ctl.signal,
+        });
+        return (await rs.json()) as T[];
+      } catch (err) {
+        if (ctl.signal.aborted && !q.signal?.aborted) {
+          throw new StoreError('STORE_TIMEOUT', `${cloud}: query exceeded ${q.timeoutMs} ms`, true, { cause: err });
+        }
+        throw toStoreError(err, cloud);
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+    },
+    async command(sql) {
+      try {
+        await client.command({ query: sql });
+      } catch (err) {
+        throw toStoreError(err, cloud);
+      }
+    },
+    async ping() {
+      const r = await client.ping();
+      if (!r.success) throw toStoreError(r.error, cloud);
+    },
+    async close() {
+      await Promise.all([client.close(), admin.close()]);
+    },
+  };
+}

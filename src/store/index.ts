@@ -1,0 +1,3 @@
+export * from './types.ts';
+export { createClickHouseStore, toStoreError, type ClickHouseStoreOptions } from './clickhouse.ts';
+export { TABLES, PACKETS, TRAFFIC_FLOW, createDatabaseSql, createTableSql, quoteIdent, quoteString, type TableDef } from './ddl.ts';

@@ -1,0 +1,46 @@
+// Storage seam: ClickHouse over HTTP (local/production) and chDB in-process (embedded). Both
+// pass test/contract/store.contract.ts. One Store = one cloud's database.
+
+export type Row = Record<string, unknown>;
+
+export interface QueryOptions {
+  /** Abort the query after this long (also sent as max_execution_time). */
+  timeoutMs?: number;
+  /** Refuse results larger than this (max_result_rows, overflow = throw). */
+  maxRows?: number;
+  signal?: AbortSignal;
+  /** Run the query read-only (readonly = 2: settings may change, data may not). */
+  readonly?: boolean;
+}
+
+export interface Store {
+  /** The cloud this store belongs to. */
+  readonly cloud: string;
+  readonly database: string;
+  /** Create the database and every table of the logical schema if missing (idempotent). */
+  migrate(): Promise<void>;
+  /** Insert rows (objects keyed by column name; UInt64 as decimal strings) in one block. */
+  insert(table: string, rows: Row[]): Promise<void>;
+  /** Run a SELECT in this store's database; rows come back as JSON objects (UInt64 as strings). */
+  query<T extends Row = Row>(sql: string, opts?: QueryOptions): Promise<T[]>;
+  /** Run a statement that returns no rows (DDL, TRUNCATE, OPTIMIZE). */
+  command(sql: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_TIMEOUT' | 'STORE_QUERY' | 'STORE_TOO_MANY_ROWS';
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly retriable: boolean,
+    options?: { cause?: unknown; serverCode?: number },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+    this.serverCode = options?.serverCode;
+  }
+  readonly serverCode: number | undefined;
+}

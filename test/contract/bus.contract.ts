@@ -1,0 +1,124 @@
+// The Bus interface's spec. Every adapter (Kafka, in-memory) runs this same suite.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bus, BusMessage } from '../../src/bus/index.ts';
+import { randomName, waitFor } from '../helpers/index.ts';
+
+export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): void {
+  describe(`Bus contract: ${name}`, () => {
+    let bus: Bus;
+    beforeAll(async () => {
+      bus = await makeBus();
+    });
+    afterAll(async () => {
+      await bus?.close();
+    });
+
+    it('produces and consumes with keys, keeping each key in one partition, in order', async () => {
+      const topic = randomName('contract.order');
+      await bus.ensureTopics([{ topic, partitions: 4 }]);
+      expect(await bus.partitionCount(topic)).toBeGreaterThanOrEqual(4);
+      const keys = ['veh-a', 'veh-b', 'veh-c', 'veh-d', 'veh-e', 'veh-f'];
+      const records = [];
+      for (let i = 0; i < 60; i++) {
+        const key = keys[i % keys.length]!;
+        records.push({ topic, key, value: Buffer.from(`${key}#${i}`), headers: { n: String(i) } });
+      }
+      await bus.produce(records);
+      const got: BusMessage[] = [];
+      const c = bus.consumer({ groupId: randomName('g'), topics: [topic] });
+      await c.run(async (b) => {
+        got.push(...b.messages);
+      });
+      await waitFor(() => got.length >= 60, { what: '60 messages' });
+      await c.stop();
+      expect(got).toHaveLength(60);
+      const partOf = new Map<string, Set<number>>();
+      const seqOf = new Map<string, number[]>();
+      for (const m of got) {
+        expect(m.topic).toBe(topic);
+        const [key, n] = m.value.toString().split('#');
+        expect(m.key).toBe(key);
+        expect(m.headers.n).toBe(n);
+        (partOf.get(key!) ?? partOf.set(key!, new Set()).get(key!)!).add(m.partition);
+        (seqOf.get(key!) ?? seqOf.set(key!, []).get(key!)!).push(Number(n));
+      }
+      for (const key of keys) {
+        expect(partOf.get(key)!.size).toBe(1);
+        const seq = seqOf.get(key)!;
+        expect(seq).toEqual([...seq].sort((a, b) => a - b));
+        expect(seq).toHaveLength(10);
+      }
+      // More than one partition is used for six keys (hash partitioning, not a single log).
+      expect(new Set(got.map((m) => m.partition)).size).toBeGreaterThan(1);
+      const ends = await bus.endOffsets(topic);
+      expect(ends.reduce((s, e) => s + Number(e.offset), 0)).toBe(60);
+    });
+
+    it('commits offsets with metadata and a new member of the group resumes from them', async () => {
+      const topic = randomName('contract.commit');
+      const group = randomName('g');
+      await bus.ensureTopics([{ topic, partitions: 4 }]);
+      await bus.produce(Array.from({ length: 40 }, (_, i) => ({ topic, key: `k${i % 8}`, value: Buffer.from(String(i)) })));
+      const first: BusMessage[] = [];
+      const c1 = bus.consumer({ groupId: group, topics: [topic] });
+      await c1.run(async (b) => {
+        first.push(...b.messages);
+      });
+      await waitFor(() => first.length >= 40, { what: 'first pass' });
+      // Commit, per partition, only up to the first half of what was seen.
+      const byPart = new Map<number, BusMessage[]>();
+      for (const m of first) (byPart.get(m.partition) ?? byPart.set(m.partition, []).get(m.partition)!).push(m);
+      const commits = [...byPart].map(([partition, msgs]) => {
+        const half = msgs[Math.floor(msgs.length / 2)]!;
+        return { topic, partition, offset: half.offset, metadata: `wm=${partition}:${half.offset}` };
+      });
+      await c1.commit(commits);
+      const committed = await c1.committed(topic);
+      expect(committed.map((c) => [c.partition, c.offset, c.metadata])).toEqual(
+        commits.sort((a, b) => a.partition - b.partition).map((c) => [c.partition, c.offset, c.metadata]),
+      );
+      await c1.stop();
+
+      const expected = [...byPart].flatMap(([, msgs]) => msgs.slice(Math.floor(msgs.length / 2)).map((m) => m.value.toString())).sort();
+      const second: BusMessage[] = [];
+      const c2 = bus.consumer({ groupId: group, topics: [topic] });
+      await c2.run(async (b) => {
+        second.push(...b.messages);
+      });
+      await waitFor(() => second.length >= expected.length, { what: 'resume', timeoutMs: 30_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      await c2.stop();
+      expect(second.map((m) => m.value.toString()).sort()).toEqual(expected);
+    });
+
+    it('splits partitions between two members of one group, delivering each message once', async () => {
+      const topic = randomName('contract.group');
+      const group = randomName('g');
+      await bus.ensureTopics([{ topic, partitions: 4 }]);
+      const a: BusMessage[] = [];
+      const b: BusMessage[] = [];
+      const ca = bus.consumer({ groupId: group, topics: [topic] });
+      const cb = bus.consumer({ groupId: group, topics: [topic] });
+      await ca.run(async (x) => {
+        a.push(...x.messages);
+        await ca.commit([{ topic, partition: x.partition, offset: String(Number(x.messages.at(-1)!.offset) + 1) }]);
+      });
+      await cb.run(async (x) => {
+        b.push(...x.messages);
+        await cb.commit([{ topic, partition: x.partition, offset: String(Number(x.messages.at(-1)!.offset) + 1) }]);
+      });
+      await waitFor(() => ca.assignment().length > 0 && cb.assignment().length > 0 &&
+        ca.assignment()[0]!.partitions.length + cb.assignment()[0]!.partitions.length === 4, { what: 'both members assigned', timeoutMs: 40_000 });
+      const pa = ca.assignment()[0]!.partitions;
+      const pb = cb.assignment()[0]!.partitions;
+      expect(pa.filter((p) => pb.includes(p))).toEqual([]);
+      await bus.produce(Array.from({ length: 80 }, (_, i) => ({ topic, key: `veh${i}`, value: Buffer.from(String(i)) })));
+      await waitFor(() => a.length + b.length >= 80, { what: '80 messages across the group', timeoutMs: 30_000 });
+      await Promise.all([ca.stop(), cb.stop()]);
+      const all = [...a, ...b].map((m) => Number(m.value.toString())).sort((x, y) => x - y);
+      expect(all).toEqual(Array.from({ length: 80 }, (_, i) => i));
+      expect(a.every((m) => pa.includes(m.partition))).toBe(true);
+      expect(b.every((m) => pb.includes(m.partition))).toBe(true);
+    });
+  });
+}

@@ -1,0 +1,48 @@
+// Shared helpers for tests: the real servers the global setup started, random resource
+// names, waitFor, and adapters with fast timeouts.
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { createKafkaBus, type Bus } from '../../src/bus/index.ts';
+import { createRedisState, type VehicleState } from '../../src/state/index.ts';
+import { createClickHouseStore, type Store } from '../../src/store/index.ts';
+import type { LocalInfraState } from '../../src/topology/index.ts';
+
+export function infra(): LocalInfraState {
+  const st = inject('infra');
+  if (!st) throw new Error('this test needs the real servers, but the run was started with IOV_TEST_INFRA=none');
+  return st;
+}
+
+export function randomName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+  throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export function testBus(brokers = infra().kafka!.brokers): Bus {
+  return createKafkaBus({ brokers, clientId: randomName('test'), sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, requestTimeoutMs: 5_000, retries: 2 });
+}
+
+export function testState(url = infra().redis!.url): VehicleState {
+  return createRedisState({ url, keyPrefix: `${randomName('t')}:` });
+}
+
+/** A store on one of the test ClickHouse servers, in a fresh database of its own. */
+export function testStore(server = 'cloud-a', database = randomName('t')): Store {
+  const ch = infra().clickhouse[server];
+  if (!ch) throw new Error(`no test ClickHouse named ${server}`);
+  return createClickHouseStore({ cloud: server, endpoint: { url: ch.url, database } });
+}
