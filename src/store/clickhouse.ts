@@ -1,7 +1,7 @@
 // ClickHouse over HTTP through @clickhouse/client. Works against Debian's 18.16 server and
 // current versions. 18.16 has no server-side query parameters ({name:Type}), so callers
 // build SQL from parsed structures with quoteString/quoteIdent — never by splicing raw input.
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseEndpoint } from '../topology/index.ts';
 import { createDatabaseSql, createTableSql, TABLES, quoteIdent, type TableDef } from './ddl.ts';
 import { StoreError, type QueryOptions, type Row, type Store } from './types.ts';
@@ -21,10 +21,11 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOU
 export function toStoreError(err: unknown, cloud: string): StoreError {
   if (err instanceof StoreError) return err;
   const e = err as Error & { code?: string | number; cause?: unknown };
-  const serverCode = typeof e.code === 'string' && /^\d+$/.test(e.code) ? Number(e.code) : typeof e.code === 'number' ? e.code : undefined;
+  const serverCode = serverCodeOf(e);
   if (serverCode !== undefined) {
     const m = SERVER_CODES[serverCode] ?? { code: 'STORE_QUERY' as const, retriable: false };
-    return new StoreError(m.code, `${cloud}: ${firstLine(e.message)}`, m.retriable, { cause: err, serverCode });
+    const msg = (e.cause as Error | undefined)?.message?.startsWith('Code:') ? (e.cause as Error).message : e.message;
+    return new StoreError(m.code, `${cloud}: ${firstLine(msg)}`, m.retriable, { cause: err, serverCode });
   }
   const netCode = typeof e.code === 'string' ? e.code : ((e.cause as { code?: string } | undefined)?.code ?? '');
   if (NETWORK_ERRORS.has(netCode) || /socket hang up|ECONNREFUSED|connect/i.test(e.message)) {
@@ -34,6 +35,17 @@ export function toStoreError(err: unknown, cloud: string): StoreError {
     return new StoreError('STORE_TIMEOUT', `${cloud}: ClickHouse query timed out`, true, { cause: err });
   }
   return new StoreError('STORE_QUERY', `${cloud}: ${firstLine(e.message)}`, false, { cause: err });
+}
+
+// The client wraps the server's error (with its numeric code) as the cause of a generic one.
+function serverCodeOf(err: unknown): number | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && /^\d+$/.test(e.code)) return Number(e.code);
+    if (typeof e.code === 'number') return e.code;
+    const m = /^Code: (\d+)[,.]/.exec(e.message ?? '');
+    if (m) return Number(m[1]);
+  }
+  return undefined;
 }
 
 function firstLine(s: string): string {
@@ -64,6 +76,8 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
     // Debian's 18.16 server predates some newer defaults; send nothing it does not know.
     compression: { request: false, response: false },
     max_open_connections: 16,
+    // Errors reach the caller as StoreError; the client's own console logging is noise.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   // The database may not exist before migrate(); DDL runs without the database parameter.
   const admin: ClickHouseClient = createClient({
@@ -73,6 +87,7 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
     request_timeout: opts.requestTimeoutMs ?? 30_000,
     compression: { request: false, response: false },
     max_open_connections: 2,
+    log: { level: ClickHouseLogLevel.OFF },
   });
 
   return {
