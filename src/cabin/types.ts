@@ -1,0 +1,87 @@
+// The allocation model's data (DESIGN.md §6; symbols of the paper's Table 3, docs/cabin.md §2).
+
+/** A resource domain centre as the allocator sees it (one node of the directory). */
+export interface CentreParams {
+  id: string;
+  provider: string;
+  location: string;
+  /** V_i: data one VM processes per second, MB/s */
+  vmSpeed: number;
+  /** P_i: price of one VM per hour */
+  vmPrice: number;
+  /** U_i: uplink (transfer-in) price per GB */
+  uplinkPrice: number;
+  /** R_i: VMs available to us */
+  vmCount: number;
+  /** N_i: network bandwidth of one VM, MB/s */
+  vmBandwidth: number;
+  /** M_i: storage of one VM, MB */
+  vmStorage: number;
+  lat: number;
+  lng: number;
+}
+
+/** A data block: one segment's data per window. */
+export interface BlockParams {
+  id: string;
+  /** S_j: MB per window */
+  size: number;
+  /** cap on VMs (= replicas) for this block: the segment's maxReplicas */
+  maxReplicas?: number;
+  lat: number;
+  lng: number;
+}
+
+export interface LatencyModel {
+  /** fixed part (routing, TLS, queueing) in ms */
+  baseMs: number;
+  /** per km of great-circle distance, ms (fibre ≈ 0.005 ms/km one way; routes ≈ 2× longer) */
+  msPerKm: number;
+}
+
+export interface AllocationInstance {
+  name: string;
+  /** D: every block's window must be transferred and processed within this many seconds */
+  deadlineS: number;
+  /** T: the rental period the cost is computed over, hours */
+  rentalHours: number;
+  /** W: window length, seconds (a block is one window of data) */
+  windowS: number;
+  latency: LatencyModel;
+  centres: CentreParams[];
+  blocks: BlockParams[];
+  /** optional F_ij in km, [centre][block]; great-circle distance when absent */
+  distanceKm?: number[][];
+}
+
+export type SolverName = 'exact' | 'fast' | 'ga';
+export type AllocationStatus = 'optimal' | 'feasible' | 'infeasible' | 'unknown';
+
+export interface BlockAllocation {
+  block: string;
+  centre: string;
+  /** n_ij */
+  replicas: number;
+  /** L_ij + transfer + processing for one window, ms */
+  expectedLatencyMs: number;
+  transferCost: number;
+  rentalCost: number;
+  cost: number;
+}
+
+export interface AllocationResult {
+  instance: string;
+  solver: SolverName;
+  status: AllocationStatus;
+  totalCost: number;
+  /** best proven lower bound on the optimum (−Infinity if none) */
+  lowerBound: number;
+  /** (totalCost − lowerBound)/lowerBound */
+  gap: number;
+  timeMs: number;
+  allocations: BlockAllocation[];
+  /** why the instance cannot be solved (status 'infeasible'), one line per reason */
+  explanation: string[];
+  /** solver details (proof, iterations, …) */
+  info: Record<string, unknown>;
+}
