@@ -1,0 +1,91 @@
+// The CLI as a user runs it: `iov topology check` and `iov infra up|status|down` on a
+// private state folder (its own servers, stopped at the end by their PIDs).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../../src/infra/index.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const EXAMPLE = join(ROOT, 'infra/topology/shanghai.yaml');
+
+function iov(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/iov.mjs'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('iov topology check', () => {
+  it('passes the example and prints a summary', () => {
+    const r = iov('topology', 'check', EXAMPLE);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ok: shanghai: 4 clouds, 3 segments, res 9 \(segments at res 6\)/);
+    expect(r.out).toMatch(/north\s+cloud cloud-a/);
+  });
+
+  it('fails a broken copy with a precise message', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'topo-'));
+    const bad = join(dir, 'broken.yaml');
+    writeFileSync(bad, readFileSync(EXAMPLE, 'utf8').replace('cloud: cloud-b', 'cloud: cloud-z').replace('bbox: [30.9, 121.1, 31.1, 121.8]', 'bbox: [31.2, 121.1, 31.1, 121.8]'));
+    const r = iov('topology', 'check', bad);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${bad}: invalid topology:`);
+    expect(r.err).toContain('segments[1].cloud: unknown cloud "cloud-z"');
+    expect(r.err).toContain('segments[2].bbox: south must be less than north');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has --help on every subcommand', () => {
+    for (const cmd of [['--help'], ['infra', '--help'], ['infra', 'up', '--help'], ['topology', 'check', '--help']]) {
+      const r = iov(...cmd);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^Usage: iov/);
+    }
+  });
+});
+
+describe('iov infra up | status | down', () => {
+  const root = mkdtempSync(join(tmpdir(), 'iov-infra-'));
+  const topo = join(root, 'one-cloud.yaml');
+  writeFileSync(topo, `name: tiny
+clouds:
+  - { id: ing, roles: [ingest] }
+  - { id: only, roles: [processing, storage] }
+segments:
+  - { id: all, cloud: only, bbox: [30.9, 121.1, 31.5, 121.8] }
+`);
+  afterAll(() => {
+    iov('infra', 'down', '--root', root);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('starts every server, reports them healthy, reuses them, and stops exactly them', () => {
+    const up = iov('infra', 'up', '--topology', topo, '--root', root);
+    expect(up.err).toBe('');
+    expect(up.code).toBe(0);
+    expect(up.out).toMatch(/redis: started redis:\/\/127\.0\.0\.1:\d+/);
+    expect(up.out).toMatch(/clickhouse only: started http:\/\/127\.0\.0\.1:\d+/);
+    expect(up.out).toMatch(/kafka: started 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/);
+    const state = JSON.parse(readFileSync(join(root, 'infra.json'), 'utf8'));
+    const pids: number[] = [state.redis.pid, state.clickhouse.only.pid, state.kafka.pid];
+    expect(pids.every(isAlive)).toBe(true);
+
+    const st = iov('infra', 'status', '--root', root, '--json');
+    expect(st.code).toBe(0);
+    const services = JSON.parse(st.out) as { name: string; healthy: boolean }[];
+    expect(services.map((s) => [s.name, s.healthy])).toEqual([['redis', true], ['clickhouse:only', true], ['kafka', true]]);
+
+    const again = iov('infra', 'up', '--topology', topo, '--root', root);
+    expect(again.code).toBe(0);
+    expect(again.out.match(/reusing/g)).toHaveLength(3);
+    expect(JSON.parse(readFileSync(join(root, 'infra.json'), 'utf8')).redis.pid).toBe(state.redis.pid);
+
+    const down = iov('infra', 'down', '--root', root);
+    expect(down.code).toBe(0);
+    expect(down.out).toContain('3 server(s) stopped');
+    expect(pids.some(isAlive)).toBe(false);
+    const after = iov('infra', 'status', '--root', root);
+    expect(after.code).toBe(1);
+    expect(after.out).toContain('no local infrastructure recorded');
+  });
+});
