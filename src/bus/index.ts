@@ -1,2 +1,3 @@
 export * from './types.ts';
 export { createKafkaBus, type KafkaBusOptions } from './kafka.ts';
+export { createMemoryBus, murmur2, partitionOf, type MemoryBusOptions } from './memory.ts';

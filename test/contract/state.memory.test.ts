@@ -1,0 +1,4 @@
+import { stateContract } from './state.contract.ts';
+import { createMemoryState } from '../../src/state/index.ts';
+
+stateContract('memory', () => createMemoryState());
