@@ -1,4 +1,4 @@
-export { infraUp, infraDown, infraStatus, statePath, type UpOptions, type ServiceStatus } from './local.ts';
+export { infraUp, infraDown, infraStatus, statePath, plannedPartitions, type UpOptions, type ServiceStatus } from './local.ts';
 export {
   startRedis, startClickHouse, startKafka, stopPid, isAlive, freePort, findBinary, InfraError,
   redisHealthy, clickhouseHealthy, kafkaHealthy,

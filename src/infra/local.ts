@@ -3,7 +3,9 @@
 // other command reads for endpoints. `up` is idempotent: healthy servers are reused.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readLocalState, storageClouds, type LocalInfraState, type Topology } from '../topology/index.ts';
+import { existsSync as exists, readFileSync } from 'node:fs';
+import { createKafkaBus } from '../bus/index.ts';
+import { readLocalState, segmentTopic, storageClouds, type LocalInfraState, type Topology } from '../topology/index.ts';
 import {
   clickhouseHealthy, isAlive, kafkaHealthy, redisHealthy, startClickHouse, startKafka, startRedis, stopPid,
 } from './servers.ts';
@@ -14,6 +16,8 @@ export interface UpOptions {
   /** Extra ClickHouse servers to start besides the topology's storage clouds (e.g. `oracle`). */
   extraClickHouse?: string[];
   log?: (line: string) => void;
+  /** Create every segment topic with enough partitions (default true). */
+  provisionTopics?: boolean;
 }
 
 export function statePath(root: string): string {
@@ -68,7 +72,36 @@ export async function infraUp(topo: Topology, opts: UpOptions): Promise<LocalInf
   } finally {
     save(state);
   }
+  if (opts.provisionTopics !== false && state.kafka) await provisionTopics(topo, state.kafka.brokers, join(root, 'plan.json'), log);
   return state;
+}
+
+/**
+ * Partitions per segment topic: at least the segment's maxReplicas and the replicas the cabin
+ * plan (<root>/plan.json, if any) gives it, so every replica of a consumer group has a
+ * partition to own (DESIGN.md §2).
+ */
+export function plannedPartitions(topo: Topology, planFile?: string): Map<string, number> {
+  const want = new Map(topo.segments.map((s) => [s.id, s.maxReplicas]));
+  if (planFile && exists(planFile)) {
+    const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { segments?: { segment: string; replicas: number }[] };
+    for (const p of plan.segments ?? []) if (want.has(p.segment)) want.set(p.segment, Math.max(want.get(p.segment)!, p.replicas));
+  }
+  return want;
+}
+
+async function provisionTopics(topo: Topology, brokers: string[], planFile: string, log: (l: string) => void): Promise<void> {
+  const bus = createKafkaBus({ brokers, clientId: 'iov-infra' });
+  try {
+    const want = plannedPartitions(topo, planFile);
+    await bus.ensureTopics([...want].map(([seg, partitions]) => ({ topic: segmentTopic(seg), partitions })));
+    for (const [seg, partitions] of want) {
+      const have = await bus.partitionCount(segmentTopic(seg));
+      log(`topic ${segmentTopic(seg)}: ${have} partitions${have < partitions ? ` (WARNING: ${partitions} wanted; this cluster cannot grow it, so at most ${have} replicas will share the work)` : ''}`);
+    }
+  } finally {
+    await bus.close();
+  }
 }
 
 export interface ServiceStatus {

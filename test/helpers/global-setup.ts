@@ -36,7 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let state: LocalInfraState;
   const t0 = Date.now();
   try {
-    state = await infraUp(topo, { root, extraClickHouse: ['oracle'] });
+    state = await infraUp(topo, { root, extraClickHouse: ['oracle'], provisionTopics: false });
   } catch (err) {
     await infraDown(root).catch(() => {});
     throw new Error(`test infrastructure could not start: ${(err as Error).message}`);
