@@ -15,11 +15,16 @@ import { CabinError } from './errors.ts';
 import { solveFast } from './fast.ts';
 import { assignmentCost, isFeasible, type Gap } from './gap.ts';
 
-type HighsModule = Awaited<ReturnType<typeof import('highs')['default']>>;
+type HighsModule = import('highs').Highs;
 let highsPromise: Promise<HighsModule> | undefined;
 /** HiGHS is loaded once per process (a few ms of WASM compile). */
 export function loadHighs(): Promise<HighsModule> {
-  highsPromise ??= import('highs').then((mod) => mod.default());
+  // The package is CommonJS with an ESM build; TypeScript's NodeNext view of its default
+  // export is the module object, at runtime (ESM condition) it is the loader function.
+  highsPromise ??= import('highs').then((mod) => {
+    const m = mod as unknown as { default: (() => Promise<HighsModule>) | { default: () => Promise<HighsModule> } };
+    return typeof m.default === 'function' ? m.default() : m.default.default();
+  });
   return highsPromise;
 }
 

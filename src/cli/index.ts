@@ -7,6 +7,7 @@ import { register as gateway } from './commands/gateway.ts';
 import { register as segment } from './commands/segment.ts';
 import { register as query } from './commands/query.ts';
 import { register as allocate } from './commands/allocate.ts';
+import { register as directory } from './commands/directory.ts';
 import { register as simulate } from './commands/simulate.ts';
 import { register as demo } from './commands/demo.ts';
 import { register as bench } from './commands/bench.ts';
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .description('iov-pipeline: multi-cloud Internet-of-Vehicles stream pipeline')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const reg of [infra, topology, gateway, segment, query, allocate, simulate, demo, bench]) reg(program);
+  for (const reg of [infra, topology, gateway, segment, query, allocate, directory, simulate, demo, bench]) reg(program);
   return program;
 }
 

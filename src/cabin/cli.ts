@@ -1,0 +1,198 @@
+// The `iov allocate` / `iov directory` actions (the commander wiring is in src/cli/commands;
+// it imports this module lazily so `--help` stays instant).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadTopology } from '../topology/index.ts';
+import { DEFAULT_DEMAND, instanceFromTopology, loadDemand } from './demand.ts';
+import {
+  centresFromDirectory, centresFromFolder, DEFAULT_DIRECTORY_STORE, findCentre, listCentres, loadDirectory,
+  registerFolder, saveDirectory, withdrawCentre,
+} from './directory.ts';
+import { CabinError, badOption } from './errors.ts';
+import { solveExact } from './exact.ts';
+import { solveFast } from './fast.ts';
+import { solveGa } from './ga.ts';
+import { readGapFile } from './gap.ts';
+import { generateInstance, LARGE_SIZES, TABLE4_SIZES } from './generator.ts';
+import { DEFAULT_PLAN_FILE, planFromResult, writePlan } from './plan.ts';
+import { allocate, SOLVERS } from './solve.ts';
+import type { AllocationInstance, SolverName } from './types.ts';
+import { readFileSync } from 'node:fs';
+
+export interface AllocateCliOptions {
+  topology?: string;
+  demand?: string;
+  centres?: string;
+  store?: string;
+  solver?: string;
+  timeLimit?: string;
+  seed?: string;
+  out?: string;
+  json?: boolean;
+  gap?: string;
+  instance?: string;
+  generate?: string;
+  outDir?: string;
+}
+
+export interface ParsedAllocateOptions {
+  mode: 'topology' | 'gap' | 'instance' | 'generate';
+  solver: SolverName;
+  timeLimitMs?: number;
+  seed: number;
+  out: string;
+  sizes: [number, number][];
+}
+
+/** Validate the CLI options; messages are stable (tested). */
+export function parseAllocateOptions(o: AllocateCliOptions): ParsedAllocateOptions {
+  const solver = (o.solver ?? 'exact') as SolverName;
+  if (!SOLVERS.includes(solver)) throw badOption(`--solver must be one of ${SOLVERS.join(', ')}, got ${JSON.stringify(o.solver)}`);
+  let timeLimitMs: number | undefined;
+  if (o.timeLimit !== undefined) {
+    timeLimitMs = Number(o.timeLimit);
+    if (!/^\d+$/.test(o.timeLimit) || !(timeLimitMs > 0)) throw badOption(`--time-limit must be a positive integer (milliseconds), got ${JSON.stringify(o.timeLimit)}`);
+  }
+  let seed = 1;
+  if (o.seed !== undefined) {
+    if (!/^-?\d+$/.test(o.seed)) throw badOption(`--seed must be an integer, got ${JSON.stringify(o.seed)}`);
+    seed = Number(o.seed);
+  }
+  const modes = [o.topology && 'topology', o.gap && 'gap', o.instance && 'instance', o.generate && 'generate'].filter(Boolean) as ParsedAllocateOptions['mode'][];
+  if (modes.length === 0) throw badOption('one of --topology, --gap, --instance or --generate is required');
+  if (modes.length > 1) throw badOption(`--${modes[0]} and --${modes[1]} cannot be used together`);
+  let sizes: [number, number][] = [];
+  if (o.generate) {
+    if (o.generate === 'table4') sizes = TABLE4_SIZES.map(([a, b]) => [a, b]);
+    else if (o.generate === 'large') sizes = LARGE_SIZES.map(([a, b]) => [a, b]);
+    else {
+      for (const part of o.generate.split(',')) {
+        const mt = /^(\d+)x(\d+)$/.exec(part.trim());
+        if (!mt || Number(mt[1]) < 1 || Number(mt[2]) < 1) throw badOption(`--generate must be table4, large or a list like 5x10,20x20 (blocks x centres), got ${JSON.stringify(o.generate)}`);
+        sizes.push([Number(mt[1]), Number(mt[2])]);
+      }
+    }
+  }
+  const p: ParsedAllocateOptions = { mode: modes[0]!, solver, seed, out: o.out ?? DEFAULT_PLAN_FILE, sizes };
+  if (timeLimitMs !== undefined) p.timeLimitMs = timeLimitMs;
+  return p;
+}
+
+const write = (s: string): void => { process.stdout.write(s); };
+
+export async function runAllocate(o: AllocateCliOptions): Promise<void> {
+  const p = parseAllocateOptions(o);
+  if (p.mode === 'gap') return runGap(o.gap!, p, o.json === true);
+  if (p.mode === 'generate') {
+    const dir = o.outDir ?? 'infra/cabin/instances';
+    mkdirSync(dir, { recursive: true });
+    for (const [n, w] of p.sizes) {
+      const inst = generateInstance({ blocks: n, centres: w, seed: p.seed });
+      const file = join(dir, `${inst.name}.json`);
+      writeFileSync(file, `${JSON.stringify(inst)}\n`);
+      write(`${file}\n`);
+    }
+    return;
+  }
+  let inst: AllocationInstance;
+  if (p.mode === 'instance') {
+    inst = JSON.parse(readFileSync(o.instance!, 'utf8')) as AllocationInstance;
+  } else {
+    const topo = loadTopology(o.topology!);
+    const demand = o.demand ? loadDemand(o.demand) : DEFAULT_DEMAND;
+    inst = instanceFromTopology(topo, demand, resolveCentres(o));
+  }
+  const r = await allocate(inst, { solver: p.solver, seed: p.seed, ...(p.timeLimitMs !== undefined ? { timeLimitMs: p.timeLimitMs } : {}) });
+  if (o.json) write(`${JSON.stringify(r, null, 2)}\n`);
+  if (r.allocations.length === 0) {
+    throw new CabinError('CABIN_INFEASIBLE', `no allocation (${r.status}):\n  ${r.explanation.join('\n  ')}`, r.explanation);
+  }
+  if (!o.json) {
+    write(`${inst.name}: ${inst.blocks.length} blocks on ${inst.centres.length} centres, deadline ${inst.deadlineS} s, rental ${inst.rentalHours} h\n`);
+    write(`${'segment'.padEnd(14)}${'centre'.padEnd(16)}${'replicas'.padStart(8)}${'latency ms'.padStart(12)}${'cost'.padStart(12)}\n`);
+    for (const a of r.allocations) {
+      write(`${a.block.padEnd(14)}${a.centre.padEnd(16)}${String(a.replicas).padStart(8)}${a.expectedLatencyMs.toFixed(0).padStart(12)}${a.cost.toFixed(2).padStart(12)}\n`);
+    }
+    const lb = Number.isFinite(r.lowerBound) ? `, lower bound ${r.lowerBound.toFixed(2)} (gap ${(r.gap * 100).toFixed(3)} %)` : '';
+    write(`total ${r.totalCost.toFixed(2)} — ${r.solver} solver, ${r.status}${lb}, ${r.timeMs} ms\n`);
+  }
+  if (p.mode === 'topology') {
+    writePlan(p.out, planFromResult(inst, r));
+    if (!o.json) write(`plan written to ${p.out}\n`);
+  }
+}
+
+function resolveCentres(o: AllocateCliOptions): ReturnType<typeof centresFromFolder> {
+  if (o.centres) return centresFromFolder(o.centres);
+  const store = o.store ?? DEFAULT_DIRECTORY_STORE;
+  if (o.store || existsSync(store)) {
+    const c = centresFromDirectory(loadDirectory(store));
+    if (c.length || o.store) return c;
+  }
+  // No store yet: the example centres shipped with the repo.
+  const fallback = resolve(dirname(o.topology ?? '.'), '..', 'cabin', 'centres');
+  if (existsSync(fallback)) {
+    process.stderr.write(`note: no directory store at ${store}; using the centres in ${fallback}\n`);
+    return centresFromFolder(fallback);
+  }
+  throw new CabinError('CABIN_NO_CENTRES', `no centres: run 'iov directory register <dir>' or pass --centres <dir>`);
+}
+
+async function runGap(file: string, p: ParsedAllocateOptions, json: boolean): Promise<void> {
+  const g = readGapFile(file);
+  const limit = p.timeLimitMs;
+  let out: Record<string, unknown>;
+  if (p.solver === 'exact') {
+    const r = await solveExact(g, { seed: p.seed, ...(limit ? { timeLimitMs: limit } : {}) });
+    out = { solver: 'exact', status: r.status, cost: r.cost, lowerBound: r.lowerBound, timeMs: r.timeMs, proof: r.proof };
+  } else if (p.solver === 'fast') {
+    const r = solveFast(g, { seed: p.seed, timeLimitMs: limit ?? 2000 });
+    out = { solver: 'fast', status: r.provenOptimal ? 'optimal' : r.assignment ? 'feasible' : 'unknown', cost: r.cost, lowerBound: r.lowerBound, gap: r.gap, timeMs: r.timeMs, timeToBestMs: r.timeToBestMs };
+  } else {
+    const r = solveGa(g, { seed: p.seed, timeLimitMs: limit ?? 5000 });
+    out = { solver: 'ga', status: r.assignment ? 'feasible' : 'unknown', cost: r.cost, timeMs: r.timeMs, generations: r.generations };
+  }
+  if (json) write(`${JSON.stringify({ file, agents: g.m, jobs: g.n, ...out })}\n`);
+  else write(`${file}: ${g.m} agents × ${g.n} jobs: ${Object.entries(out).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`).join(', ')}\n`);
+}
+
+// --- iov directory ---------------------------------------------------------------------
+
+export function runDirectoryRegister(folder: string, store = DEFAULT_DIRECTORY_STORE): void {
+  const d = loadDirectory(store);
+  const rep = registerFolder(d, folder);
+  saveDirectory(d, store);
+  write(`registered from ${folder} into ${store}: ${rep.added.length} added, ${rep.updated.length} updated, ${rep.unchanged.length} unchanged, ${rep.errors.length} errors\n`);
+  for (const id of rep.added) write(`  + ${id}\n`);
+  for (const id of rep.updated) write(`  ~ ${id}\n`);
+  for (const e of rep.errors) process.stderr.write(`  ! ${e.file}: ${e.field}: ${e.message}\n`);
+  if (rep.errors.length) process.exitCode = 1;
+}
+
+export function runDirectoryList(store = DEFAULT_DIRECTORY_STORE, json = false): void {
+  const d = loadDirectory(store);
+  if (json) { write(`${JSON.stringify(d, null, 2)}\n`); return; }
+  for (const p of d.providers) {
+    write(`${p.name}${Object.keys(p.accessLimits).length ? `  limits ${JSON.stringify(p.accessLimits)}` : ''}\n`);
+    for (const l of p.locations) {
+      write(`  ${l.name}  uplink ${l.uplinkMbps ?? '?'} Mbit/s, ${l.centreCount} centre(s)\n`);
+      for (const c of l.centres) {
+        write(`    ${c.id.padEnd(16)} ${c.state.padEnd(8)} ${String(c.vmCount).padStart(4)} VMs × ${c.vmSpeedMBps} MB/s @ ${c.vmPricePerHour}/h, uplink ${c.uplinkPricePerGB}/GB, ${c.accessForm}\n`);
+      }
+    }
+  }
+  if (d.providers.length === 0) write(`(empty directory: ${store})\n`);
+}
+
+export function runDirectoryShow(id: string, store = DEFAULT_DIRECTORY_STORE): void {
+  const e = findCentre(loadDirectory(store), id);
+  if (!e) throw new CabinError('CABIN_UNKNOWN_CENTRE', `no centre ${id} in ${store} (have: ${listCentres(loadDirectory(store)).map((x) => x.centre.id).join(', ') || 'none'})`);
+  write(`${JSON.stringify({ provider: e.provider, location: e.location, ...e.centre }, null, 2)}\n`);
+}
+
+export function runDirectoryWithdraw(id: string, store = DEFAULT_DIRECTORY_STORE): void {
+  const d = loadDirectory(store);
+  if (!withdrawCentre(d, id)) throw new CabinError('CABIN_UNKNOWN_CENTRE', `no centre ${id} in ${store}`);
+  saveDirectory(d, store);
+  write(`withdrew ${id}\n`);
+}
