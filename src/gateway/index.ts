@@ -1,0 +1,83 @@
+// The ingest gateway's public surface (DESIGN.md §3). `createGateway` wires the ingest core
+// (also callable directly, without HTTP, by the embedded demo) and the Fastify app.
+// The bus and the state are owned by the caller: close() stops the gateway (HTTP server,
+// waits for produces in flight) but does not close them.
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Bus } from '../bus/index.ts';
+import type { VehicleState } from '../state/index.ts';
+import { segmentTopic, type Topology } from '../topology/index.ts';
+import { resolveConfig, type GatewayConfig } from './config.ts';
+import { buildApp } from './http.ts';
+import { createIngest, type IngestContext, type IngestResult } from './ingest.ts';
+import { createMetrics } from './metrics.ts';
+
+export {
+  DEFAULT_CONFIG, GatewayConfigError, gatewayConfigFromEnv, parseApiKeys, resolveConfig,
+  type GatewayConfig, type RateLimitConfig,
+} from './config.ts';
+export {
+  GatewayError, PACKET_ERRORS, REQUEST_ERRORS,
+  type PacketErrorCode, type PacketRejection, type RequestErrorCode,
+} from './errors.ts';
+export type { IngestContext, IngestResult } from './ingest.ts';
+
+export interface GatewayOptions {
+  topology: Topology;
+  bus: Bus;
+  state: VehicleState;
+  config?: Partial<GatewayConfig>;
+  logger?: Logger;
+  /** Gateway clock (epoch ms), for ingestTs and the ts bounds; injectable for tests. */
+  now?: () => number;
+  /** Also export prom-client's process metrics (default false: several gateways may share a process). */
+  defaultMetrics?: boolean;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  ingest(items: unknown[], ctx?: IngestContext): Promise<IngestResult>;
+  metrics: Registry;
+  config: GatewayConfig;
+  /** Whether API keys are required (false when none are configured). */
+  authEnabled: boolean;
+  close(): Promise<void>;
+}
+
+export function createGateway(opts: GatewayOptions): Gateway {
+  const config = resolveConfig(opts.config);
+  if (opts.topology.segments.length === 0) throw new Error('createGateway: the topology has no segments');
+  const logger = opts.logger ?? pino({ level: process.env.IOV_LOG_LEVEL ?? 'info', name: 'iov-gateway' });
+  const now = opts.now ?? Date.now;
+  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics });
+  const authEnabled = Object.keys(config.apiKeys).length > 0;
+  if (!authEnabled) {
+    logger.warn(
+      `gateway: NO API KEYS CONFIGURED - authentication is DISABLED and every packet is stamped gatewayId "${config.defaultGatewayId}". ` +
+        'Fine for embedded/loopback use only; set IOV_API_KEYS="<gatewayId>:<secret>,..." for anything else.',
+    );
+  }
+  const core = createIngest({ topology: opts.topology, bus: opts.bus, state: opts.state, config, metrics, logger, now });
+  const app = buildApp({ topology: opts.topology, bus: opts.bus, state: opts.state, config, metrics, logger, core, now });
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    ingest: core.ingest,
+    metrics: metrics.registry,
+    config,
+    authEnabled,
+    close() {
+      closed ??= (async () => {
+        await app.close();
+        await core.drain();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Create every segment topic with at least the segment's maxReplicas partitions (DESIGN.md §2). */
+export async function ensureSegmentTopics(bus: Bus, topology: Topology): Promise<void> {
+  await bus.ensureTopics(topology.segments.map((s) => ({ topic: segmentTopic(s.id), partitions: Math.max(1, s.maxReplicas) })));
+}

@@ -1,0 +1,200 @@
+// The ingest core (DESIGN.md §3), shared by the HTTP route and the embedded demo:
+//   validate -> route (H3 -> segment) -> ONE state round trip for the whole request
+//   -> enrich + encode (+ crossing copy) -> micro-batched produce (acks = all) -> result.
+// Nothing is acknowledged before Kafka acknowledged it. If the produce fails, the state
+// changes of this request are rolled back, so a retry of the same packets is not taken for
+// a duplicate (see docs/gateway.md for the residual race between concurrent requests).
+import type { Logger } from 'pino';
+import type { Bus, ProduceRecord } from '../bus/index.ts';
+import { enrichedPacketCodec, type EnrichedPacket, type VehiclePacket } from '../schemas/index.ts';
+import type { Observation, ObserveResult, VehicleState } from '../state/index.ts';
+import { createSegmentLookup, segmentTopic, type Topology } from '../topology/index.ts';
+import { createBatcher, OverloadError } from './batcher.ts';
+import type { GatewayConfig } from './config.ts';
+import { GatewayError, kindOf, packetError, show, type PacketRejection } from './errors.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { compileValidator } from './validate.ts';
+
+export interface IngestResult {
+  /** Packets produced with their owned copy acknowledged by Kafka (duplicates excluded). */
+  accepted: number;
+  /** Packets seen before within the dedup horizon: acknowledged, not produced again. */
+  duplicates: number;
+  rejected: PacketRejection[];
+  /** Accepted packets that crossed a segment boundary (also written to the old segment). */
+  crossings: number;
+  /** Kafka messages written, crossing copies included (= accepted + crossings). */
+  produced: number;
+}
+
+export interface IngestContext {
+  gatewayId?: string;
+}
+
+/** An NDJSON line that did not parse: rejected alone with MALFORMED_LINE. */
+export class MalformedLine {
+  constructor(readonly reason: string) {}
+}
+
+export interface IngestCore {
+  ingest(items: unknown[], ctx?: IngestContext): Promise<IngestResult>;
+  /** Bytes queued for or waiting on Kafka. */
+  outstandingBytes(): number;
+  drain(): Promise<void>;
+}
+
+export interface IngestDeps {
+  topology: Topology;
+  bus: Bus;
+  state: VehicleState;
+  config: GatewayConfig;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  now: () => number;
+}
+
+interface Good {
+  packet: VehiclePacket;
+  cell: string;
+  segment: string;
+}
+
+export function createIngest(deps: IngestDeps): IngestCore {
+  const { topology, bus, state, config, metrics, logger, now } = deps;
+  // Built once: H3 lookup table, Avro type, validator, topic names.
+  const lookup = createSegmentLookup(topology);
+  const codec = enrichedPacketCodec();
+  const validate = compileValidator(config);
+  const topicOf = new Map<string, string>();
+  for (const s of topology.segments) topicOf.set(s.id, segmentTopic(s.id));
+  const observeOpts = { dedupHorizonMs: config.dedupHorizonMs, stateTtlMs: config.stateTtlMs };
+  const batcher = createBatcher({
+    bus,
+    maxInFlightBytes: config.maxInFlightBytes,
+    maxBatchRecords: config.maxBatchRecords,
+    maxConcurrent: config.maxConcurrentProduces,
+    lingerMs: config.lingerMs,
+    onBatch(records, seconds, ok) {
+      metrics.produceLatency.observe({ result: ok ? 'ok' : 'error' }, seconds);
+      metrics.batchRecords.observe(records);
+      metrics.inflightBytes.set(batcher.outstandingBytes);
+    },
+  });
+
+  const unavailable = (what: string, err: unknown) =>
+    new GatewayError('UNAVAILABLE', [what, (err as Error)?.message ?? String(err)], config.retryAfterSec, { cause: err });
+  const overloaded = () => new GatewayError('OVERLOADED', [config.maxInFlightBytes], config.retryAfterSec);
+
+  async function ingest(items: unknown[], ctx: IngestContext = {}): Promise<IngestResult> {
+    if (!Array.isArray(items)) throw new GatewayError('INVALID_BODY', [kindOf(items)]);
+    if (items.length === 0) throw new GatewayError('EMPTY_BODY');
+    if (items.length > config.maxPacketsPerRequest) throw new GatewayError('TOO_MANY_PACKETS', [config.maxPacketsPerRequest]);
+    // Refuse early while the producer is saturated: no state round trip for a request that
+    // could not be produced anyway.
+    if (batcher.outstandingBytes >= config.maxInFlightBytes) throw overloaded();
+    const t = now();
+    const gatewayId = ctx.gatewayId ?? config.defaultGatewayId;
+
+    const rejected: PacketRejection[] = [];
+    const good: Good[] = [];
+    const obs: Observation[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (item instanceof MalformedLine) {
+        rejected.push(packetError(i, 'MALFORMED_LINE', item.reason));
+        continue;
+      }
+      const v = validate(item, i, t);
+      if (!v.ok) {
+        rejected.push(v.error);
+        continue;
+      }
+      const p = v.packet;
+      const route = lookup.route(p.lat, p.lng);
+      if (route.segment === undefined || !topicOf.has(route.segment)) {
+        rejected.push(packetError(i, 'OUT_OF_AREA', show(p.lat), show(p.lng), topology.name));
+        continue;
+      }
+      good.push({ packet: p, cell: route.cell, segment: route.segment });
+      obs.push({ vehicleId: p.vehicleId, dedupKey: p.seq !== null ? `s${p.seq}` : `t${p.ts}`, ts: p.ts, segment: route.segment, lat: p.lat, lng: p.lng });
+    }
+    for (const r of rejected) metrics.packetsRejected.inc({ code: r.code });
+    metrics.requestPackets.observe(items.length);
+    if (good.length === 0) return { accepted: 0, duplicates: 0, rejected, crossings: 0, produced: 0 };
+
+    let results: ObserveResult[];
+    try {
+      results = await state.observe(obs, observeOpts);
+    } catch (err) {
+      // The script may have run even though its answer was lost (timeout): release the dedup
+      // keys it may have reserved, or the client's retry would be taken for duplicates and
+      // never written. State positions are left alone. Best effort, in the background.
+      const release = obs.map(() => ({ duplicate: false, advanced: false, prev: undefined }));
+      state.rollback(obs, release).catch(() => {});
+      throw unavailable('vehicle state (Redis)', err);
+    }
+
+    const records: ProduceRecord[] = [];
+    let bytes = 0;
+    let accepted = 0;
+    let duplicates = 0;
+    let crossings = 0;
+    const push = (topic: string, key: string, value: Buffer) => {
+      records.push({ topic, key, value });
+      bytes += value.length + key.length;
+    };
+    for (let i = 0; i < good.length; i++) {
+      const g = good[i]!;
+      const r = results[i]!;
+      if (r.duplicate) {
+        duplicates++;
+        continue;
+      }
+      const prevSegment = r.prev?.segment ?? null;
+      const owned: EnrichedPacket = {
+        ...g.packet,
+        cell: g.cell,
+        segment: g.segment,
+        ownerSegment: g.segment,
+        crossing: false,
+        prevSegment,
+        ingestTs: t,
+        gatewayId,
+      };
+      // A crossing is decided only by packets that move the state forward: a late packet
+      // (older than the state) says nothing about where the vehicle is now, so it goes to
+      // its own segment only (docs/gateway.md, "Out-of-order packets").
+      const oldTopic = prevSegment !== null && prevSegment !== g.segment && r.advanced ? topicOf.get(prevSegment) : undefined;
+      if (oldTopic !== undefined) {
+        push(oldTopic, g.packet.vehicleId, codec.encode({ ...owned, segment: prevSegment!, crossing: true }));
+        crossings++;
+      }
+      push(topicOf.get(g.segment)!, g.packet.vehicleId, codec.encode(owned));
+      accepted++;
+    }
+
+    if (records.length > 0) {
+      try {
+        metrics.inflightBytes.set(batcher.outstandingBytes + bytes);
+        await batcher.submit(records, bytes);
+      } catch (err) {
+        try {
+          await state.rollback(obs, results);
+        } catch (rbErr) {
+          // Reserved dedup keys now outlive a failed write: a retry within the horizon would be
+          // acknowledged as a duplicate. Loud, because it is the one way to lose a packet.
+          logger.error({ err: rbErr, packets: obs.length }, 'gateway: state rollback failed after a failed produce');
+        }
+        if (err instanceof OverloadError) throw overloaded();
+        throw unavailable('Kafka', err);
+      }
+    }
+    metrics.packetsAccepted.inc(accepted);
+    metrics.duplicates.inc(duplicates);
+    metrics.crossings.inc(crossings);
+    metrics.produced.inc(records.length);
+    return { accepted, duplicates, rejected, crossings, produced: records.length };
+  }
+
+  return { ingest, outstandingBytes: () => batcher.outstandingBytes, drain: () => batcher.drain() };
+}
