@@ -14,7 +14,8 @@
 //    goes back to the best feasible solution.
 // Time-bounded and seeded; returns the best feasible assignment, the bound and the gap.
 import { lagrangianBound, removeOversizePairs } from './bound.ts';
-import type { Gap } from './gap.ts';
+import { CabinError } from './errors.ts';
+import { isFeasible, type Gap } from './gap.ts';
 import { createRng } from './rng.ts';
 
 export interface FastOptions {
@@ -309,7 +310,7 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
         }
       }
     }
-    if (mJ < 0) { setAll(best); exSum = totalExcess(); continue; }
+    if (mJ < 0) { setAll(bestCost < Infinity ? best : init); exSum = totalExcess(); continue; }
     const from1 = a[mJ]!;
     move(mJ, mI);
     tabu[from1 * n + mJ] = it + tMin + Math.floor(rng() * tSpan);
@@ -338,6 +339,8 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
     const lag2 = lagrangianBound(g, { upper: bestCost, mu, maxIterations: 200, deadline: Date.now() + Math.max(20, budget * 0.05) });
     if (lag2.bound > lb) lb = lag2.bound;
   }
+  // defensive: never hand out an assignment that breaks the model
+  if (bestCost < Infinity && !isFeasible(g, best)) throw new CabinError('CABIN_SOLVER_FAILED', 'fast solver produced an infeasible assignment (bug)');
   return done(bestCost < Infinity ? best : null, bestCost, lb, it, tBest);
 }
 
