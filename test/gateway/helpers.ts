@@ -1,0 +1,157 @@
+// Helpers for the gateway tests: a topology with private segment ids (so concurrent tests
+// never share topics), a deterministic fleet that crosses the Shanghai segment boundaries
+// (~31.1 N and ~31.3 N), an independent topic reader (plain kafkajs consumer), and the
+// oracle that says where each packet must land.
+import { Kafka, logLevel } from 'kafkajs';
+import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
+import { createSegmentLookup, loadTopology, segmentTopic, type Topology } from '../../src/topology/index.ts';
+import { randomName } from '../helpers/index.ts';
+
+export const SHANGHAI = new URL('../../infra/topology/shanghai.yaml', import.meta.url).pathname;
+
+/** The Shanghai topology with segment ids made unique to this test (north_ab12cd34, ...). */
+export function privateTopology(): Topology {
+  const topo = loadTopology(SHANGHAI);
+  const suffix = randomName('').slice(1).toLowerCase();
+  return { ...topo, segments: topo.segments.map((s) => ({ ...s, id: `${s.id}-${suffix}` })) };
+}
+
+export function topics(topo: Topology): string[] {
+  return topo.segments.map((s) => segmentTopic(s.id));
+}
+
+export interface TestPacket {
+  vehicleId: string;
+  seq: number;
+  ts: number;
+  lat: number;
+  lng: number;
+  speedKmh: number;
+  heading: number;
+  extra?: Record<string, string>;
+}
+
+/** Small deterministic PRNG (mulberry32) so a failing fleet can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `vehicles` vehicles, `steps` packets each, one per second from `t0`. Half drive north from
+ * ~31.02 N to ~31.42 N, half south: every vehicle crosses both boundaries. Packets are
+ * returned in time order, vehicles interleaved, as a telematics gateway would send them.
+ */
+export function fleet(opts: { vehicles: number; steps: number; t0: number; seed?: number; prefix?: string }): TestPacket[] {
+  const rand = rng(opts.seed ?? 1);
+  const tracks: TestPacket[][] = [];
+  for (let v = 0; v < opts.vehicles; v++) {
+    const north = v % 2 === 0;
+    const lng = 121.25 + rand() * 0.45;
+    const lat0 = north ? 31.02 : 31.42;
+    const dLat = ((north ? 1 : -1) * 0.4) / Math.max(1, opts.steps - 1);
+    const track: TestPacket[] = [];
+    for (let k = 0; k < opts.steps; k++) {
+      track.push({
+        vehicleId: `${opts.prefix ?? 'veh'}-${v}`,
+        seq: k + 1,
+        ts: opts.t0 + k * 1000,
+        lat: Number((lat0 + dLat * k + (rand() - 0.5) * 0.002).toFixed(6)),
+        lng: Number((lng + (rand() - 0.5) * 0.002).toFixed(6)),
+        speedKmh: Math.round(rand() * 1200) / 10,
+        heading: north ? 0 : 180,
+        extra: k % 7 === 0 ? { ignition: 'on', fw: `1.${v}` } : undefined,
+      });
+    }
+    tracks.push(track);
+  }
+  const out: TestPacket[] = [];
+  for (let k = 0; k < opts.steps; k++) for (const t of tracks) out.push(t[k]!);
+  return out;
+}
+
+export function chunk<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+export function ndjson(xs: unknown[]): string {
+  return `${xs.map((x) => JSON.stringify(x)).join('\n')}\n`;
+}
+
+export interface Expected {
+  /** vehicleId/seq -> owning segment id */
+  owned: Map<string, { segment: string; cell: string; prevSegment: string | null }>;
+  /** vehicleId/seq -> { old, new } for packets that must also be in the old segment's topic */
+  crossings: Map<string, { from: string; to: string }>;
+}
+
+export const pkey = (vehicleId: string, seq: number | null, ts?: number) => (seq !== null ? `${vehicleId}/s${seq}` : `${vehicleId}/t${ts}`);
+
+/**
+ * The oracle, written from the spec (DESIGN.md §3) and independent of the gateway's code:
+ * packets processed in the given order; a packet's segment is its H3 route; the vehicle's
+ * state moves only for packets not older than it; a crossing is a state-moving packet whose
+ * segment differs from the state's segment. Duplicates (same vehicle + seq) count once.
+ */
+export function expectedLanding(topo: Topology, sent: TestPacket[]): Expected {
+  const lookup = createSegmentLookup(topo);
+  const last = new Map<string, { segment: string; ts: number }>();
+  const owned: Expected['owned'] = new Map();
+  const crossings: Expected['crossings'] = new Map();
+  for (const p of sent) {
+    const k = pkey(p.vehicleId, p.seq);
+    if (owned.has(k)) continue;
+    const r = lookup.route(p.lat, p.lng);
+    if (!r.segment) throw new Error(`fleet packet ${k} is outside every segment`);
+    const prev = last.get(p.vehicleId);
+    owned.set(k, { segment: r.segment, cell: r.cell, prevSegment: prev?.segment ?? null });
+    if (!prev || p.ts >= prev.ts) {
+      if (prev && prev.segment !== r.segment) crossings.set(k, { from: prev.segment, to: r.segment });
+      last.set(p.vehicleId, { segment: r.segment, ts: p.ts });
+    }
+  }
+  return { owned, crossings };
+}
+
+export interface ReadBack {
+  topic: string;
+  partition: number;
+  key: string | null;
+  packet: EnrichedPacket;
+}
+
+/**
+ * Read every message of `topicList` from the beginning with a plain kafkajs consumer (not
+ * the Bus), until `count` messages arrived and no more come for `quietMs`.
+ */
+export async function readAll(brokers: string[], topicList: string[], count: number, opts: { timeoutMs?: number; quietMs?: number } = {}): Promise<ReadBack[]> {
+  const codec = enrichedPacketCodec();
+  const kafka = new Kafka({ clientId: randomName('reader'), brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: randomName('reader'), sessionTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
+  const out: ReadBack[] = [];
+  let lastAt = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: topicList, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        out.push({ topic, partition, key: message.key?.toString() ?? null, packet: codec.decode(message.value!) });
+        lastAt = Date.now();
+      },
+    });
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    const quiet = opts.quietMs ?? 500;
+    while (Date.now() < deadline && !(out.length >= count && Date.now() - lastAt >= quiet)) await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    await consumer.disconnect().catch(() => {});
+  }
+  return out;
+}
