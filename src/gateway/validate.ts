@@ -73,7 +73,9 @@ export function compileValidator(limits: Limits): PacketValidator {
         if (!Object.hasOwn(rawExtra, k)) continue;
         if (++n > maxExtraFields) return bad(`more than ${maxExtraFields} fields`);
         const v = (rawExtra as Record<string, unknown>)[k];
-        if (!EXTRA_KEY_RE.test(k)) return bad(`bad key ${JSON.stringify(show(k))}`);
+        // "__proto__" is refused: many JS decoders (avsc included) would turn it into a
+        // prototype assignment downstream and silently drop it.
+        if (!EXTRA_KEY_RE.test(k) || k === '__proto__') return bad(`bad key ${JSON.stringify(show(k))}`);
         if (typeof v !== 'string') return bad(`value of ${k} is ${kindOf(v)}`);
         if (v.length > maxExtraValueChars) return bad(`value of ${k} is ${v.length} chars`);
         extra[k] = v;
