@@ -29,6 +29,11 @@ export const PACKETS: TableDef = {
     ['gateway_id', 'String'],
     ['kafka_partition', 'UInt32'],
     ['kafka_offset', 'UInt64'],
+    // Added by the segment processor (docs/segment.md): 1 when the packet arrived after its
+    // window had closed (watermark passed window end + allowed lateness), so it is not in
+    // traffic_flow; and 1 when the packet carried a speed (speed_kmh is 0 when absent).
+    ['late', 'UInt8'],
+    ['has_speed', 'UInt8'],
   ],
   engine: 'ReplacingMergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (segment, vehicle_id, ts_ms, seq)',
 };

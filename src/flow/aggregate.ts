@@ -1,0 +1,189 @@
+// The streaming half of traffic flow, as pure functions: decode one partition's batch,
+// classify each packet against the running watermark, pre-aggregate per (window, cell), and
+// merge partial aggregates. The same code runs in a Piscina worker or in-process.
+//
+// Lateness is decided per message, never per batch, so the outcome depends only on the
+// partition's message order — not on how the stream was cut into batches or where a
+// restart happened (docs/segment.md, "Why the result is deterministic").
+import { enrichedPacketCodec, CodecError, type Codec, type EnrichedPacket } from '../schemas/index.ts';
+import { cellToDecimal } from '../topology/index.ts';
+import {
+  MIN_SPEED_KMH, type BatchResult, type BatchTask, type CellAgg, type FlowRow, type FlowRules, type PacketRow,
+  type PartialCell, type PoisonMessage, type WindowOpen,
+} from './types.ts';
+
+let codec: Codec<EnrichedPacket> | undefined;
+const decimalCache = new Map<string, string>();
+
+/** H3 hex → decimal string, cached (a segment has a bounded set of hot cells). */
+export function cellDecimal(hex: string): string {
+  let d = decimalCache.get(hex);
+  if (d === undefined) {
+    if (decimalCache.size > 200_000) decimalCache.clear();
+    d = cellToDecimal(hex);
+    decimalCache.set(hex, d);
+  }
+  return d;
+}
+
+/** Window start (epoch seconds) of an event time in ms. */
+export function windowStartOf(tsMs: number, windowS: number): number {
+  return Math.floor(tsMs / (windowS * 1000)) * windowS;
+}
+
+/** Is the window starting at `windowStart` closed once the watermark is `wm`? */
+export function windowClosed(windowStart: number, wm: number, rules: FlowRules): boolean {
+  return (windowStart + rules.windowS) * 1000 + rules.allowedLatenessMs <= wm;
+}
+
+export function emptyAgg(): CellAgg {
+  return { vehicles: new Set(), packets: 0, speedSum: 0, speedCount: 0, invSpeedSum: 0, minSpeed: Infinity, maxSpeed: -Infinity };
+}
+
+/** Add one packet to an aggregate (the speed rule lives here and in the oracle). */
+export function addPacket(a: CellAgg | PartialCellAcc, vehicleId: string, speed: number | null): void {
+  a.vehicles.add(vehicleId);
+  a.packets += 1;
+  if (speed !== null && Number.isFinite(speed)) {
+    a.speedSum += speed;
+    a.speedCount += 1;
+    a.invSpeedSum += 1 / Math.max(speed, MIN_SPEED_KMH);
+    if (speed < a.minSpeed) a.minSpeed = speed;
+    if (speed > a.maxSpeed) a.maxSpeed = speed;
+  }
+}
+
+interface PartialCellAcc extends Omit<PartialCell, 'vehicles'> {
+  vehicles: Set<string>;
+}
+
+/** Merge a worker's partial cell into the open-window state (exact: sums, set union, min/max). */
+export function mergePartial(into: CellAgg, p: PartialCell): void {
+  for (const v of p.vehicles) into.vehicles.add(v);
+  into.packets += p.packets;
+  into.speedSum += p.speedSum;
+  into.speedCount += p.speedCount;
+  into.invSpeedSum += p.invSpeedSum;
+  if (p.minSpeed < into.minSpeed) into.minSpeed = p.minSpeed;
+  if (p.maxSpeed > into.maxSpeed) into.maxSpeed = p.maxSpeed;
+}
+
+export function toFlowRow(segment: string, cell: string, windowStart: number, windowS: number, a: CellAgg): FlowRow {
+  const hasSpeed = a.speedCount > 0;
+  return {
+    segment, cell, windowStart, windowS,
+    vehicles: a.vehicles.size,
+    packets: a.packets,
+    speedSum: a.speedSum,
+    speedCount: a.speedCount,
+    invSpeedSum: a.invSpeedSum,
+    minSpeed: hasSpeed ? a.minSpeed : 0,
+    maxSpeed: hasSpeed ? a.maxSpeed : 0,
+  };
+}
+
+/** A FlowRow as a `traffic_flow` insert row of Kafka partition `part`. */
+export function toTrafficFlowRecord(r: FlowRow, part: number): Record<string, unknown> {
+  return {
+    window_start: r.windowStart, window_s: r.windowS, segment: r.segment, cell: r.cell,
+    vehicles: r.vehicles, packets: r.packets, speed_sum: r.speedSum, speed_count: r.speedCount,
+    inv_speed_sum: r.invSpeedSum, min_speed: r.minSpeed, max_speed: r.maxSpeed, part,
+  };
+}
+
+/**
+ * Process one partition's batch: decode, classify, pre-aggregate. Pure apart from the
+ * module-level codec and cell cache; never throws on bad input (poison is reported).
+ */
+export function processBatch(task: BatchTask): BatchResult {
+  codec ??= enrichedPacketCodec();
+  const { rules, segment, partition } = task;
+  const skip = new Set(task.skipWindows);
+  const cells = new Map<string, PartialCellAcc>();
+  const opens = new Map<number, WindowOpen>();
+  const rows: PacketRow[] = [];
+  const poison: PoisonMessage[] = [];
+  let wm = task.wm;
+  let owned = 0, late = 0, foreign = 0, replayed = 0;
+  const n = task.ends.length;
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const end = task.ends[i]!;
+    const offset = task.offsets[i]!;
+    const buf = Buffer.from(task.data.buffer, task.data.byteOffset + start, end - start);
+    start = end;
+    let p: EnrichedPacket;
+    try {
+      p = codec.decode(buf);
+      if (!Number.isSafeInteger(p.ts)) throw new CodecError('BAD_AVRO', `ts ${p.ts} is not an epoch-ms integer`);
+      if (typeof p.cell !== 'string' || !/^[0-9a-f]{15}$/.test(p.cell)) throw new CodecError('BAD_AVRO', `cell "${String(p.cell)}" is not an H3 index`);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      poison.push({ offset, code: e instanceof CodecError ? e.code : 'BAD_MESSAGE', reason: e.message });
+      continue;
+    }
+    const wmBefore = wm;
+    if (p.ts > wm) wm = p.ts;
+    if (p.ownerSegment !== segment || p.crossing) {
+      // A crossing copy (or a copy owned elsewhere): it ends the vehicle's track here and
+      // moves event time on, but it is counted only by its owner (DESIGN.md §3).
+      foreign++;
+      continue;
+    }
+    owned++;
+    const ws = windowStartOf(p.ts, rules.windowS);
+    const isLate = windowClosed(ws, wmBefore, rules);
+    const speed = p.speedKmh !== null && Number.isFinite(p.speedKmh) ? p.speedKmh : null;
+    if (isLate) late++;
+    else if (skip.has(ws)) replayed++;
+    else {
+      const cell = cellDecimal(p.cell);
+      const key = `${ws}|${cell}`;
+      let acc = cells.get(key);
+      if (!acc) {
+        acc = { windowStart: ws, cell, vehicles: new Set(), packets: 0, speedSum: 0, speedCount: 0, invSpeedSum: 0, minSpeed: Infinity, maxSpeed: -Infinity };
+        cells.set(key, acc);
+      }
+      addPacket(acc, p.vehicleId, speed);
+      if (!opens.has(ws)) opens.set(ws, { windowStart: ws, offset, wmBefore });
+    }
+    if (offset >= task.packetsFrom) {
+      rows.push({
+        segment,
+        vehicle_id: p.vehicleId,
+        seq: p.seq ?? 0,
+        ts: Math.floor(p.ts / 1000),
+        ts_ms: p.ts,
+        lat: p.lat,
+        lng: p.lng,
+        speed_kmh: speed ?? 0,
+        heading: p.heading ?? 0,
+        cell: cellDecimal(p.cell),
+        ingest_ts_ms: p.ingestTs,
+        gateway_id: p.gatewayId,
+        kafka_partition: partition,
+        kafka_offset: String(offset),
+        late: isLate ? 1 : 0,
+        has_speed: speed === null ? 0 : 1,
+      });
+    }
+  }
+  const out: PartialCell[] = [];
+  for (const c of cells.values()) out.push({ ...c, vehicles: [...c.vehicles] });
+  return { wm, cells: out, opens: [...opens.values()], rows, poison, owned, late, foreign, replayed };
+}
+
+/** Pack message values into one transferable buffer for a worker task. */
+export function packMessages(values: Buffer[]): { data: Uint8Array; ends: Uint32Array } {
+  let total = 0;
+  for (const v of values) total += v.length;
+  const data = new Uint8Array(total);
+  const ends = new Uint32Array(values.length);
+  let pos = 0;
+  for (let i = 0; i < values.length; i++) {
+    data.set(values[i]!, pos);
+    pos += values[i]!.length;
+    ends[i] = pos;
+  }
+  return { data, ends };
+}

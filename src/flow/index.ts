@@ -1,0 +1,12 @@
+// Traffic flow (DESIGN.md §4): the pure aggregation used by the segment processors (in a
+// Piscina worker or in-process), its per-partition window state, and the batch oracle.
+export * from './types.ts';
+export {
+  processBatch, packMessages, addPacket, mergePartial, emptyAgg, toFlowRow, toTrafficFlowRecord,
+  windowStartOf, windowClosed, cellDecimal,
+} from './aggregate.ts';
+export { PartitionWindows, type ResumePoint } from './state.ts';
+export { batchTrafficFlow, type OraclePacket, type OracleOptions, type OracleResult } from './oracle.ts';
+
+/** URL of the Piscina worker module (a .ts file: start the pool with a TS loader in execArgv). */
+export const FLOW_WORKER_URL = new URL('./worker.ts', import.meta.url).href;

@@ -1,0 +1,139 @@
+// Typed messages between the segment processor (main thread) and its Piscina workers, and
+// the aggregate types they share. Everything crossing the thread boundary is declared here
+// (piscina src/types.ts habit) so both sides cannot drift.
+
+/** Flow rule parameters, identical for the streaming path and the batch oracle. */
+export interface FlowRules {
+  /** Tumbling event-time window length, seconds (positive integer). */
+  windowS: number;
+  /** A window closes once the partition watermark reaches window end + this, ms. */
+  allowedLatenessMs: number;
+}
+
+/**
+ * The mergeable aggregate of one (cell, window) — and in the stream, of one Kafka
+ * partition. Columns follow DESIGN.md §2b. Speed rule (docs/segment.md):
+ *  - packet without speed: counts in `packets` (and `vehicles`), not in any speed column;
+ *  - speed s ≥ 0: speedSum += s, speedCount += 1, invSpeedSum += 1 / max(s, MIN_SPEED_KMH),
+ *    min/max over s. A stationary vehicle is taken as crawling at MIN_SPEED_KMH in the
+ *    harmonic (space-mean) speed, so speedCount is the one count for both means.
+ */
+export interface CellAgg {
+  vehicles: Set<string>;
+  packets: number;
+  speedSum: number;
+  speedCount: number;
+  invSpeedSum: number;
+  /** +Infinity / -Infinity while speedCount = 0. */
+  minSpeed: number;
+  maxSpeed: number;
+}
+
+/** Floor for the inverse-speed term: 1 / 0 is undefined, so 0 km/h counts as 1 km/h there. */
+export const MIN_SPEED_KMH = 1;
+
+/** A flow row before storage: one (segment, cell, window) [per partition in the stream]. */
+export interface FlowRow {
+  segment: string;
+  /** H3 cell, decimal string (ClickHouse UInt64). */
+  cell: string;
+  /** Window start, epoch seconds. */
+  windowStart: number;
+  windowS: number;
+  vehicles: number;
+  packets: number;
+  speedSum: number;
+  speedCount: number;
+  invSpeedSum: number;
+  /** 0 when speedCount = 0 (Float32 column, no NULL): roll up with minIf(min_speed, speed_count > 0). */
+  minSpeed: number;
+  maxSpeed: number;
+}
+
+/** Partial aggregate of one cell of one window, as a worker returns it (vehicles as an array). */
+export interface PartialCell {
+  windowStart: number;
+  cell: string;
+  vehicles: string[];
+  packets: number;
+  speedSum: number;
+  speedCount: number;
+  invSpeedSum: number;
+  minSpeed: number;
+  maxSpeed: number;
+}
+
+/** First on-time contribution to a window within one batch: where a resume must re-read from. */
+export interface WindowOpen {
+  windowStart: number;
+  /** Offset of the first message that contributed. */
+  offset: number;
+  /** Partition watermark just before that message (max ts of all earlier messages). */
+  wmBefore: number;
+}
+
+export interface PoisonMessage {
+  offset: number;
+  code: string;
+  reason: string;
+}
+
+// ---------- main → worker ----------
+
+export interface BatchTask {
+  segment: string;
+  partition: number;
+  rules: FlowRules;
+  /** Message values concatenated; `ends[i]` is the end of message i in `data`. */
+  data: Uint8Array;
+  ends: Uint32Array;
+  /** Kafka offsets of the messages (safe integers). */
+  offsets: Float64Array;
+  /** Partition watermark before the first message (-Infinity for a fresh partition). */
+  wm: number;
+  /** Windows (epoch s) already stored for this partition: their on-time packets are skipped. */
+  skipWindows: number[];
+  /** Owned packets with an offset below this are already in `packets`: no row again. */
+  packetsFrom: number;
+  /** Test fault: 'throw' makes the worker throw, 'exit' makes the worker thread die. */
+  fault?: 'throw' | 'exit';
+}
+
+/** A `packets` row (DESIGN.md §2b plus kafka_partition/kafka_offset/late/has_speed). */
+export interface PacketRow {
+  segment: string;
+  vehicle_id: string;
+  seq: number;
+  ts: number;
+  ts_ms: number;
+  lat: number;
+  lng: number;
+  speed_kmh: number;
+  heading: number;
+  cell: string;
+  ingest_ts_ms: number;
+  gateway_id: string;
+  kafka_partition: number;
+  kafka_offset: string;
+  late: number;
+  has_speed: number;
+}
+
+// ---------- worker → main ----------
+
+export interface BatchResult {
+  /** Partition watermark after the batch. */
+  wm: number;
+  cells: PartialCell[];
+  opens: WindowOpen[];
+  rows: PacketRow[];
+  poison: PoisonMessage[];
+  /** Owned packets seen (on-time + late, including skipped replays). */
+  owned: number;
+  /** Owned packets that were late (their window had closed). */
+  late: number;
+  /** Copies owned by another segment (crossing copies): they only move the watermark. */
+  foreign: number;
+  /** On-time packets skipped because their window is already stored (replay after restart). */
+  replayed: number;
+}

@@ -1,0 +1,87 @@
+// Where batches are decoded and pre-aggregated: a Piscina pool of worker threads, or the main
+// thread (workers = 0, the baseline). A task whose worker throws or dies is retried (Piscina
+// replaces a dead thread by itself); after `attempts` failures the batch runs in-process, so
+// a broken pool slows the processor down but never loses or skips a batch.
+import { Piscina } from 'piscina';
+import { FLOW_WORKER_URL, processBatch, type BatchResult, type BatchTask } from '../flow/index.ts';
+
+export interface BatchRunner {
+  readonly threads: number;
+  run(task: BatchTask, partition: number): Promise<BatchResult>;
+  /** 0-1: share of time the pool's threads were busy (0 for the in-process runner). */
+  utilization(): number;
+  destroy(): Promise<void>;
+}
+
+export interface RunnerHooks {
+  /** Test fault for attempt `attempt` (1-based) of a task on `partition`. */
+  workerFault?: (ctx: { partition: number; attempt: number }) => 'throw' | 'exit' | undefined;
+  onFailure?: (err: Error, partition: number, attempt: number) => void;
+  attempts?: number;
+}
+
+export function inProcessRunner(hooks: RunnerHooks = {}): BatchRunner {
+  return {
+    threads: 0,
+    async run(task, partition) {
+      const attempts = hooks.attempts ?? 3;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (hooks.workerFault?.({ partition, attempt }) === 'throw') throw new Error('injected worker fault');
+          return processBatch(task);
+        } catch (err) {
+          hooks.onFailure?.(err as Error, partition, attempt);
+          if (attempt >= attempts) throw err;
+        }
+      }
+    },
+    utilization: () => 0,
+    async destroy() {},
+  };
+}
+
+/** execArgv for worker threads that must load a .ts module. */
+function workerExecArgv(): string[] {
+  const inherited = process.execArgv;
+  if (inherited.some((a) => a.includes('tsx'))) return inherited;
+  let loader = 'tsx';
+  try {
+    loader = import.meta.resolve('tsx');
+  } catch {
+    /* resolve relative to the working directory */
+  }
+  return [...inherited.filter((a) => !a.startsWith('--input-type')), '--import', loader];
+}
+
+export function piscinaRunner(threads: number, hooks: RunnerHooks = {}): BatchRunner {
+  const pool = new Piscina<BatchTask, BatchResult>({
+    filename: FLOW_WORKER_URL,
+    minThreads: threads,
+    maxThreads: threads,
+    // One task per thread at a time: a partition's batches are sequential anyway, and a
+    // queue inside the thread would only hide backpressure.
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 60_000,
+    execArgv: FLOW_WORKER_URL.endsWith('.ts') ? workerExecArgv() : process.execArgv,
+  });
+  const attempts = hooks.attempts ?? 3;
+  return {
+    threads,
+    async run(task, partition) {
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+          const fault = hooks.workerFault?.({ partition, attempt });
+          // No transferList: the task's buffer must survive a retry after a failed attempt.
+          return await pool.run(fault ? { ...task, fault } : task);
+        } catch (err) {
+          hooks.onFailure?.(err as Error, partition, attempt);
+        }
+      }
+      return processBatch(task);
+    },
+    utilization: () => pool.utilization,
+    async destroy() {
+      await pool.destroy();
+    },
+  };
+}
