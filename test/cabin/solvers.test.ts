@@ -123,3 +123,25 @@ describe('infeasible inputs are explained', () => {
     expect(r.explanation[0]).toMatch(/no assignment respects every centre's VM count/);
   });
 });
+
+describe('the worked example of docs/cabin.md §3.3', () => {
+  it('gives block 1 → A with 6 VMs, block 2 → B with 7 VMs, cost 8.10', async () => {
+    const c = { provider: 'p', location: 'l', vmStorage: 4096, lat: 0, lng: 0 };
+    const inst: AllocationInstance = {
+      name: 'doc', deadlineS: 11, rentalHours: 1, windowS: 60, latency: { baseMs: 1000, msPerKm: 0 },
+      centres: [
+        { ...c, id: 'A', vmSpeed: 20, vmBandwidth: 180, vmPrice: 0.1, uplinkPrice: 0.05, vmCount: 12 },
+        { ...c, id: 'B', vmSpeed: 45, vmBandwidth: 90, vmPrice: 0.3, uplinkPrice: 0.02, vmCount: 8 },
+      ],
+      blocks: [{ id: '1', size: 1024, lat: 0, lng: 0 }, { id: '2', size: 2048, lat: 0, lng: 0 }],
+    };
+    const red = toGap(inst);
+    expect(Array.from(red.gap.weight)).toEqual([6, 12, 4, 7]);
+    expect(Array.from(red.gap.cost).map((x) => Math.round(x * 100) / 100)).toEqual([3.6, 7.2, 2.4, 4.5]);
+    for (const solver of ['exact', 'fast', 'ga'] as const) {
+      const r = await allocate(inst, { solver });
+      expect(r.allocations.map((a) => [a.block, a.centre, a.replicas])).toEqual([['1', 'A', 6], ['2', 'B', 7]]);
+      expect(r.totalCost).toBeCloseTo(8.1, 9);
+    }
+  });
+});

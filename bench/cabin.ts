@@ -1,0 +1,144 @@
+// Cabin allocator benchmark (docs/cabin.md §9). Prints JSON; with --write also writes
+// bench/results/<date>-cabin.json and a markdown table next to it.
+//
+//   npx tsx bench/cabin.ts [--quick] [--only cabin|gap] [--reps 3] [--write]
+//
+// Part 1: generated instances at the paper's Table-4 sizes and 300×200, 1000×500: cost and
+// time of the exact solver, the fast solver and the GA, and each one's gap to the best lower
+// bound. Part 2: OR-Library GAP sets in ../shared/data/gap: our fast solver vs the best known
+// value, and HiGHS on the plain model under the same time limit.
+// Timings are wall clock on a shared 2-core machine: medians over --reps runs.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import {
+  allocate, gapDataDir, generateInstance, LARGE_SIZES, readBestKnown, readGapFile, solveExact, solveFast, TABLE4_SIZES,
+} from '../src/cabin/index.ts';
+
+const argv = process.argv.slice(2);
+const flag = (f: string): boolean => argv.includes(f);
+const arg = (f: string, d: string): string => { const k = argv.indexOf(f); return k >= 0 && argv[k + 1] ? argv[k + 1]! : d; };
+const quick = flag('--quick');
+const only = arg('--only', 'all');
+const reps = Number(arg('--reps', quick ? '1' : '3'));
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]!; };
+const gapPct = (c: number, lb: number): number | null => (Number.isFinite(c) && Number.isFinite(lb) && lb > 0 ? Math.round(((c - lb) / lb) * 1e6) / 1e4 : null);
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+interface CabinRow {
+  size: string; blocks: number; centres: number;
+  exact: { cost: number | null; status: string; lowerBound: number | null; timeMs: number | null; proof?: string } | null;
+  fast: { cost: number; lowerBound: number; timeMs: number; timeToBestMs: number };
+  ga: { cost: number; timeMs: number };
+  bestLowerBound: number;
+  gapPct: { exact: number | null; fast: number | null; ga: number | null };
+  fastNotWorseThanGa: boolean;
+}
+
+async function cabinPart(): Promise<CabinRow[]> {
+  const sizes = quick ? [...TABLE4_SIZES.filter(([n]) => n === 5 || n === 40 || n === 100), [300, 200] as const] : [...TABLE4_SIZES, ...LARGE_SIZES];
+  const rows: CabinRow[] = [];
+  for (const [n, w] of sizes) {
+    const inst = generateInstance({ blocks: n, centres: w, seed: 1 });
+    const large = n >= 300;
+    const fastLimit = large ? 5000 : 1000;
+    const exactLimit = n >= 1000 ? 0 : large ? 30_000 : 10_000;
+    let exact: CabinRow['exact'] = null;
+    if (exactLimit) {
+      const times: number[] = [];
+      let last: Awaited<ReturnType<typeof allocate>> | undefined;
+      for (let k = 0; k < (large ? 1 : reps); k++) { last = await allocate(inst, { solver: 'exact', timeLimitMs: exactLimit }); times.push(last.timeMs); }
+      exact = { cost: last!.allocations.length ? r2(last!.totalCost) : null, status: last!.status, lowerBound: Number.isFinite(last!.lowerBound) ? r2(last!.lowerBound) : null, timeMs: median(times), proof: String(last!.info.proof) };
+    }
+    const ft: number[] = [], fb: number[] = [];
+    let fr: Awaited<ReturnType<typeof allocate>> | undefined;
+    for (let k = 0; k < reps; k++) { fr = await allocate(inst, { solver: 'fast', timeLimitMs: fastLimit, seed: 1 }); ft.push(fr.timeMs); fb.push(Number(fr.info.timeToBestMs)); }
+    const gr = await allocate(inst, { solver: 'ga', timeLimitMs: large ? 20_000 : 5000, seed: 1 });
+    const best = Math.max(fr!.lowerBound, exact?.lowerBound ?? -Infinity);
+    const row: CabinRow = {
+      size: `${n}x${w}`, blocks: n, centres: w, exact,
+      fast: { cost: r2(fr!.totalCost), lowerBound: r2(fr!.lowerBound), timeMs: median(ft), timeToBestMs: median(fb) },
+      ga: { cost: r2(gr.totalCost), timeMs: gr.timeMs },
+      bestLowerBound: r2(best),
+      gapPct: { exact: exact?.cost != null ? gapPct(exact.cost, best) : null, fast: gapPct(fr!.totalCost, best), ga: gapPct(gr.totalCost, best) },
+      fastNotWorseThanGa: fr!.totalCost <= gr.totalCost + 1e-9,
+    };
+    log(JSON.stringify(row));
+    rows.push(row);
+  }
+  return rows;
+}
+
+interface GapRow {
+  instance: string; agents: number; jobs: number; bestKnown: number; optimum: number | null; limitMs: number;
+  ours: number; oursGapPct: number; timeToBestMs: number; lowerBound: number;
+  highs: number | null; highsGapPct: number | null; highsStatus: string;
+  target: string; met: boolean; notWorseThanHighs: boolean;
+}
+
+async function gapPart(): Promise<GapRow[]> {
+  const dir = gapDataDir();
+  let entries = readBestKnown(dir).filter((e) => e.dataset !== 'cattrysse1994');
+  if (quick) entries = entries.filter((e) => ['chu1997/a05100', 'chu1997/b10200', 'chu1997/c20200', 'chu1997/d05100', 'yagiura2004/e10200', 'yagiura2004/c10400'].includes(e.path));
+  const rows: GapRow[] = [];
+  for (const e of entries) {
+    const g = readGapFile(join(dir, e.path));
+    const type = e.path.split('/')[1]![0]!;
+    const easy = e.dataset === 'chu1997' && type !== 'd';
+    const limitMs = quick ? (easy ? 1000 : 3000) : easy ? 1000 : 10_000;
+    const tgtPct = easy ? 0 : e.dataset === 'chu1997' ? 0.5 : 1;
+    const bk = e.bestKnown!;
+    const costs: number[] = [], tb: number[] = [];
+    let lb = -Infinity;
+    for (let k = 0; k < (easy ? reps : 1); k++) {
+      // Stop at the best known value: the time reported is then the time to reach it.
+      const r = solveFast(g, { timeLimitMs: limitMs, seed: 1 + k });
+      costs.push(r.cost); tb.push(r.timeToBestMs); lb = Math.max(lb, r.lowerBound);
+    }
+    const ours = median(costs);
+    const h = await solveExact(g, { timeLimitMs: limitMs, plain: true });
+    const oursGap = ((ours - bk) / bk) * 100;
+    const row: GapRow = {
+      instance: e.path, agents: e.agents, jobs: e.jobs, bestKnown: bk, optimum: e.optimum, limitMs,
+      ours, oursGapPct: Math.round(oursGap * 1e4) / 1e4, timeToBestMs: median(tb), lowerBound: lb,
+      highs: Number.isFinite(h.cost) ? h.cost : null,
+      highsGapPct: Number.isFinite(h.cost) ? Math.round(((h.cost - bk) / bk) * 1e6) / 1e4 : null,
+      highsStatus: h.status,
+      target: easy ? 'optimum ≤ 1 s' : `≤ ${tgtPct} % in ≤ ${limitMs / 1000} s`,
+      met: oursGap <= tgtPct + 1e-9,
+      notWorseThanHighs: !Number.isFinite(h.cost) || ours <= h.cost,
+    };
+    log(JSON.stringify(row));
+    rows.push(row);
+  }
+  return rows;
+}
+
+function markdown(res: { machine: unknown; cabin: CabinRow[]; gap: GapRow[] }): string {
+  const out: string[] = [`# Cabin allocator benchmark`, '', '```', JSON.stringify(res.machine), '```', ''];
+  if (res.cabin.length) {
+    out.push('## Generated instances (Table-4 sizes + large)', '', '| size | exact cost | exact status | exact ms | fast cost | fast ms (to best) | GA cost | best LB | gap exact % | gap fast % | gap GA % |', '|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of res.cabin) {
+      out.push(`| ${r.size} | ${r.exact?.cost ?? '—'} | ${r.exact?.status ?? 'not run'} | ${r.exact?.timeMs ?? '—'} | ${r.fast.cost} | ${r.fast.timeMs} (${r.fast.timeToBestMs}) | ${r.ga.cost} | ${r.bestLowerBound} | ${r.gapPct.exact ?? '—'} | ${r.gapPct.fast} | ${r.gapPct.ga} |`);
+    }
+    out.push('');
+  }
+  if (res.gap.length) {
+    out.push('## OR-Library GAP sets', '', '| instance | best known | ours | gap % | time to best ms | limit ms | HiGHS (same limit) | HiGHS gap % | target | met | ≤ HiGHS |', '|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of res.gap) out.push(`| ${r.instance} | ${r.bestKnown} | ${r.ours} | ${r.oursGapPct} | ${r.timeToBestMs} | ${r.limitMs} | ${r.highs ?? '—'} (${r.highsStatus}) | ${r.highsGapPct ?? '—'} | ${r.target} | ${r.met ? 'yes' : 'NO'} | ${r.notWorseThanHighs ? 'yes' : 'NO'} |`);
+  }
+  return out.join('\n') + '\n';
+}
+
+const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString(), quick, reps, note: 'shared 2-core machine: timings are noisy' };
+const cabin = only === 'gap' ? [] : await cabinPart();
+const gap = only === 'cabin' ? [] : await gapPart();
+const res = { machine, cabin, gap };
+process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+if (flag('--write')) {
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+  const base = join(import.meta.dirname, 'results', `${new Date().toISOString().slice(0, 10)}-cabin${quick ? '-quick' : ''}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(res, null, 2)}\n`);
+  writeFileSync(`${base}.md`, markdown(res));
+}
