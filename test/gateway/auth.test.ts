@@ -42,7 +42,8 @@ describe('gateway auth and rate limit (real Redis + Kafka)', () => {
     expect(none.statusCode).toBe(401);
     expect(none.headers['www-authenticate']).toBe('Bearer realm="iov-gateway"');
     expect(none.json()).toEqual({ statusCode: 401, code: 'UNAUTHORIZED', message: 'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>"' });
-    for (const headers of [{ authorization: 'Bearer secret-aaab' }, { 'x-api-key': 'secret-aaaa ' + 'x' }, { authorization: 'Basic secret-aaaa' }]) {
+    const tries: Record<string, string>[] = [{ authorization: 'Bearer secret-aaab' }, { 'x-api-key': 'secret-aaaa ' + 'x' }, { authorization: 'Basic secret-aaaa' }];
+    for (const headers of tries) {
       const res = await post(headers);
       expect(res.statusCode, JSON.stringify(headers)).toBe(headers.authorization === 'Basic secret-aaaa' ? 401 : 403);
     }
