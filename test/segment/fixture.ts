@@ -1,0 +1,175 @@
+// Shared pieces of the segment tests: a deterministic simulated fleet (crossings, out-of-order
+// and late packets, missing and zero speeds), reading a topic back in partition order (the
+// ground truth of arrival order for the oracle), and the differential comparison.
+import { latLngToCell } from 'h3-js';
+import { expect } from 'vitest';
+import type { Bus, BusMessage, ProduceRecord } from '../../src/bus/index.ts';
+import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleResult } from '../../src/flow/index.ts';
+import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
+import type { Store } from '../../src/store/index.ts';
+import { segmentTopic } from '../../src/topology/index.ts';
+import { randomName, waitFor } from '../helpers/index.ts';
+
+export const codec = enrichedPacketCodec();
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FleetOptions {
+  segments: string[];
+  vehicles: number;
+  steps: number;
+  /** Event time between a vehicle's packets, ms. */
+  stepMs?: number;
+  baseTs?: number;
+  seed?: number;
+  /** Share of packets sent again much later (a late packet: ts 3 windows back). */
+  lateShare?: number;
+  windowS: number;
+}
+
+/** Records in send order, and each copy as sent. */
+export function simulateFleet(o: FleetOptions): { records: ProduceRecord[]; copies: EnrichedPacket[] } {
+  const r = rng(o.seed ?? 1);
+  const stepMs = o.stepMs ?? 2000;
+  const base = o.baseTs ?? Date.UTC(2024, 4, 1, 8, 0, 0);
+  // A pool of fine cells per segment, a few hundred metres apart, so windows hold several vehicles.
+  const cells = o.segments.map((_, si) => Array.from({ length: 12 }, (_, i) => latLngToCell(31.0 + si * 0.1 + i * 0.004, 121.4 + (i % 3) * 0.004, 9)));
+  const copies: EnrichedPacket[] = [];
+  const lateLater: EnrichedPacket[] = [];
+  const vehicles = Array.from({ length: o.vehicles }, (_, i) => ({ id: `veh-${o.seed ?? 1}-${i}`, seg: i % o.segments.length, seq: 0 }));
+  for (let step = 0; step < o.steps; step++) {
+    for (const v of vehicles) {
+      const prev = v.seg;
+      if (r() < 0.06) v.seg = (v.seg + 1 + Math.floor(r() * (o.segments.length - 1))) % o.segments.length;
+      const owner = o.segments[v.seg]!;
+      const roll = r();
+      const speed = roll < 0.1 ? null : roll < 0.2 ? 0 : Math.round(r() * 1200) / 10 + 0.05;
+      // ±0.9 s of event-time jitter (under half a step, so a vehicle never repeats a ts): packets of different vehicles in a partition arrive out of order.
+      const ts = base + step * stepMs + Math.floor((r() - 0.5) * 1800);
+      const cell = cells[v.seg]![Math.floor(r() * cells[v.seg]!.length)]!;
+      const p: EnrichedPacket = {
+        vehicleId: v.id, seq: r() < 0.1 ? null : ++v.seq, ts, lat: 31.2, lng: 121.4, speedKmh: speed, heading: r() < 0.5 ? null : 90,
+        extra: {}, cell, segment: owner, ownerSegment: owner, crossing: false, prevSegment: o.segments[prev]!, ingestTs: ts + 50, gatewayId: 'gw-1',
+      };
+      copies.push(p);
+      if (prev !== v.seg) copies.push({ ...p, segment: o.segments[prev]!, crossing: true });
+      if (r() < (o.lateShare ?? 0.02)) lateLater.push({ ...p, seq: p.seq === null ? null : p.seq + 1_000_000, ts: ts - 3 * o.windowS * 1000 });
+    }
+    // Late packets surface a few steps later (a gateway that flushed its buffer late).
+    if (step % 7 === 6) copies.push(...lateLater.splice(0));
+  }
+  copies.push(...lateLater);
+  const records = copies.map((p) => ({ topic: segmentTopic(p.segment), key: p.vehicleId, value: codec.encode(p) }));
+  return { records, copies };
+}
+
+export async function produceInChunks(bus: Bus, records: ProduceRecord[], chunk = 500): Promise<void> {
+  for (let i = 0; i < records.length; i += chunk) await bus.produce(records.slice(i, i + chunk));
+}
+
+/** Every message of a topic, in offset order per partition (a throwaway consumer group). */
+export async function readTopic(bus: Bus, topic: string): Promise<BusMessage[]> {
+  const ends = await bus.endOffsets(topic);
+  const total = ends.reduce((s, e) => s + Number(e.offset), 0);
+  const got: BusMessage[] = [];
+  if (total === 0) return got;
+  const c = bus.consumer({ groupId: randomName('reader'), topics: [topic], fromBeginning: true });
+  await c.run(async (b) => {
+    got.push(...b.messages);
+  });
+  try {
+    await waitFor(() => got.length >= total, { timeoutMs: 30_000, what: `reading ${total} messages of ${topic}` });
+  } finally {
+    await c.stop();
+  }
+  return got.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+}
+
+/** The oracle's input: every decodable copy of every topic, with its partition, in arrival order. */
+export async function oracleInput(bus: Bus, segments: string[]): Promise<OraclePacket[]> {
+  const out: OraclePacket[] = [];
+  for (const s of segments) {
+    for (const m of await readTopic(bus, segmentTopic(s))) {
+      let p: EnrichedPacket;
+      try {
+        p = codec.decode(m.value);
+      } catch {
+        continue;
+      }
+      out.push({ ...p, partition: m.partition });
+    }
+  }
+  return out;
+}
+
+interface StoredFlow {
+  segment: string; cell: string; ws: number; v: number; p: number; ss: number; sc: number; iss: number; mn: number; mx: number;
+}
+
+export async function storedFlow(stores: Store[], windowS: number): Promise<StoredFlow[]> {
+  const rows: StoredFlow[] = [];
+  for (const st of stores) {
+    const dup = await st.query(`SELECT count() AS c FROM traffic_flow GROUP BY segment, cell, window_start, window_s, part HAVING count() > 1`);
+    expect(dup, `duplicate traffic_flow rows in ${st.database}`).toEqual([]);
+    const got = await st.query<Record<string, string | number>>(
+      `SELECT segment, toString(cell) AS cell, toUInt32(window_start) AS ws, sum(vehicles) AS v, sum(packets) AS p, sum(speed_sum) AS ss,
+              sum(speed_count) AS sc, sum(inv_speed_sum) AS iss, minIf(min_speed, speed_count > 0) AS mn, maxIf(max_speed, speed_count > 0) AS mx
+       FROM traffic_flow WHERE window_s = ${windowS} GROUP BY segment, cell, ws`,
+    );
+    for (const g of got) {
+      rows.push({ segment: String(g.segment), cell: String(g.cell), ws: Number(g.ws), v: Number(g.v), p: Number(g.p), ss: Number(g.ss), sc: Number(g.sc), iss: Number(g.iss), mn: Number(g.mn), mx: Number(g.mx) });
+    }
+  }
+  return rows;
+}
+
+const rel = (a: number, b: number) => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)));
+
+/**
+ * Stored traffic flow (summed over partitions and clouds) equals the oracle: integer columns
+ * exactly, min/max exactly as Float32, the float sums to 1e-9 relative (ClickHouse and the
+ * stream add the same terms in a different order than the oracle).
+ */
+export function expectFlowEqual(stored: StoredFlow[], oracle: OracleResult): void {
+  const key = (s: string, c: string, ws: number) => `${s}|${c}|${ws}`;
+  const want = new Map<string, FlowRow>(oracle.rows.map((r) => [key(r.segment, r.cell, r.windowStart), r]));
+  const got = new Map(stored.map((r) => [key(r.segment, r.cell, r.ws), r]));
+  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+  let worst = 0;
+  for (const [k, w] of want) {
+    const g = got.get(k)!;
+    expect({ k, v: g.v, p: g.p, sc: g.sc, mn: Math.fround(g.mn), mx: Math.fround(g.mx) })
+      .toEqual({ k, v: w.vehicles, p: w.packets, sc: w.speedCount, mn: Math.fround(w.minSpeed), mx: Math.fround(w.maxSpeed) });
+    worst = Math.max(worst, rel(g.ss, w.speedSum), rel(g.iss, w.invSpeedSum));
+  }
+  expect(worst).toBeLessThan(1e-9);
+}
+
+/** Late owned packets stored (late = 1) equal the oracle's late set; packets stored once each. */
+export async function expectPacketsEqual(stores: Store[], oracle: OracleResult): Promise<void> {
+  let total = 0;
+  const late: string[] = [];
+  for (const st of stores) {
+    const dup = await st.query(`SELECT count() AS c FROM packets GROUP BY segment, kafka_partition, kafka_offset HAVING count() > 1`);
+    expect(dup, `duplicate packets rows in ${st.database}`).toEqual([]);
+    const [c] = await st.query<{ c: string }>('SELECT count() AS c FROM packets');
+    total += Number(c!.c);
+    const l = await st.query<{ vehicle_id: string; ts_ms: string }>('SELECT vehicle_id, ts_ms FROM packets WHERE late = 1');
+    late.push(...l.map((x) => `${x.vehicle_id}@${x.ts_ms}`));
+  }
+  expect(total).toBe(oracle.owned);
+  expect(late.sort()).toEqual(oracle.late.map((p) => `${p.vehicleId}@${p.ts}`).sort());
+}
+
+export function oracleOf(input: OraclePacket[], windowS: number, allowedLatenessS: number): OracleResult {
+  return batchTrafficFlow(input, { windowS, allowedLatenessS });
+}
