@@ -12,7 +12,6 @@ export const FEDERATION_ERRORS = {
   UNKNOWN_COLUMN: { status: 400, template: 'unknown column %s' },
   INVALID_QUERY: { status: 400, template: '%s' },
   TOO_MANY_ROWS: { status: 422, template: 'result exceeds the row limit (%s)' },
-  QUERY_TIMEOUT: { status: 504, template: 'query exceeded its time limit (%s)' },
   CLOUD_FAILED: { status: 502, template: '%s' },
   CLOUD_TIMEOUT: { status: 504, template: '%s' },
   BAD_REQUEST: { status: 400, template: 'bad request: %s' },
