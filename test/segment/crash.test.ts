@@ -1,0 +1,94 @@
+// Crash/restart: one segment's processor is crashed (fault hooks: the process "dies" there,
+// nothing after the hook is written or committed) at several points in turn — mid-batch,
+// after the raw packets insert, after every insert but before the commit, and between two
+// window inserts of the final flush — and restarted each time in the same consumer group.
+// The final traffic_flow, packets and late flags still equal the batch oracle.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSegmentProcessor, type SegmentFaults, type SegmentProcessor } from '../../src/segment/index.ts';
+import { segmentTopic } from '../../src/topology/index.ts';
+import { randomName, testBus, testStore, waitFor } from '../helpers/index.ts';
+import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
+
+const WINDOW_S = 10;
+const LATENESS_S = 25; // several windows stay open at the end, so the final flush has ≥ 2 per partition
+
+describe('segment processor crash and restart', () => {
+  const bus = testBus();
+  const store = testStore('cloud-c');
+  const live: SegmentProcessor[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(live.map((p) => p.stop()));
+    await bus.close();
+    await store.close();
+  });
+
+  it('ends with the oracle’s result after crashes mid-batch, after insert before commit, and mid-flush', async () => {
+    const seg = randomName('crash');
+    const { records } = simulateFleet({ segments: [seg, randomName('other')], vehicles: 40, steps: 60, windowS: WINDOW_S, seed: 11, lateShare: 0.04 });
+    const mine = records.filter((r) => r.topic === segmentTopic(seg));
+    await bus.ensureTopics([{ topic: segmentTopic(seg), partitions: 4 }]);
+    await produceInChunks(bus, mine);
+
+    const make = (faults: SegmentFaults, workers: number) => {
+      const p = createSegmentProcessor({
+        segmentId: seg, bus, store, workers, windowS: WINDOW_S, allowedLatenessS: LATENESS_S, faults,
+        maxBytesPerPartition: 2048, // small batches: many steps, so crashes land mid-stream
+        retry: { initialMs: 20, maxMs: 200 },
+      });
+      live.push(p);
+      return p;
+    };
+    const nth = (n: number, when: (ctx: { flushed: number[] }) => boolean = () => true) => {
+      let seen = 0;
+      return (ctx: { flushed: number[] }) => {
+        if (when(ctx) && ++seen === n) throw new Error('crash');
+      };
+    };
+    const crashes: string[] = [];
+    const runUntilCrash = async (p: SegmentProcessor) => {
+      await p.start();
+      await waitFor(() => p.stats().status === 'crashed', { timeoutMs: 30_000, what: 'the injected crash' });
+      crashes.push(p.stats().crashed!);
+      const progress = p.stats();
+      await p.stop();
+      return progress;
+    };
+
+    // Crash once this incarnation has made some progress of its own, so crashes are spread
+    // over the stream rather than all in the replayed prefix.
+    let pa: SegmentProcessor | undefined;
+    pa = make({ afterDecode: () => { if (pa!.stats().batches >= 4) throw new Error('crash'); } }, 1);
+    const a = await runUntilCrash(pa);
+    let pb: SegmentProcessor | undefined;
+    pb = make({ afterPackets: () => { if (pb!.stats().rowsWritten.packets > 0) throw new Error('crash'); } }, 0);
+    const b = await runUntilCrash(pb);
+    const c = await runUntilCrash(make({ afterInsertBeforeCommit: nth(2, (ctx) => ctx.flushed.length > 0) }, 2));
+    // Each incarnation made progress before it died, so the crashes are spread over the stream.
+    expect(a.batches).toBeGreaterThan(0);
+    expect(b.rowsWritten.packets).toBeGreaterThan(0);
+    expect(c.windowsFlushed).toBeGreaterThan(0);
+
+    // Mid-flush: the end-of-stream flush dies between two window inserts.
+    const d = make({ midFlush: nth(1) }, 1);
+    await d.start();
+    await expect(d.drain({ timeoutMs: 30_000 })).rejects.toMatchObject({ code: 'SEG_CRASHED' });
+    crashes.push(d.stats().crashed!);
+    await d.stop();
+
+    const e = make({}, 2);
+    await e.start();
+    await e.drain({ timeoutMs: 30_000 });
+    expect(crashes).toEqual([
+      'fault afterDecode: crash', 'fault afterPackets: crash', 'fault afterInsertBeforeCommit: crash', 'fault midFlush: crash',
+    ]);
+    // The restarted processors skipped what earlier ones had stored.
+    expect(e.stats().replayed + d.stats().replayed + c.replayed + b.replayed).toBeGreaterThan(0);
+
+    const oracle = oracleOf(await oracleInput(bus, [seg]), WINDOW_S, LATENESS_S);
+    expect(oracle.rows.length).toBeGreaterThan(50);
+    expect(oracle.late.length).toBeGreaterThan(0);
+    expectFlowEqual(await storedFlow([store], WINDOW_S), oracle);
+    await expectPacketsEqual([store], oracle);
+    await e.stop();
+  });
+});
