@@ -1,11 +1,46 @@
 import type { Command } from 'commander';
 
-// Placeholder: the 'demo' command is added by its component's issue.
+// `iov demo` (`npm start`): the whole pipeline in one process with a simulated fleet, live
+// progress, federated queries, the replica plan and end-of-run checks; exit code 0 only if
+// every check holds. Embedded by default (no servers); --local uses `iov infra up`'s servers.
+// See docs/demo.md.
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('(not built yet)')
-    .action(() => {
-      throw Object.assign(new Error("'iov demo' is not built yet"), { code: 'NOT_IMPLEMENTED' });
+    .description('run the whole pipeline on a simulated fleet (embedded: no servers needed) and check the results')
+    .option('--duration <s>', 'seconds of simulated traffic (wall clock)', '60')
+    .option('--vehicles <n>', 'fleet size (event time runs as fast as the pipeline goes: fewer vehicles, more windows)', '2000')
+    .option('--seed <n>', 'simulator seed', '1')
+    .option('--local', 'use the local servers started by `iov infra up` instead of the embedded ones')
+    .option('--state-dir <dir>', 'state directory of `iov infra up` (with --local)')
+    .option('--topology <file>', 'topology file (default infra/topology/shanghai.yaml)')
+    .option('--window <s>', 'tumbling window, seconds', '60')
+    .option('--lateness <s>', 'allowed lateness, seconds', '30')
+    .option('--max-workers <n>', 'cap on pool threads per segment (the plan may ask for more)', '2')
+    .option('--solver <name>', 'cabin solver for the replica plan: exact | fast | ga', 'exact')
+    .option('--json', 'print the summary as JSON instead of text')
+    .option('--quiet', 'no progress lines')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const { runPipeline, formatProgress, formatSummary } = await import('../../embedded/index.ts');
+      const int = (name: string, v: unknown): number => {
+        const x = Number(v);
+        if (!/^\d+$/.test(String(v)) || !(x > 0)) throw Object.assign(new Error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`), { code: 'BAD_OPTION' });
+        return x;
+      };
+      const summary = await runPipeline({
+        mode: o.local ? 'local' : 'embedded',
+        durationS: int('duration', o.duration),
+        vehicles: int('vehicles', o.vehicles),
+        seed: Number(o.seed),
+        windowS: int('window', o.window),
+        allowedLatenessS: Number(o.lateness),
+        maxWorkersPerSegment: int('max-workers', o.maxWorkers),
+        solver: o.solver as 'exact' | 'fast' | 'ga',
+        ...(typeof o.stateDir === 'string' ? { stateDir: o.stateDir } : {}),
+        ...(typeof o.topology === 'string' ? { topologyFile: o.topology } : {}),
+        ...(o.quiet || o.json ? {} : { onProgress: (p) => process.stderr.write(`${formatProgress(p)}\n`) }),
+      });
+      process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+      if (!summary.ok) process.exitCode = 1;
     });
 }

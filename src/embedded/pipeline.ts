@@ -1,0 +1,476 @@
+// runPipeline: the whole pipeline in one process (DESIGN.md §7, issue 7) —
+//   topology → cabin plan → gateway ingest() → segment processors (one per segment, pools
+//   sized by the plan) → stores (one per cloud) → federated queries → checks.
+// Embedded by default (in-memory bus and vehicle state, chDB with one database per cloud);
+// `mode: 'local'` uses the servers `iov infra up` started. The returned summary carries the
+// end-of-run checks; `iov demo` exits 0 only when every one holds.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createKafkaBus, createMemoryBus, type Bus, type BusConsumer } from '../bus/index.ts';
+import { createFleet, type Fractions } from '../sim/index.ts';
+import { createMemoryState, createRedisState, type VehicleState } from '../state/index.ts';
+import { createChdbStore, createClickHouseStore, openChdbSession, quoteString, type ChdbSession, type Store } from '../store/index.ts';
+import {
+  clickhouseEndpoint, kafkaEndpoint, loadTopology, readLocalState, redisEndpoint, segmentGroup, segmentTopic, stateFile,
+  storageClouds, type Topology,
+} from '../topology/index.ts';
+import { runChecks, type Check, type FlowTotals } from './checks.ts';
+import {
+  loadComponent, type CabinModule, type FederationModule, type FederatorLike, type FlowModule, type GatewayModule,
+  type ReplicaPlanLike, type SegmentModule, type SegmentProcessorLike,
+} from './components.ts';
+import { faultyStore, tapBus, type Faults } from './tap.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DEFAULT_TOPOLOGY = `${REPO_ROOT}infra/topology/shanghai.yaml`;
+
+export interface PipelineOptions {
+  /** 'embedded' (default): no servers. 'local': the servers of `iov infra up`. */
+  mode?: 'embedded' | 'local';
+  topologyFile?: string;
+  /** State directory of `iov infra up` (local mode; default IOV_STATE_DIR or .iov). */
+  stateDir?: string;
+  /** Wall-clock seconds of simulated traffic (default 60). */
+  durationS?: number;
+  /** Fleet size (default 2 000: a short run then covers several 60-s windows; see docs/demo.md). */
+  vehicles?: number;
+  seed?: number;
+  /** Reporting interval per vehicle, seconds of event time (default 5). */
+  intervalS?: number;
+  /** Tumbling window, seconds (default 60). */
+  windowS?: number;
+  /** Allowed lateness, seconds (default 30). */
+  allowedLatenessS?: number;
+  fractions?: Partial<Fractions>;
+  /** Late packets are held back this long, event-time seconds (default 180: past the lateness). */
+  lateByS?: number;
+  /** Packets per gateway ingest() call (one telematics gateway request; default 1000). */
+  requestSize?: number;
+  /** Pause ingest while the consumers lag more than this many messages in total (default 150 000). */
+  maxLag?: number;
+  /** Upper bound on workers per segment, whatever the plan says (default 2: the box has 2 cores). */
+  maxWorkersPerSegment?: number;
+  /** Workers per segment when no cabin plan is available (default: min(maxReplicas, 2)). */
+  fallbackWorkers?: number;
+  /** Cabin solver for the replica plan (default 'exact'). */
+  solver?: 'exact' | 'fast' | 'ga';
+  /** Break an invariant on purpose (tests): the checks must then fail. */
+  faults?: Faults;
+  /** Progress callback, about once per `progressEveryMs` (default 1000). */
+  onProgress?: (p: Progress) => void;
+  progressEveryMs?: number;
+  /** Seconds to wait at the end for the consumers to catch up (default 60). */
+  settleTimeoutS?: number;
+}
+
+export interface SegmentProgress {
+  segment: string;
+  lag: number;
+  stats: Record<string, unknown>;
+}
+
+export interface Progress {
+  elapsedS: number;
+  phase: 'ingest' | 'settle' | 'drain';
+  /** Packets offered to the gateway per wall second since the last progress. */
+  packetsPerS: number;
+  offered: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  crossings: number;
+  /** Event time the fleet has reached, epoch ms. */
+  eventTime: number;
+  segments: SegmentProgress[];
+  /** Windows stored (sum of the processors' counters, when they expose one). */
+  windowsFlushed: number | undefined;
+}
+
+export type StepStatus = 'ok' | 'fallback' | 'unavailable' | 'failed';
+
+export interface Step {
+  name: string;
+  status: StepStatus;
+  detail: string;
+}
+
+export interface QueryResult {
+  title: string;
+  sql: string;
+  columns: string[];
+  rows: Record<string, unknown>[];
+  clouds: { cloud: string; status: string; ms: number; rows: number }[];
+  ms: number;
+  error?: string;
+}
+
+export interface PipelineSummary {
+  ok: boolean;
+  mode: 'embedded' | 'local';
+  steps: Step[];
+  params: { vehicles: number; durationS: number; seed: number; intervalS: number; windowS: number; allowedLatenessS: number; topology: string };
+  wallS: number;
+  eventSpan: { fromMs: number; toMs: number };
+  fleet: Record<string, unknown>;
+  gateway: { offered: number; accepted: number; duplicates: number; rejected: number; rejectedByCode: Record<string, number>; crossings: number; produced: number };
+  /** Per segment: owned packets produced, stored packets and flow rows. */
+  segments: { segment: string; cloud: string; workers: number; ownedProduced: number; packetsStored: number; flowRows: number; flowPackets: number; processor?: Record<string, unknown> }[];
+  oracle: FlowTotals | undefined;
+  checks: Check[];
+  queries: QueryResult[];
+  plan: ReplicaPlanLike | undefined;
+  stores: { cloud: string; database: string }[];
+  faultsFired: string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const silentLogger = { info() {}, warn() {}, error() {} };
+
+function checkOptions(o: PipelineOptions): void {
+  const posInt = (v: unknown, name: string) => {
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1)) throw new RangeError(`options.${name} must be a positive integer`);
+  };
+  const pos = (v: unknown, name: string) => {
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`options.${name} must be a positive number`);
+  };
+  if (o.mode !== undefined && o.mode !== 'embedded' && o.mode !== 'local') throw new RangeError("options.mode must be 'embedded' or 'local'");
+  pos(o.durationS, 'durationS');
+  posInt(o.vehicles, 'vehicles');
+  pos(o.intervalS, 'intervalS');
+  posInt(o.windowS, 'windowS');
+  posInt(o.requestSize, 'requestSize');
+  posInt(o.maxLag, 'maxLag');
+  posInt(o.maxWorkersPerSegment, 'maxWorkersPerSegment');
+  posInt(o.fallbackWorkers, 'fallbackWorkers');
+  if (o.allowedLatenessS !== undefined && !(o.allowedLatenessS >= 0)) throw new RangeError('options.allowedLatenessS must be a non-negative number');
+}
+
+export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineSummary> {
+  checkOptions(opts);
+  const t0 = Date.now();
+  const mode = opts.mode ?? 'embedded';
+  const durationS = opts.durationS ?? 60;
+  const vehicles = opts.vehicles ?? 2_000;
+  const seed = opts.seed ?? 1;
+  const intervalS = opts.intervalS ?? 5;
+  const windowS = opts.windowS ?? 60;
+  const allowedLatenessS = opts.allowedLatenessS ?? 30;
+  const requestSize = opts.requestSize ?? 1000;
+  const maxLag = opts.maxLag ?? 150_000;
+  const maxWorkers = opts.maxWorkersPerSegment ?? 2;
+  const faults = opts.faults ?? {};
+  const topologyFile = opts.topologyFile ?? DEFAULT_TOPOLOGY;
+  const steps: Step[] = [];
+  const step = (name: string, status: StepStatus, detail: string) => steps.push({ name, status, detail });
+  const cleanups: (() => Promise<void>)[] = [];
+  const fired: string[] = [];
+
+  const topology: Topology = loadTopology(topologyFile);
+  step('topology', 'ok', `${topology.name}: ${topology.segments.length} segments (${topology.segments.map((s) => `${s.id}@${s.cloud}`).join(', ')}), H3 res ${topology.h3.resolution}`);
+
+  try {
+    // ---- cabin plan -------------------------------------------------------------------
+    const plan = await makePlan(topology, opts.solver ?? 'exact', step);
+    const workersOf = (segment: string): number => {
+      const seg = topology.segments.find((s) => s.id === segment)!;
+      const fromPlan = plan?.segments.find((s) => s.segment === segment)?.replicas;
+      const want = fromPlan ?? opts.fallbackWorkers ?? Math.min(seg.maxReplicas, 2);
+      return Math.max(1, Math.min(want, maxWorkers, seg.maxReplicas));
+    };
+
+    // ---- bus, vehicle state, stores ------------------------------------------------------
+    const fleet = createFleet({ vehicles, seed, intervalS, fractions: opts.fractions ?? {}, lateByS: opts.lateByS ?? 180 });
+    // The gateway's clock is the fleet's virtual clock: event time runs faster than the wall
+    // clock in the demo, and ts bounds and dedup horizons must follow it (docs/embedded.md).
+    const clock = () => fleet.now() + fleet.options.intervalS * 1000;
+    let bus: Bus;
+    let state: VehicleState;
+    let stores: Store[];
+    const runId = randomBytes(3).toString('hex');
+    if (mode === 'embedded') {
+      bus = createMemoryBus({ partitions: 4 });
+      state = createMemoryState(clock);
+      const session: ChdbSession = await openChdbSession();
+      cleanups.push(() => session.close());
+      stores = storageClouds(topology).map((cloud) => createChdbStore({ cloud, session }));
+      step('infrastructure', 'ok', `embedded: in-memory bus and vehicle state, chDB ${session.path} (one database per cloud)`);
+    } else {
+      const st = readLocalState(stateFile(opts.stateDir));
+      if (!st) throw new Error(`--local: no local infrastructure state at ${stateFile(opts.stateDir)} (run: iov infra up)`);
+      bus = createKafkaBus({ brokers: kafkaEndpoint(topology, st).brokers, clientId: `iov-demo-${runId}`, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 });
+      state = createRedisState({ url: redisEndpoint(topology, st).url, keyPrefix: `iov-demo-${runId}:` });
+      // A fresh database per run, so the checks see this run's rows only.
+      stores = storageClouds(topology).map((cloud) => {
+        const ep = clickhouseEndpoint(topology, cloud, st);
+        return createClickHouseStore({ cloud, endpoint: { ...ep, database: `${ep.database}_demo_${runId}` } });
+      });
+      step('infrastructure', 'ok', `local: Kafka ${kafkaEndpoint(topology, st).brokers.join(',')}, Redis, ClickHouse per cloud (databases *_demo_${runId})`);
+    }
+    cleanups.push(() => bus.close());
+    cleanups.push(() => state.close());
+    cleanups.push(async () => {
+      await Promise.all(stores.map((s) => s.close()));
+    });
+    await Promise.all(stores.map((s) => s.migrate()));
+    const storeOf = new Map(stores.map((s) => [s.cloud, s]));
+
+    const topics = topology.segments.map((s) => segmentTopic(s.id));
+    const partitionsWanted = (seg: Topology['segments'][number]) => Math.max(seg.maxReplicas, plan?.segments.find((p) => p.segment === seg.id)?.replicas ?? 1);
+    await bus.ensureTopics(topology.segments.map((s) => ({ topic: segmentTopic(s.id), partitions: partitionsWanted(s) })));
+    const tap = await tapBus(bus, topics, faults);
+
+    // ---- gateway --------------------------------------------------------------------------
+    const gw = await loadComponent<GatewayModule>('gateway');
+    if (!gw.mod) {
+      step('gateway', 'unavailable', gw.missing!);
+      return finish(await emptySummary());
+    }
+    const { pino } = await import('pino');
+    const gateway = gw.mod.createGateway({
+      topology,
+      bus: tap.bus,
+      state,
+      config: { rateLimit: null, maxPacketsPerRequest: Math.max(10_000, requestSize) },
+      logger: pino({ level: 'silent' }),
+      now: clock,
+    });
+    cleanups.unshift(() => gateway.close());
+    step('gateway', 'ok', 'in-process ingest() (the HTTP route uses the same core)');
+
+    // ---- segment processors ---------------------------------------------------------------
+    const sg = await loadComponent<SegmentModule>('segment');
+    const processors = new Map<string, SegmentProcessorLike>();
+    if (!sg.mod) {
+      step('segment processors', 'unavailable', sg.missing!);
+    } else {
+      for (const seg of topology.segments) {
+        const store = faultyStore(storeOf.get(seg.cloud)!, seg === topology.segments[0] ? faults : {}, fired);
+        const p = sg.mod.createSegmentProcessor({
+          topology, segmentId: seg.id, bus: tap.bus, store, workers: workersOf(seg.id), windowS, allowedLatenessS, logger: silentLogger,
+        });
+        processors.set(seg.id, p);
+      }
+      await Promise.all([...processors.values()].map((p) => p.start()));
+      cleanups.unshift(async () => {
+        await Promise.all([...processors.values()].map((p) => p.stop().catch(() => {})));
+      });
+      step('segment processors', 'ok', topology.segments.map((s) => `${s.id}: ${workersOf(s.id)} worker(s)`).join(', '));
+    }
+
+    // Lag per segment: log end minus the group's committed offsets.
+    const watchers = new Map<string, BusConsumer>();
+    for (const seg of topology.segments) watchers.set(seg.id, bus.consumer({ groupId: segmentGroup(seg.id), topics: [segmentTopic(seg.id)] }));
+    cleanups.unshift(async () => {
+      await Promise.all([...watchers.values()].map((w) => w.stop().catch(() => {})));
+    });
+    const lagOf = async (segment: string): Promise<number> => {
+      // Where the processor is (its next offset per partition) when it says so: committed
+      // offsets trail by the open windows on purpose (they are the resume point).
+      const positions = processors.get(segment)?.stats().positions as Record<string, number> | undefined;
+      if (positions && Object.keys(positions).length > 0) {
+        const ends = await bus.endOffsets(segmentTopic(segment));
+        return ends.reduce((s, e) => s + Math.max(0, Number(e.offset) - (positions[e.partition] ?? 0)), 0);
+      }
+      const topic = segmentTopic(segment);
+      const [ends, committed] = await Promise.all([bus.endOffsets(topic), watchers.get(segment)!.committed(topic)]);
+      const c = new Map(committed.map((x) => [x.partition, Number(x.offset)]));
+      return ends.reduce((s, e) => s + Math.max(0, Number(e.offset) - (c.get(e.partition) ?? 0)), 0);
+    };
+
+    // ---- ingest -----------------------------------------------------------------------------
+    const g = { offered: 0, accepted: 0, duplicates: 0, rejected: 0, rejectedByCode: {} as Record<string, number>, crossings: 0, produced: 0 };
+    const fromMs = fleet.now();
+    let lastProgress = { at: Date.now(), offered: 0 };
+    const progress = async (phase: Progress['phase']): Promise<SegmentProgress[]> => {
+      const segs: SegmentProgress[] = [];
+      for (const seg of topology.segments) segs.push({ segment: seg.id, lag: await lagOf(seg.id), stats: processors.get(seg.id)?.stats() ?? {} });
+      if (opts.onProgress) {
+        const now = Date.now();
+        const dt = Math.max(1, now - lastProgress.at) / 1000;
+        const flushed = segs.map((s) => s.stats.windowsFlushed ?? s.stats.windowsClosed ?? s.stats.windows).filter((x): x is number => typeof x === 'number');
+        opts.onProgress({
+          elapsedS: (now - t0) / 1000, phase, packetsPerS: (g.offered - lastProgress.offered) / dt, offered: g.offered, accepted: g.accepted,
+          duplicates: g.duplicates, rejected: g.rejected, crossings: g.crossings, eventTime: fleet.now(), segments: segs,
+          windowsFlushed: flushed.length ? flushed.reduce((a, b) => a + b, 0) : undefined,
+        });
+        lastProgress = { at: now, offered: g.offered };
+      }
+      return segs;
+    };
+    const progressEvery = opts.progressEveryMs ?? 1000;
+    const ingestStart = Date.now();
+    let nextProgress = ingestStart + progressEvery;
+    while (Date.now() - ingestStart < durationS * 1000) {
+      const packets = fleet.tick();
+      for (let i = 0; i < packets.length; i += requestSize) {
+        const r = await gateway.ingest(packets.slice(i, i + requestSize), { gatewayId: 'sim-gw-1' });
+        g.offered += Math.min(requestSize, packets.length - i);
+        g.accepted += r.accepted;
+        g.duplicates += r.duplicates;
+        g.rejected += r.rejected.length;
+        for (const x of r.rejected) g.rejectedByCode[x.code] = (g.rejectedByCode[x.code] ?? 0) + 1;
+        g.crossings += r.crossings;
+        g.produced += r.produced;
+      }
+      if (Date.now() >= nextProgress) {
+        nextProgress = Date.now() + progressEvery;
+        const segs = await progress('ingest');
+        // Back-pressure: the in-memory bus holds what the processors have not committed yet.
+        let lag = segs.reduce((s, x) => s + x.lag, 0);
+        while (processors.size > 0 && lag > maxLag && Date.now() - ingestStart < durationS * 1000) {
+          await sleep(100);
+          lag = 0;
+          for (const seg of topology.segments) lag += await lagOf(seg.id);
+        }
+      }
+      // Let consumers run between ticks.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    const toMs = fleet.now();
+    step('ingest', 'ok', `${g.offered} packets offered in ${((Date.now() - ingestStart) / 1000).toFixed(1)} s, event time ${new Date(fromMs).toISOString()} → ${new Date(toMs).toISOString()}`);
+
+    // ---- drain ------------------------------------------------------------------------------
+    // drain(): wait until each processor has processed everything in its topic, then flush the
+    // windows the watermark has not closed yet (the end of a bounded run) and commit.
+    if (processors.size > 0) {
+      const timeoutMs = (opts.settleTimeoutS ?? 60) * 1000;
+      const ticker = setInterval(() => void progress('drain').catch(() => {}), progressEvery);
+      try {
+        const results = await Promise.allSettled([...processors.values()].map((p) => p.drain({ timeoutMs })));
+        const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${[...processors.keys()][i]}: ${(r.reason as Error).message}`] : []));
+        step('drain', failed.length ? 'failed' : 'ok', failed.length ? failed.join('; ') : 'every segment processed its whole topic; open windows flushed and committed');
+      } finally {
+        clearInterval(ticker);
+      }
+      await progress('drain');
+    }
+
+    // ---- checks, federated queries --------------------------------------------------------
+    const fed = await loadComponent<FederationModule>('federation');
+    let federator: FederatorLike | undefined;
+    if (fed.mod) {
+      federator = fed.mod.createFederator({ topology, stores, limits: { maxRows: 2_000_000, maxCloudRows: 2_000_000, timeoutMs: 60_000 } });
+      cleanups.unshift(() => federator!.close());
+      step('federation', 'ok', `federator over ${stores.length} clouds`);
+    } else {
+      step('federation', 'unavailable', fed.missing!);
+    }
+    const flow = await loadComponent<FlowModule>('flow');
+    if (!flow.mod) step('oracle', 'unavailable', flow.missing!);
+
+    const segmentsOut: PipelineSummary['segments'] = [];
+    for (const seg of topology.segments) {
+      const store = storeOf.get(seg.cloud)!;
+      const [pk] = await store.query<{ n: string }>(`SELECT count() AS n FROM packets WHERE segment = ${quoteString(seg.id)}`);
+      const [fl] = await store.query<{ n: string; p: string }>(`SELECT count() AS n, sum(packets) AS p FROM traffic_flow WHERE segment = ${quoteString(seg.id)}`);
+      segmentsOut.push({
+        segment: seg.id, cloud: seg.cloud, workers: workersOf(seg.id), ownedProduced: tap.ownedBySegment.get(seg.id) ?? 0,
+        packetsStored: Number(pk?.n ?? 0), flowRows: Number(fl?.n ?? 0), flowPackets: Number(fl?.p ?? 0),
+        ...(processors.get(seg.id) ? { processor: processors.get(seg.id)!.stats() } : {}),
+      });
+    }
+    const checked = await runChecks({
+      topology, stores, federator, flow: flow.mod, tap, gateway: g, windowS, allowedLatenessS, segments: segmentsOut,
+      processorsRan: processors.size > 0,
+    });
+    const queries = federator ? await showcaseQueries(federator) : [];
+
+    const summary: PipelineSummary = {
+      ok: false,
+      mode,
+      steps,
+      params: { vehicles, durationS, seed, intervalS, windowS, allowedLatenessS, topology: topologyFile },
+      wallS: 0,
+      eventSpan: { fromMs, toMs },
+      fleet: { ...fleet.stats },
+      gateway: g,
+      segments: segmentsOut,
+      oracle: checked.oracle,
+      checks: checked.checks,
+      queries,
+      plan,
+      stores: stores.map((s) => ({ cloud: s.cloud, database: s.database })),
+      faultsFired: [...tap.fired, ...fired],
+    };
+    return finish(summary);
+
+    async function emptySummary(): Promise<PipelineSummary> {
+      return {
+        ok: false, mode, steps, params: { vehicles, durationS, seed, intervalS, windowS, allowedLatenessS, topology: topologyFile }, wallS: 0,
+        eventSpan: { fromMs: fleet.now(), toMs: fleet.now() }, fleet: { ...fleet.stats },
+        gateway: { offered: 0, accepted: 0, duplicates: 0, rejected: 0, rejectedByCode: {}, crossings: 0, produced: 0 },
+        segments: [], oracle: undefined, checks: [], queries: [], plan, stores: stores.map((s) => ({ cloud: s.cloud, database: s.database })), faultsFired: [],
+      };
+    }
+  } finally {
+    for (const c of cleanups) await c().catch(() => {});
+  }
+
+  function finish(s: PipelineSummary): PipelineSummary {
+    s.wallS = (Date.now() - t0) / 1000;
+    const stepsOk = s.steps.every((x) => x.status === 'ok' || x.status === 'fallback');
+    s.ok = stepsOk && s.checks.length > 0 && s.checks.every((c) => c.ok);
+    return s;
+  }
+}
+
+async function makePlan(topology: Topology, solver: 'exact' | 'fast' | 'ga', step: (n: string, s: StepStatus, d: string) => void): Promise<ReplicaPlanLike | undefined> {
+  const cabin = await loadComponent<CabinModule>('cabin');
+  if (!cabin.mod) {
+    step('cabin plan', 'fallback', `${cabin.missing}; pools sized from maxReplicas`);
+    return undefined;
+  }
+  try {
+    const c = cabin.mod;
+    const centresDir = `${REPO_ROOT}infra/cabin/centres`;
+    const demandFile = `${REPO_ROOT}infra/cabin/demand.${topology.name}.yaml`;
+    const demand = existsSync(demandFile) ? c.loadDemand(demandFile) : c.DEFAULT_DEMAND;
+    const inst = c.instanceFromTopology(topology, demand, c.centresFromFolder(centresDir));
+    const r = await c.allocate(inst, { solver, timeLimitMs: 20_000 });
+    if (r.allocations.length === 0) {
+      step('cabin plan', 'fallback', `no allocation (${r.status}): ${r.explanation.join('; ')}; pools sized from maxReplicas`);
+      return undefined;
+    }
+    const plan = c.planFromResult(inst, r);
+    step('cabin plan', 'ok', `${plan.solver} solver, ${plan.status}, total cost ${plan.totalCost} (${r.timeMs} ms)`);
+    return plan;
+  } catch (err) {
+    step('cabin plan', 'fallback', `${(err as Error).message.split('\n')[0]}; pools sized from maxReplicas`);
+    return undefined;
+  }
+}
+
+export const SHOWCASE_QUERIES: { title: string; sql: string }[] = [
+  {
+    title: 'Traffic per segment (packets, vehicle-windows, time-mean and space-mean speed)',
+    sql: 'SELECT segment, sum(packets) AS packets, sum(vehicles) AS vehicle_windows, sum(speed_sum) / sum(speed_count) AS time_mean_kmh, ' +
+      'sum(speed_count) / sum(inv_speed_sum) AS space_mean_kmh FROM traffic_flow GROUP BY segment ORDER BY segment',
+  },
+  {
+    title: 'Packets per 5 minutes across every cloud',
+    sql: 'SELECT toStartOfFiveMinute(window_start) AS t, sum(packets) AS packets, max(max_speed) AS top_speed FROM traffic_flow GROUP BY t ORDER BY t',
+  },
+  {
+    title: "The five busiest cells of segment 'central' (only cloud-b is asked)",
+    sql: "SELECT cell, sum(packets) AS packets, sum(speed_sum) / sum(speed_count) AS mean_kmh FROM traffic_flow WHERE segment = 'central' GROUP BY cell ORDER BY packets DESC, cell LIMIT 5",
+  },
+];
+
+async function showcaseQueries(federator: FederatorLike): Promise<QueryResult[]> {
+  const out: QueryResult[] = [];
+  for (const q of SHOWCASE_QUERIES) {
+    const t = performance.now();
+    try {
+      const r = await federator.query(q.sql);
+      out.push({
+        title: q.title, sql: q.sql,
+        columns: r.columns.map((c) => (typeof c === 'string' ? c : c.name)),
+        rows: r.rows, clouds: r.clouds.map((c) => ({ cloud: c.cloud, status: c.status, ms: c.ms, rows: c.rows })), ms: Math.round(r.ms ?? performance.now() - t),
+      });
+    } catch (err) {
+      out.push({ title: q.title, sql: q.sql, columns: [], rows: [], clouds: [], ms: Math.round(performance.now() - t), error: (err as Error).message });
+    }
+  }
+  return out;
+}
