@@ -1,0 +1,160 @@
+// The pure flow functions, no servers: the streaming path (processBatch + PartitionWindows)
+// cut into arbitrary batches and "restarted" from its resume points equals the batch oracle;
+// the speed and lateness rules at their edges; poison is reported, never thrown.
+import { latLngToCell } from 'h3-js';
+import { describe, expect, it } from 'vitest';
+import {
+  batchTrafficFlow, packMessages, PartitionWindows, processBatch, type BatchTask, type FlowRow, type FlowRules, type OraclePacket,
+} from '../../src/flow/index.ts';
+import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
+
+const codec = enrichedPacketCodec();
+const CELLS = Array.from({ length: 5 }, (_, i) => latLngToCell(31.2 + i * 0.003, 121.4, 9));
+
+function rng(seed: number): () => number {
+  let s = seed;
+  return () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+}
+
+function packet(over: Partial<EnrichedPacket>): EnrichedPacket {
+  return {
+    vehicleId: 'v1', seq: null, ts: 1_700_000_000_000, lat: 31.2, lng: 121.4, speedKmh: 50, heading: null, extra: {},
+    cell: CELLS[0]!, segment: 'S', ownerSegment: 'S', crossing: false, prevSegment: null, ingestTs: 0, gatewayId: 'g', ...over,
+  };
+}
+
+function task(packets: (EnrichedPacket | Buffer)[], first: number, rules: FlowRules, wm: number, extra: Partial<BatchTask> = {}): BatchTask {
+  const values = packets.map((p) => (Buffer.isBuffer(p) ? p : codec.encode(p)));
+  const { data, ends } = packMessages(values);
+  return {
+    segment: 'S', partition: 0, rules, data, ends, offsets: Float64Array.from(values, (_, i) => first + i), wm,
+    skipWindows: [], packetsFrom: 0, ...extra,
+  };
+}
+
+/** Stream one partition's log through processBatch in random cuts, restarting from resume points. */
+function stream(log: EnrichedPacket[], rules: FlowRules, seed: number): FlowRow[] {
+  const r = rng(seed);
+  const stored: FlowRow[] = [];
+  const storedWindows = new Set<number>();
+  let commit = { offset: 0, wm: -Infinity };
+  let state = new PartitionWindows('S', rules, commit.wm);
+  let next = 0;
+  let skip = new Set<number>();
+  while (next < log.length) {
+    const n = 1 + Math.floor(r() * 40);
+    const batch = log.slice(next, next + n);
+    const res = processBatch(task(batch, next, rules, state.wm, { skipWindows: [...skip] }));
+    state.apply(res);
+    for (const w of state.closed()) {
+      stored.push(...w.rows);
+      storedWindows.add(w.windowStart);
+      state.remove([w.windowStart]);
+    }
+    next += batch.length;
+    commit = state.resumePoint(next);
+    if (r() < 0.2) {
+      // Restart: rebuild from the commit, skipping windows already stored.
+      state = new PartitionWindows('S', rules, commit.wm);
+      next = commit.offset;
+      skip = new Set(storedWindows);
+    }
+  }
+  state.advanceToCloseAll();
+  for (const w of state.closed(true)) stored.push(...w.rows);
+  return stored.sort((a, b) => a.windowStart - b.windowStart || (a.cell < b.cell ? -1 : 1));
+}
+
+describe('streaming flow equals the batch oracle', () => {
+  for (const seed of [1, 2, 3, 4]) {
+    it(`random batch cuts and restarts (seed ${seed})`, () => {
+      const r = rng(seed * 97);
+      const rules: FlowRules = { windowS: 10, allowedLatenessMs: 2000 };
+      const log: EnrichedPacket[] = [];
+      for (let i = 0; i < 1500; i++) {
+        const roll = r();
+        log.push(packet({
+          vehicleId: `v${Math.floor(r() * 30)}`,
+          ts: 1_700_000_000_000 + i * 200 + Math.floor((r() - 0.5) * 6000) - (r() < 0.03 ? 40_000 : 0),
+          speedKmh: roll < 0.1 ? null : roll < 0.2 ? 0 : Math.fround(r() * 130),
+          cell: CELLS[Math.floor(r() * CELLS.length)]!,
+          crossing: r() < 0.05,
+        }));
+      }
+      const oracle = batchTrafficFlow(log.map((p) => ({ ...p, partition: 0 })), { windowS: 10, allowedLatenessS: 2 });
+      expect(oracle.late.length).toBeGreaterThan(10);
+      const got = stream(log, rules, seed);
+      expect(got.map(({ speedSum, invSpeedSum, ...rest }) => rest)).toEqual(oracle.rows.map(({ speedSum, invSpeedSum, ...rest }) => rest));
+      for (const [i, g] of got.entries()) {
+        expect(g.speedSum).toBeCloseTo(oracle.rows[i]!.speedSum, 6);
+        expect(g.invSpeedSum).toBeCloseTo(oracle.rows[i]!.invSpeedSum, 9);
+      }
+    });
+  }
+});
+
+describe('flow rules', () => {
+  const rules: FlowRules = { windowS: 60, allowedLatenessMs: 5000 };
+  const t0 = Date.UTC(2024, 0, 1, 12, 0, 0);
+
+  it('counts a packet without speed in packets only, and a zero speed as 1 km/h in the inverse sum', () => {
+    const res = processBatch(task([
+      packet({ ts: t0, speedKmh: null, vehicleId: 'a' }),
+      packet({ ts: t0 + 1, speedKmh: 0, vehicleId: 'a' }),
+      packet({ ts: t0 + 2, speedKmh: 40, vehicleId: 'b' }),
+    ], 0, rules, -Infinity));
+    expect(res.cells).toHaveLength(1);
+    const c = res.cells[0]!;
+    expect({ v: c.vehicles.sort(), p: c.packets, n: c.speedCount, s: c.speedSum, inv: c.invSpeedSum, min: c.minSpeed, max: c.maxSpeed })
+      .toEqual({ v: ['a', 'b'], p: 3, n: 2, s: 40, inv: 1 + 1 / 40, min: 0, max: 40 });
+    expect(res.rows.map((r) => [r.has_speed, r.speed_kmh])).toEqual([[0, 0], [1, 0], [1, 40]]);
+    const oracle = batchTrafficFlow([packet({ ts: t0, speedKmh: null, vehicleId: 'a' }), packet({ ts: t0 + 1, speedKmh: 0, vehicleId: 'a' }), packet({ ts: t0 + 2, speedKmh: 40, vehicleId: 'b' })], { windowS: 60 });
+    expect(oracle.rows[0]).toMatchObject({ vehicles: 2, packets: 3, speedCount: 2, speedSum: 40, invSpeedSum: 1 + 1 / 40, minSpeed: 0, maxSpeed: 40 });
+  });
+
+  it('is late exactly when window end + lateness ≤ the watermark before it', () => {
+    const end = t0 + 60_000;
+    const res = processBatch(task([
+      packet({ ts: end + 4999 }), // watermark now end + 4999: the first window is still open
+      packet({ ts: t0 + 10 }),
+      packet({ ts: end + 5000 }), // watermark reaches end + 5000: closed
+      packet({ ts: t0 + 20 }),
+    ], 0, rules, -Infinity));
+    expect(res.rows.map((r) => r.late)).toEqual([0, 0, 0, 1]);
+    expect(res.late).toBe(1);
+    const oracle = batchTrafficFlow([end + 4999, t0 + 10, end + 5000, t0 + 20].map((ts) => ({ ...packet({ ts }), partition: 3 })), { windowS: 60, allowedLatenessS: 5 });
+    expect(oracle.late.map((p) => p.ts)).toEqual([t0 + 20]);
+  });
+
+  it('counts only owned copies; a crossing copy still moves the watermark', () => {
+    const res = processBatch(task([
+      packet({ ts: t0 + 200_000, crossing: true, ownerSegment: 'T' }),
+      packet({ ts: t0 }),
+    ], 0, rules, -Infinity));
+    expect({ owned: res.owned, foreign: res.foreign, late: res.late, wm: res.wm }).toEqual({ owned: 1, foreign: 1, late: 1, wm: t0 + 200_000 });
+    expect(res.cells).toEqual([]);
+  });
+
+  it('reports poison with a code and goes on', () => {
+    const good = codec.encode(packet({ ts: t0 }));
+    const res = processBatch(task([Buffer.from('xx'), packet({ ts: t0 }), good.subarray(0, 8), Buffer.concat([Buffer.from([0, 0, 0, 0, 9]), good.subarray(5)])], 10, rules, -Infinity));
+    expect(res.poison.map((p) => [p.offset, p.code])).toEqual([[10, 'BAD_MAGIC'], [12, 'BAD_AVRO'], [13, 'UNKNOWN_SCHEMA']]);
+    expect(res.owned).toBe(1);
+  });
+
+  it('skips stored windows and already-stored packet rows on replay', () => {
+    const ws = Math.floor(t0 / 60_000) * 60;
+    const res = processBatch(task([packet({ ts: t0 }), packet({ ts: t0 + 60_000 })], 100, rules, -Infinity, { skipWindows: [ws], packetsFrom: 101 }));
+    expect(res.replayed).toBe(1);
+    expect(res.cells.map((c) => c.windowStart)).toEqual([ws + 60]);
+    expect(res.rows.map((r) => r.kafka_offset)).toEqual(['101']);
+    expect(res.opens).toEqual([{ windowStart: ws + 60, offset: 101, wmBefore: t0 }]);
+  });
+
+  it('the oracle treats partitions as separate watermarks', () => {
+    const ps: OraclePacket[] = [{ ...packet({ ts: t0 + 300_000 }), partition: 0 }, { ...packet({ ts: t0 }), partition: 1 }, { ...packet({ ts: t0 }), partition: 0 }];
+    const o = batchTrafficFlow(ps, { windowS: 60, allowedLatenessS: 5 });
+    expect(o.late).toHaveLength(1);
+    expect(o.owned).toBe(3);
+  });
+});
