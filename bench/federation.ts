@@ -18,7 +18,7 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const ROWS = arg('rows', 10_000_000);
-const RUNS = arg('runs', 7);
+const RUNS = arg('runs', 9);
 const DB = 'bench';
 
 const topo = loadTopology(new URL('../infra/topology/shanghai.yaml', import.meta.url).pathname);
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     stores.push(...clouds, union);
     await Promise.all(stores.map((s) => s.migrate()));
 
-    const perSeg = Math.floor(ROWS / segs.length);
+    const perSeg = Math.ceil(ROWS / segs.length);
     const tGen = performance.now();
     await Promise.all(segs.map((seg) => clouds.find((c) => c.cloud === seg.cloud)!.command(genSql(seg, perSeg))));
     for (const seg of segs) await union.command(genSql(seg, perSeg));
