@@ -133,6 +133,12 @@ describe('topology loader: the example and lookup', () => {
     for (const s of t.segments) expect(s.cells.length).toBeGreaterThan(10);
   });
 
+  it('loads the production example with every endpoint named', () => {
+    const t = loadTopology(new URL('../../infra/topology/production.example.yaml', import.meta.url).pathname);
+    expect(t.clouds.find((c) => c.id === 'cloud-ingest')).toMatchObject({ kafka: { brokers: ['kafka:9092'] }, redis: { url: 'redis://redis:6379' } });
+    expect(t.clouds.filter((c) => c.clickhouse).map((c) => c.clickhouse!.url)).toEqual(['http://clickhouse-a:8123', 'http://clickhouse-b:8123', 'http://clickhouse-c:8123']);
+  });
+
   it('routes points to segments via the segment-resolution parent, matching a brute-force scan', () => {
     const t = loadTopology(EXAMPLE);
     const lookup = createSegmentLookup(t);
