@@ -123,9 +123,12 @@ export function createIngest(deps: IngestDeps): IngestCore {
     if (good.length === 0) return { accepted: 0, duplicates: 0, rejected, crossings: 0, produced: 0 };
 
     let results: ObserveResult[];
+    const s0 = performance.now();
     try {
       results = await state.observe(obs, observeOpts);
+      metrics.stateLatency.observe({ result: 'ok' }, (performance.now() - s0) / 1000);
     } catch (err) {
+      metrics.stateLatency.observe({ result: 'error' }, (performance.now() - s0) / 1000);
       // The script may have run even though its answer was lost (timeout): release the dedup
       // keys it may have reserved, or the client's retry would be taken for duplicates and
       // never written. State positions are left alone. Best effort, in the background.
@@ -151,25 +154,29 @@ export function createIngest(deps: IngestDeps): IngestCore {
         continue;
       }
       const prevSegment = r.prev?.segment ?? null;
-      const owned: EnrichedPacket = {
-        ...g.packet,
-        cell: g.cell,
-        segment: g.segment,
-        ownerSegment: g.segment,
-        crossing: false,
-        prevSegment,
-        ingestTs: t,
-        gatewayId,
-      };
+      // Enrich the validator's fresh object in place (no copies on the hot path).
+      const e = g.packet as EnrichedPacket;
+      e.cell = g.cell;
+      e.segment = g.segment;
+      e.ownerSegment = g.segment;
+      e.crossing = false;
+      e.prevSegment = prevSegment;
+      e.ingestTs = t;
+      e.gatewayId = gatewayId;
       // A crossing is decided only by packets that move the state forward: a late packet
       // (older than the state) says nothing about where the vehicle is now, so it goes to
       // its own segment only (docs/gateway.md, "Out-of-order packets").
       const oldTopic = prevSegment !== null && prevSegment !== g.segment && r.advanced ? topicOf.get(prevSegment) : undefined;
+      push(topicOf.get(g.segment)!, e.vehicleId, codec.encode(e));
       if (oldTopic !== undefined) {
-        push(oldTopic, g.packet.vehicleId, codec.encode({ ...owned, segment: prevSegment!, crossing: true }));
+        // The copy left in the old segment: same packet, held by the old topic, owned by the new.
+        e.segment = prevSegment!;
+        e.crossing = true;
+        push(oldTopic, e.vehicleId, codec.encode(e));
+        e.segment = g.segment;
+        e.crossing = false;
         crossings++;
       }
-      push(topicOf.get(g.segment)!, g.packet.vehicleId, codec.encode(owned));
       accepted++;
     }
 

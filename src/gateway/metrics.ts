@@ -11,6 +11,7 @@ export interface GatewayMetrics {
   crossings: Counter<string>;
   produced: Counter<string>;
   produceLatency: Histogram<'result'>;
+  stateLatency: Histogram<'result'>;
   batchRecords: Histogram<string>;
   requestPackets: Histogram<string>;
   inflightBytes: Gauge<string>;
@@ -33,6 +34,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
       help: 'Duration of one produce call (acks = all), by result',
       labelNames: ['result'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    stateLatency: new Histogram({
+      name: 'iov_gateway_state_seconds',
+      help: 'Duration of the one vehicle-state round trip of a request (Redis), by result',
+      labelNames: ['result'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
     batchRecords: new Histogram({
