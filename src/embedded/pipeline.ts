@@ -49,7 +49,7 @@ export interface PipelineOptions {
   requestSize?: number;
   /** Pause ingest while the consumers lag more than this many messages in total (default 150 000). */
   maxLag?: number;
-  /** Upper bound on workers per segment, whatever the plan says (default 2: the box has 2 cores). */
+  /** Upper bound on workers per segment, whatever the plan says (default 2: the box has 2 cores; 0 = no pool). */
   maxWorkersPerSegment?: number;
   /** Workers per segment when no cabin plan is available (default: min(maxReplicas, 2)). */
   fallbackWorkers?: number;
@@ -141,7 +141,9 @@ function checkOptions(o: PipelineOptions): void {
   posInt(o.windowS, 'windowS');
   posInt(o.requestSize, 'requestSize');
   posInt(o.maxLag, 'maxLag');
-  posInt(o.maxWorkersPerSegment, 'maxWorkersPerSegment');
+  if (o.maxWorkersPerSegment !== undefined && !(Number.isInteger(o.maxWorkersPerSegment) && o.maxWorkersPerSegment >= 0)) {
+    throw new RangeError('options.maxWorkersPerSegment must be a non-negative integer');
+  }
   posInt(o.fallbackWorkers, 'fallbackWorkers');
   if (o.allowedLatenessS !== undefined && !(o.allowedLatenessS >= 0)) throw new RangeError('options.allowedLatenessS must be a non-negative number');
 }
@@ -176,7 +178,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       const seg = topology.segments.find((s) => s.id === segment)!;
       const fromPlan = plan?.segments.find((s) => s.segment === segment)?.replicas;
       const want = fromPlan ?? opts.fallbackWorkers ?? Math.min(seg.maxReplicas, 2);
-      return Math.max(1, Math.min(want, maxWorkers, seg.maxReplicas));
+      // 0 = decode and aggregate on the main thread (no pool).
+      return maxWorkers === 0 ? 0 : Math.max(1, Math.min(want, maxWorkers, seg.maxReplicas));
     };
 
     // ---- bus, vehicle state, stores ------------------------------------------------------

@@ -7,8 +7,12 @@ import type { Row, Store } from '../store/index.ts';
 import type { OraclePacketLike } from './components.ts';
 
 export interface Faults {
-  /** Produce the first owned packet a second time behind the checks' back (a double count). */
-  doubleProduce?: boolean;
+  /**
+   * Double count on purpose: the old segment's copy of the first boundary crossing is produced
+   * as an owned packet (crossing=false), so two clouds count the same packet — the very bug the
+   * dual-write rule exists to prevent (DESIGN.md §3).
+   */
+  doubleCount?: boolean;
   /** Drop one row from the first traffic_flow insert (a lost result). */
   dropFlowRow?: boolean;
 }
@@ -79,20 +83,19 @@ export async function tapBus(bus: Bus, topics: string[], faults: Faults = {}): P
     async produce(records) {
       const slot = { recs: records, ok: false };
       slots.push(slot);
-      let extra: ProduceRecord[] = [];
-      if (faults.doubleProduce && !doubled) {
-        const owned = records.find((r) => {
-          const p = codec.decode(r.value);
-          return !p.crossing && p.segment === p.ownerSegment;
-        });
-        if (owned) {
+      let send = records;
+      if (faults.doubleCount && !doubled) {
+        const i = records.findIndex((r) => codec.decode(r.value).crossing);
+        if (i >= 0) {
+          const p = codec.decode(records[i]!.value);
           doubled = true;
-          extra = [owned];
-          fired.push('doubleProduce');
+          fired.push('doubleCount');
+          send = records.slice();
+          send[i] = { ...records[i]!, value: codec.encode({ ...p, crossing: false, ownerSegment: p.segment }) };
         }
       }
       try {
-        await bus.produce(extra.length ? [...records, ...extra] : records);
+        await bus.produce(send);
         slot.ok = true;
       } catch (err) {
         slots.splice(slots.indexOf(slot), 1);
