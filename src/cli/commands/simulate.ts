@@ -1,11 +1,54 @@
 import type { Command } from 'commander';
 
-// Placeholder: the 'simulate' command is added by its component's issue.
+// `iov simulate`: drive a running gateway over HTTP with the seeded fleet simulator
+// (DESIGN.md §7 "Fleet simulator"; docs/embedded.md). Prints a progress line per second on
+// stderr and a JSON report on stdout. Exit code 1 if some batch was never acknowledged.
 export function register(program: Command): void {
   program
     .command('simulate')
-    .description('(not built yet)')
-    .action(() => {
-      throw Object.assign(new Error("'iov simulate' is not built yet"), { code: 'NOT_IMPLEMENTED' });
+    .description('drive a gateway over HTTP with a simulated fleet (seeded, reproducible)')
+    .requiredOption('--target <url>', 'gateway base URL, e.g. http://127.0.0.1:8080')
+    .option('--vehicles <n>', 'fleet size', '10000')
+    .option('--rate <n>', 'packets per second (default: real time, vehicles / interval)')
+    .option('--duration <s>', 'seconds to run', '60')
+    .option('--interval <s>', 'reporting interval per vehicle, seconds of event time', '5')
+    .option('--seed <n>', 'simulator seed', '1')
+    .option('--batch <n>', 'packets per request', '500')
+    .option('--concurrency <n>', 'requests in flight', '4')
+    .option('--api-key <key>', 'API key (default: $IOV_API_KEY)')
+    .option('--duplicates <f>', 'share of duplicate packets', '0.01')
+    .option('--out-of-order <f>', 'share of out-of-order packets', '0.01')
+    .option('--late <f>', 'share of late packets', '0.002')
+    .option('--malformed <f>', 'share of malformed packets', '0.005')
+    .action(async (o: Record<string, string | undefined>) => {
+      const { runSimulation } = await import('../../sim/index.ts');
+      const num = (name: string, v: string | undefined, int = false): number => {
+        const x = Number(v);
+        if (v === undefined || !Number.isFinite(x) || x < 0 || (int && !Number.isInteger(x))) {
+          throw Object.assign(new Error(`--${name} must be a non-negative ${int ? 'integer' : 'number'}, got ${JSON.stringify(v)}`), { code: 'BAD_OPTION' });
+        }
+        return x;
+      };
+      const apiKey = o.apiKey ?? process.env.IOV_API_KEY;
+      const report = await runSimulation({
+        target: o.target!,
+        vehicles: num('vehicles', o.vehicles, true),
+        ...(o.rate !== undefined ? { rate: num('rate', o.rate) } : {}),
+        durationS: num('duration', o.duration),
+        intervalS: num('interval', o.interval),
+        seed: num('seed', o.seed, true),
+        batchSize: num('batch', o.batch, true),
+        concurrency: num('concurrency', o.concurrency, true),
+        ...(apiKey ? { apiKey } : {}),
+        fractions: {
+          duplicate: num('duplicates', o.duplicates), outOfOrder: num('out-of-order', o.outOfOrder),
+          late: num('late', o.late), malformed: num('malformed', o.malformed),
+        },
+        onProgress: (r) => process.stderr.write(
+          `[${r.elapsedS.toFixed(1).padStart(5)} s] sent ${r.sent} accepted ${r.accepted} duplicates ${r.duplicates} rejected ${r.rejected} crossings ${r.crossings} retries ${r.retries} failed batches ${r.failedBatches}\n`,
+        ),
+      });
+      process.stdout.write(`${JSON.stringify({ ...report, packetsPerS: Math.round(report.sent / Math.max(0.001, report.elapsedS)) }, null, 2)}\n`);
+      if (report.failedBatches > 0) process.exitCode = 1;
     });
 }
