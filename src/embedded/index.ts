@@ -1,7 +1,7 @@
 // Embedded mode (DESIGN.md §7): the whole pipeline in one process, and the demo's checks.
 export {
   runPipeline, DEFAULT_TOPOLOGY, SHOWCASE_QUERIES,
-  type PipelineOptions, type PipelineSummary, type Progress, type SegmentProgress, type Step, type StepStatus, type QueryResult,
+  type PipelineOptions, type PipelineSummary, type ProbeStats, type Progress, type SegmentProgress, type Step, type StepStatus, type QueryResult,
 } from './pipeline.ts';
 export { runChecks, type Check, type CheckInput, type FlowTotals } from './checks.ts';
 export { tapBus, faultyStore, type Faults, type Tap } from './tap.ts';

@@ -62,6 +62,20 @@ export interface PipelineOptions {
   progressEveryMs?: number;
   /** Seconds to wait at the end for the consumers to catch up (default 60). */
   settleTimeoutS?: number;
+  /**
+   * Latency probes (bench/e2e.ts): every `everyMs`, one extra packet of a fresh vehicle rides
+   * in the next request; its store is polled every `pollMs` (default 50) until its row is
+   * queryable. Latency = queryable − the start of the ingest call that carried it.
+   */
+  probe?: { everyMs: number; pollMs?: number };
+}
+
+export interface ProbeStats {
+  sent: number;
+  found: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface SegmentProgress {
@@ -122,6 +136,9 @@ export interface PipelineSummary {
   plan: ReplicaPlanLike | undefined;
   stores: { cloud: string; database: string }[];
   faultsFired: string[];
+  /** Wall seconds spent ingesting and draining. */
+  timings: { ingestS: number; drainS: number };
+  probes?: ProbeStats;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -302,13 +319,19 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       return segs;
     };
     const progressEvery = opts.progressEveryMs ?? 1000;
+    const probe = createProber(opts.probe, stores);
+    cleanups.unshift(async () => probe.stop());
     const ingestStart = Date.now();
     let nextProgress = ingestStart + progressEvery;
     while (Date.now() - ingestStart < durationS * 1000) {
       const packets = fleet.tick();
       for (let i = 0; i < packets.length; i += requestSize) {
-        const r = await gateway.ingest(packets.slice(i, i + requestSize), { gatewayId: 'sim-gw-1' });
-        g.offered += Math.min(requestSize, packets.length - i);
+        const items = packets.slice(i, i + requestSize);
+        const sentAt = Date.now();
+        const probed = probe.maybeAdd(items, sentAt);
+        const r = await gateway.ingest(items, { gatewayId: 'sim-gw-1' });
+        if (probed !== undefined && r.rejected.some((x) => x.index === items.length - 1)) probe.forget(probed);
+        g.offered += items.length;
         g.accepted += r.accepted;
         g.duplicates += r.duplicates;
         g.rejected += r.rejected.length;
@@ -331,6 +354,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       await new Promise<void>((r) => setImmediate(r));
     }
     const toMs = fleet.now();
+    const ingestS = (Date.now() - ingestStart) / 1000;
+    const drainStart = Date.now();
     step('ingest', 'ok', `${g.offered} packets offered in ${((Date.now() - ingestStart) / 1000).toFixed(1)} s, event time ${new Date(fromMs).toISOString()} → ${new Date(toMs).toISOString()}`);
 
     // ---- drain ------------------------------------------------------------------------------
@@ -348,6 +373,9 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       }
       await progress('drain');
     }
+
+    const drainS = (Date.now() - drainStart) / 1000;
+    const probes = opts.probe ? await probe.finish(30_000) : undefined;
 
     // ---- checks, federated queries --------------------------------------------------------
     const fed = await loadComponent<FederationModule>('federation');
@@ -395,6 +423,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       plan,
       stores: stores.map((s) => ({ cloud: s.cloud, database: s.database })),
       faultsFired: [...tap.fired, ...fired],
+      timings: { ingestS, drainS },
+      ...(probes ? { probes } : {}),
     };
     return finish(summary);
 
@@ -404,6 +434,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
         eventSpan: { fromMs: fleet.now(), toMs: fleet.now() }, fleet: { ...fleet.stats },
         gateway: { offered: 0, accepted: 0, duplicates: 0, rejected: 0, rejectedByCode: {}, crossings: 0, produced: 0 },
         segments: [], oracle: undefined, checks: [], queries: [], plan, stores: stores.map((s) => ({ cloud: s.cloud, database: s.database })), faultsFired: [],
+        timings: { ingestS: 0, drainS: 0 },
       };
     }
   } finally {
@@ -476,4 +507,72 @@ async function showcaseQueries(federator: FederatorLike): Promise<QueryResult[]>
     }
   }
   return out;
+}
+
+interface Prober {
+  /** Maybe append a probe packet to `items` (returns its id). */
+  maybeAdd(items: unknown[], sentAt: number): string | undefined;
+  forget(id: string): void;
+  /** Wait (bounded) for outstanding probes, stop polling, return the statistics. */
+  finish(timeoutMs: number): Promise<ProbeStats>;
+  stop(): void;
+}
+
+function createProber(cfg: PipelineOptions['probe'], stores: Store[]): Prober {
+  const outstanding = new Map<string, number>();
+  const latencies: number[] = [];
+  let sent = 0;
+  let next = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let polling = false;
+  const poll = async () => {
+    if (polling || outstanding.size === 0) return;
+    polling = true;
+    try {
+      const ids = [...outstanding.keys()].map((id) => quoteString(id)).join(', ');
+      const found = await Promise.all(stores.map((st) => st.query<{ vehicle_id: string }>(`SELECT vehicle_id FROM packets WHERE vehicle_id IN (${ids})`).catch(() => [])));
+      const at = Date.now();
+      for (const rows of found) {
+        for (const r of rows) {
+          const t = outstanding.get(r.vehicle_id);
+          if (t === undefined) continue;
+          outstanding.delete(r.vehicle_id);
+          latencies.push(at - t);
+        }
+      }
+    } finally {
+      polling = false;
+    }
+  };
+  if (cfg) timer = setInterval(() => void poll(), cfg.pollMs ?? 50);
+  const quantile = (xs: number[], q: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]! : NaN);
+  return {
+    maybeAdd(items, sentAt) {
+      if (!cfg || sentAt < next) return undefined;
+      next = sentAt + cfg.everyMs;
+      const base = items.find((p): p is { vehicleId: string; lat: number; lng: number; ts: number } =>
+        typeof p === 'object' && p !== null && typeof (p as { lat?: unknown }).lat === 'number' && Math.abs((p as { lat: number }).lat) <= 90 &&
+        typeof (p as { ts?: unknown }).ts === 'number' && typeof (p as { vehicleId?: unknown }).vehicleId === 'string');
+      if (!base) return undefined;
+      const id = `probe-${sent++}`;
+      items.push({ vehicleId: id, seq: 1, ts: base.ts, lat: base.lat, lng: base.lng, speedKmh: 30, heading: 0 });
+      outstanding.set(id, sentAt);
+      return id;
+    },
+    forget(id) {
+      outstanding.delete(id);
+      sent--;
+    },
+    async finish(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (outstanding.size > 0 && Date.now() < deadline) await sleep(20);
+      this.stop();
+      const xs = latencies.slice().sort((a, b) => a - b);
+      return { sent, found: xs.length, p50Ms: quantile(xs, 0.5), p99Ms: quantile(xs, 0.99), maxMs: xs.at(-1) ?? NaN };
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
 }
