@@ -129,6 +129,7 @@ export async function runBenches(names: string[] = [], o: RunOptions = {}): Prom
 
 /** Flatten an object's leaves into `a.b.c = v` pairs (numbers, strings, booleans). */
 function leaves(v: unknown, prefix = '', out: [string, unknown][] = []): [string, unknown][] {
+  if (v === undefined) return out;
   if (v === null || typeof v !== 'object') {
     if (prefix) out.push([prefix, v]);
     return out;
