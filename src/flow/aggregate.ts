@@ -8,7 +8,7 @@
 import { enrichedPacketCodec, CodecError, type Codec, type EnrichedPacket } from '../schemas/index.ts';
 import { cellToDecimal } from '../topology/index.ts';
 import {
-  MIN_SPEED_KMH, type BatchResult, type BatchTask, type CellAgg, type FlowRow, type FlowRules, type PacketRow,
+  MIN_SPEED_KMH, type BatchResult, type BatchTask, type CellAgg, type FlowRow, type FlowRules, type PackedRows, type PacketRow,
   type PartialCell, type PoisonMessage, type WindowOpen,
 } from './types.ts';
 
@@ -171,6 +171,38 @@ export function processBatch(task: BatchTask): BatchResult {
   const out: PartialCell[] = [];
   for (const c of cells.values()) out.push({ ...c, vehicles: [...c.vehicles] });
   return { wm, cells: out, opens: [...opens.values()], rows, poison, owned, late, foreign, replayed };
+}
+
+/** Rows → columns (in the worker). */
+export function packRows(rows: PacketRow[], segment: string, partition: number): PackedRows {
+  const n = rows.length;
+  const p: PackedRows = {
+    segment, partition, vehicleId: new Array<string>(n), cell: new Array<string>(n), gatewayId: new Array<string>(n),
+    seq: new Float64Array(n), tsMs: new Float64Array(n), lat: new Float64Array(n), lng: new Float64Array(n),
+    speed: new Float32Array(n), heading: new Float32Array(n), ingestTs: new Float64Array(n), offset: new Float64Array(n), flags: new Uint8Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    p.vehicleId[i] = r.vehicle_id; p.cell[i] = r.cell; p.gatewayId[i] = r.gateway_id;
+    p.seq[i] = r.seq; p.tsMs[i] = r.ts_ms; p.lat[i] = r.lat; p.lng[i] = r.lng; p.speed[i] = r.speed_kmh; p.heading[i] = r.heading;
+    p.ingestTs[i] = r.ingest_ts_ms; p.offset[i] = Number(r.kafka_offset); p.flags[i] = r.late | (r.has_speed << 1);
+  }
+  return p;
+}
+
+/** Columns → rows (on the main thread); exact, since speeds and headings are Float32 already. */
+export function unpackRows(p: PackedRows): PacketRow[] {
+  const n = p.offset.length;
+  const out = new Array<PacketRow>(n);
+  for (let i = 0; i < n; i++) {
+    const tsMs = p.tsMs[i]!;
+    out[i] = {
+      segment: p.segment, vehicle_id: p.vehicleId[i]!, seq: p.seq[i]!, ts: Math.floor(tsMs / 1000), ts_ms: tsMs,
+      lat: p.lat[i]!, lng: p.lng[i]!, speed_kmh: p.speed[i]!, heading: p.heading[i]!, cell: p.cell[i]!, ingest_ts_ms: p.ingestTs[i]!,
+      gateway_id: p.gatewayId[i]!, kafka_partition: p.partition, kafka_offset: String(p.offset[i]!), late: p.flags[i]! & 1, has_speed: (p.flags[i]! >> 1) & 1,
+    };
+  }
+  return out;
 }
 
 /** Pack message values into one transferable buffer for a worker task. */

@@ -2,7 +2,7 @@
 // Piscina worker or in-process), its per-partition window state, and the batch oracle.
 export * from './types.ts';
 export {
-  processBatch, packMessages, addPacket, mergePartial, emptyAgg, toFlowRow, toTrafficFlowRecord,
+  processBatch, packMessages, packRows, unpackRows, addPacket, mergePartial, emptyAgg, toFlowRow, toTrafficFlowRecord,
   windowStartOf, windowClosed, cellDecimal,
 } from './aggregate.ts';
 export { PartitionWindows, type ResumePoint } from './state.ts';

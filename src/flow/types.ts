@@ -121,12 +121,36 @@ export interface PacketRow {
 
 // ---------- worker → main ----------
 
+/**
+ * `packets` rows in columns: what a worker sends back instead of row objects, because
+ * structured clone of 16-field objects cost the main thread more than the decode it saves.
+ */
+export interface PackedRows {
+  segment: string;
+  partition: number;
+  vehicleId: string[];
+  cell: string[];
+  gatewayId: string[];
+  seq: Float64Array;
+  tsMs: Float64Array;
+  lat: Float64Array;
+  lng: Float64Array;
+  speed: Float32Array;
+  heading: Float32Array;
+  ingestTs: Float64Array;
+  offset: Float64Array;
+  /** bit 0: late, bit 1: has_speed */
+  flags: Uint8Array;
+}
+
 export interface BatchResult {
   /** Partition watermark after the batch. */
   wm: number;
   cells: PartialCell[];
   opens: WindowOpen[];
+  /** Row objects (in-process), or empty with `packed` set (from a worker). */
   rows: PacketRow[];
+  packed?: PackedRows;
   poison: PoisonMessage[];
   /** Owned packets seen (on-time + late, including skipped replays). */
   owned: number;

@@ -4,7 +4,7 @@
 import { latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import {
-  batchTrafficFlow, packMessages, PartitionWindows, processBatch, type BatchTask, type FlowRow, type FlowRules, type OraclePacket,
+  batchTrafficFlow, packMessages, packRows, PartitionWindows, processBatch, unpackRows, type BatchTask, type FlowRow, type FlowRules, type OraclePacket,
 } from '../../src/flow/index.ts';
 import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
 
@@ -149,6 +149,11 @@ describe('flow rules', () => {
     expect(res.cells.map((c) => c.windowStart)).toEqual([ws + 60]);
     expect(res.rows.map((r) => r.kafka_offset)).toEqual(['101']);
     expect(res.opens).toEqual([{ windowStart: ws + 60, offset: 101, wmBefore: t0 }]);
+  });
+
+  it('packs worker rows into columns and back without changing a value', () => {
+    const res = processBatch(task([packet({ ts: t0, speedKmh: Math.fround(37.3), heading: Math.fround(12.7), seq: 2 ** 40 }), packet({ ts: t0 + 5, speedKmh: null })], 7, rules, -Infinity));
+    expect(unpackRows(packRows(res.rows, 'S', 0))).toEqual(res.rows);
   });
 
   it('the oracle treats partitions as separate watermarks', () => {

@@ -44,14 +44,14 @@ describe('segment processors against the batch oracle', () => {
       const p = createSegmentProcessor({
         segmentId: s, bus, store: stores[i]!, workers: 2, windowS: WINDOW_S, allowedLatenessS: LATENESS_S,
         retry: { initialMs: 20, maxMs: 200 },
-        // The first segment's pool: the 2nd task of partition 1 throws once; the 3rd task of
+        // The first segment's pool: the 1st task of partition 1 throws once; the 1st task of
         // partition 2 kills its worker thread once.
         faults: i === 0 ? {
           workerFault: ({ partition, attempt }) => {
             if (attempt !== 1) return undefined;
             const n = (counts[partition] = (counts[partition] ?? 0) + 1);
-            if (partition === 1 && n === 2) return (faults++, 'throw');
-            if (partition === 2 && n === 3) return (faults++, 'exit');
+            if (partition === 1 && n === 1) return (faults++, 'throw');
+            if (partition === 2 && n === 1) return (faults++, 'exit');
             return undefined;
           },
         } : {},

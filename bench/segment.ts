@@ -1,0 +1,236 @@
+// Segment processor benchmark. Prints JSON and writes bench/results/<date>-segment.json.
+//
+//   npx tsx bench/segment.ts [--packets 200000] [--reps 2] [--rate 20000] [--seconds 20] [--window 5]
+//
+// Servers: the local infrastructure of IOV_STATE_DIR (`iov infra up`) when it runs, else a
+// private Kafka mock cluster + clickhouse-server started (and stopped) by this script.
+// 1. compute: decode + aggregate of the same packed batches, in-process vs a 2-thread pool
+//    (no Kafka, no ClickHouse): what the pool can win at most.
+// 2. throughput: N pre-produced packets through one segment process (Kafka → processor →
+//    ClickHouse, packets + traffic_flow), 2-thread pool vs in-process baseline, fresh group
+//    and database per run; timed from the first consumed batch to the end of drain().
+// 3. latency: a live producer at --rate packets/s stamping ts = now; a window is queryable
+//    when every partition's rows for it are acknowledged by ClickHouse; per packet,
+//    event-to-queryable = that moment − ts (target p99 ≤ window + 2 s).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { latLngToCell } from 'h3-js';
+import { createKafkaBus, type Bus, type ProduceRecord } from '../src/bus/index.ts';
+import { packMessages, processBatch, unpackRows, type BatchTask } from '../src/flow/index.ts';
+import { startClickHouse, startKafka, stopPid } from '../src/infra/index.ts';
+import { enrichedPacketCodec, type EnrichedPacket } from '../src/schemas/index.ts';
+import { createSegmentProcessor, piscinaRunner, type FlushEvent } from '../src/segment/index.ts';
+import { createClickHouseStore, type Store } from '../src/store/index.ts';
+import { readLocalState, segmentTopic, stateFile } from '../src/topology/index.ts';
+
+const argv = process.argv.slice(2);
+const arg = (f: string, d: number): number => { const k = argv.indexOf(f); return k >= 0 ? Number(argv[k + 1]) : d; };
+const N = arg('--packets', 200_000);
+const REPS = arg('--reps', 2);
+const RATE = arg('--rate', 20_000);
+const SECONDS = arg('--seconds', 20);
+const WINDOW_S = arg('--window', 5);
+const LATENESS_S = 1;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]!; };
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]!; };
+const rnd = (s: string) => `${s}_${Math.random().toString(16).slice(2, 10)}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const codec = enrichedPacketCodec();
+const CELLS = Array.from({ length: 400 }, (_, i) => latLngToCell(31.2 + (i % 20) * 0.004, 121.4 + Math.floor(i / 20) * 0.004, 9));
+
+function packet(seg: string, i: number, ts: number): EnrichedPacket {
+  const v = i % 5000;
+  return {
+    vehicleId: `veh-${v}`, seq: i, ts, lat: 31.2, lng: 121.4, speedKmh: (i * 7) % 120, heading: 90, extra: {},
+    cell: CELLS[(v * 31 + Math.floor(i / 5000)) % CELLS.length]!, segment: seg, ownerSegment: seg, crossing: false, prevSegment: null,
+    ingestTs: ts, gatewayId: 'bench',
+  };
+}
+
+async function servers(): Promise<{ brokers: string[]; chUrl: string; cleanup: () => Promise<void>; private: boolean }> {
+  const st = readLocalState(stateFile());
+  const ch = st?.clickhouse['cloud-a'] ?? Object.values(st?.clickhouse ?? {})[0];
+  if (st?.kafka && ch) return { brokers: st.kafka.brokers, chUrl: ch.url, cleanup: async () => {}, private: false };
+  const dir = mkdtempSync(join(tmpdir(), 'iov-bench-seg-'));
+  log(`starting private Kafka + ClickHouse under ${dir}`);
+  const k = await startKafka(join(dir, 'kafka'));
+  const c = await startClickHouse('bench', join(dir, 'ch'));
+  return { brokers: k.brokers, chUrl: c.url, private: true, cleanup: async () => { await stopPid(c.pid); await stopPid(k.pid); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+// ---------- 1. compute only ----------
+async function computeBench(): Promise<Record<string, unknown>> {
+  const seg = 'bench';
+  const batches: BatchTask[] = [];
+  const per = 5000;
+  const t0 = Date.UTC(2024, 4, 1);
+  for (let b = 0; b < 40; b++) {
+    const vals = Array.from({ length: per }, (_, i) => codec.encode(packet(seg, b * per + i, t0 + (b * per + i) * 2)));
+    const { data, ends } = packMessages(vals);
+    batches.push({ segment: seg, partition: b % 4, rules: { windowS: 60, allowedLatenessMs: 1000 }, data, ends, offsets: Float64Array.from(vals, (_, i) => b * per + i), wm: -Infinity, skipWindows: [], packetsFrom: 0 });
+  }
+  const total = batches.length * per;
+  const inproc: number[] = [];
+  const pooled: number[] = [];
+  const pool = piscinaRunner(2);
+  await Promise.all([pool.run(batches[0]!, 0), pool.run(batches[1]!, 1)]); // warm both threads
+  for (let r = 0; r < 3; r++) {
+    let s = performance.now();
+    for (const b of batches) processBatch(b);
+    inproc.push(total / ((performance.now() - s) / 1000));
+    s = performance.now();
+    // Four partitions in flight, as the processor does.
+    const lanes = [0, 1, 2, 3].map(async (lane) => { for (let i = lane; i < batches.length; i += 4) { const res = await pool.run(batches[i]!, lane); if (res.packed) unpackRows(res.packed); } });
+    await Promise.all(lanes);
+    pooled.push(total / ((performance.now() - s) / 1000));
+  }
+  await pool.destroy();
+  return { packets_per_batch: per, batches: batches.length, inprocess_pps: Math.round(median(inproc)), pool2_pps: Math.round(median(pooled)), ratio: Math.round((median(pooled) / median(inproc)) * 100) / 100 };
+}
+
+// ---------- 2. throughput ----------
+async function produceAll(bus: Bus, records: ProduceRecord[]): Promise<void> {
+  const chunk = 5000;
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < records.length; i += chunk) {
+    inflight.push(bus.produce(records.slice(i, i + chunk)));
+    if (inflight.length >= 4) await inflight.shift();
+  }
+  await Promise.all(inflight);
+}
+
+async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: number): Promise<{ pps: number; seconds: number; rows: number }> {
+  const store: Store = createClickHouseStore({ cloud: 'bench', endpoint: { url: chUrl, database: rnd('bench') } });
+  const p = createSegmentProcessor({ segmentId: seg, bus, store, workers, windowS: 60, allowedLatenessS: LATENESS_S, groupId: rnd('bench-g') });
+  await p.start();
+  while (p.stats().messages === 0) await sleep(5);
+  const t0 = performance.now();
+  await p.drain({ timeoutMs: 600_000 });
+  const secs = (performance.now() - t0) / 1000;
+  const st = p.stats();
+  await p.stop();
+  await store.command(`DROP DATABASE IF EXISTS ${store.database}`).catch(() => {});
+  await store.close();
+  // The first batch is excluded from the timed part; count what was timed.
+  return { pps: Math.round((N - 0) / secs), seconds: Math.round(secs * 100) / 100, rows: st.rowsWritten.packets };
+}
+
+// ---------- 3. latency ----------
+async function latencyRun(bus: Bus, chUrl: string, workers: number): Promise<Record<string, unknown>> {
+  const seg = rnd('lat');
+  const topic = segmentTopic(seg);
+  await bus.ensureTopics([{ topic, partitions: 4 }]);
+  const store = createClickHouseStore({ cloud: 'bench', endpoint: { url: chUrl, database: rnd('benchlat') } });
+  const flushes: FlushEvent[] = [];
+  const p = createSegmentProcessor({ segmentId: seg, bus, store, workers, windowS: WINDOW_S, allowedLatenessS: LATENESS_S, onFlush: (e) => flushes.push(e) });
+  await p.start();
+  await sleep(4000); // group join
+  const sent: number[] = [];
+  const tickMs = 50;
+  const end = Date.now() + SECONDS * 1000;
+  let i = 0;
+  let behind = 0;
+  while (Date.now() < end) {
+    const t = Date.now();
+    const n = Math.round((RATE * tickMs) / 1000);
+    const recs: ProduceRecord[] = [];
+    for (let k = 0; k < n; k++, i++) {
+      const ts = Date.now();
+      sent.push(ts);
+      recs.push({ topic, key: `veh-${i % 5000}`, value: codec.encode(packet(seg, i, ts)) });
+    }
+    await bus.produce(recs);
+    const spent = Date.now() - t;
+    if (spent > tickMs) behind++;
+    else await sleep(tickMs - spent);
+  }
+  // Let the last complete windows close: keep a trickle of fresh packets on every partition.
+  const lastFull = Math.floor(sent[sent.length - 1]! / 1000 / WINDOW_S) * WINDOW_S - WINDOW_S;
+  const tail = Date.now() + (WINDOW_S + LATENESS_S + 3) * 1000;
+  while (Date.now() < tail) {
+    await bus.produce(Array.from({ length: 40 }, (_, k) => ({ topic, key: `veh-${k}`, value: codec.encode(packet(seg, k, Date.now())) })));
+    await sleep(100);
+  }
+  await p.stop();
+  await store.command(`DROP DATABASE IF EXISTS ${store.database}`).catch(() => {});
+  await store.close();
+  const queryable = new Map<number, number>();
+  const parts = new Map<number, Set<number>>();
+  for (const f of flushes) {
+    queryable.set(f.windowStart, Math.max(queryable.get(f.windowStart) ?? 0, f.at));
+    (parts.get(f.windowStart) ?? parts.set(f.windowStart, new Set()).get(f.windowStart)!).add(f.partition);
+  }
+  const lat: number[] = [];
+  const beyond: number[] = [];
+  for (const ts of sent) {
+    const ws = Math.floor(ts / 1000 / WINDOW_S) * WINDOW_S;
+    if (ws > lastFull) continue;
+    const q = queryable.get(ws);
+    if (q === undefined || (parts.get(ws)?.size ?? 0) < 4) continue;
+    lat.push(q - ts);
+    beyond.push(q - (ws + WINDOW_S) * 1000);
+  }
+  return {
+    workers, target_rate_pps: RATE, produced: sent.length, producer_ticks_late: behind, measured_packets: lat.length,
+    event_to_queryable_ms: { p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: Math.max(...lat) },
+    beyond_window_end_ms: { p50: pct(beyond, 0.5), p99: pct(beyond, 0.99) },
+    target_p99_ms: (WINDOW_S + 2) * 1000,
+    met: pct(lat, 0.99) <= (WINDOW_S + 2) * 1000,
+  };
+}
+
+async function main(): Promise<void> {
+  const srv = await servers();
+  const bus = createKafkaBus({ brokers: srv.brokers, clientId: 'bench-segment', requestTimeoutMs: 30_000 });
+  try {
+    log('1/3 compute-only: in-process vs 2-thread pool');
+    const compute = argv.includes('--skip-compute') ? {} : await computeBench();
+    log(JSON.stringify(compute));
+
+    log(`2/3 throughput: producing ${N} packets`);
+    const seg = rnd('thr');
+    const topic = segmentTopic(seg);
+    await bus.ensureTopics([{ topic, partitions: 4 }]);
+    const t0 = Date.UTC(2024, 4, 1, 8);
+    const records = Array.from({ length: N }, (_, i) => ({ topic, key: `veh-${i % 5000}`, value: codec.encode(packet(seg, i, t0 + Math.floor(i / 4))) }));
+    await produceAll(bus, records);
+    const pool: number[] = [];
+    const base: number[] = [];
+    for (let r = 0; r < REPS; r++) {
+      const a = await throughputRun(bus, srv.chUrl, seg, 2);
+      log(`  pool(2): ${JSON.stringify(a)}`);
+      pool.push(a.pps);
+      const b = await throughputRun(bus, srv.chUrl, seg, 0);
+      log(`  in-process: ${JSON.stringify(b)}`);
+      base.push(b.pps);
+    }
+    const throughput = {
+      packets: N, reps: REPS, pool2_pps: median(pool), inprocess_pps: median(base), ratio: Math.round((median(pool) / median(base)) * 100) / 100,
+      runs: { pool2: pool, inprocess: base }, target_pps: 100_000, met: median(pool) >= 100_000,
+    };
+
+    log(`3/3 latency: ${RATE} packets/s for ${SECONDS} s, window ${WINDOW_S} s, lateness ${LATENESS_S} s`);
+    const latency = argv.includes('--skip-latency') ? {} : { pool2: await latencyRun(bus, srv.chUrl, 2), inprocess: await latencyRun(bus, srv.chUrl, 0) };
+
+    const out = {
+      bench: 'segment',
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, totalmem_gb: Math.round(totalmem() / 2 ** 30), freemem_gb: Math.round(freemem() / 2 ** 30), loadavg: loadavg(), node: process.version },
+      servers: srv.private ? 'private (started by the bench)' : 'local infrastructure (IOV_STATE_DIR)',
+      params: { packets: N, reps: REPS, rate: RATE, seconds: SECONDS, window_s: WINDOW_S, lateness_s: LATENESS_S, partitions: 4 },
+      compute, throughput, latency,
+    };
+    const text = JSON.stringify(out, null, 2);
+    process.stdout.write(`${text}\n`);
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL(`./results/${out.date.slice(0, 10)}-segment.json`, import.meta.url), `${text}\n`);
+  } finally {
+    await bus.close();
+    await srv.cleanup();
+  }
+}
+
+await main();
