@@ -28,7 +28,7 @@ export interface SegmentProcessorLike {
   start(): Promise<void>;
   stop(): Promise<void>;
   drain(opts?: { timeoutMs?: number }): Promise<void>;
-  stats(): Record<string, unknown>;
+  stats(): object;
 }
 
 export interface SegmentModule {
@@ -122,6 +122,7 @@ const REQUIRED: Record<keyof typeof PATHS, string[]> = {
 };
 
 export async function loadComponent<T>(name: keyof typeof PATHS): Promise<Loaded<T>> {
+  if (!Object.hasOwn(PATHS, name)) return { mod: undefined, missing: `unknown component ${JSON.stringify(name)}` };
   const spec: string = PATHS[name];
   let mod: Record<string, unknown>;
   try {

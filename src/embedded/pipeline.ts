@@ -287,7 +287,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     const lagOf = async (segment: string): Promise<number> => {
       // Where the processor is (its next offset per partition) when it says so: committed
       // offsets trail by the open windows on purpose (they are the resume point).
-      const positions = processors.get(segment)?.stats().positions as Record<string, number> | undefined;
+      const positions = (processors.get(segment)?.stats() as { positions?: Record<string, number> } | undefined)?.positions;
       if (positions && Object.keys(positions).length > 0) {
         const ends = await bus.endOffsets(segmentTopic(segment));
         return ends.reduce((s, e) => s + Math.max(0, Number(e.offset) - (positions[e.partition] ?? 0)), 0);
@@ -304,7 +304,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     let lastProgress = { at: Date.now(), offered: 0 };
     const progress = async (phase: Progress['phase']): Promise<SegmentProgress[]> => {
       const segs: SegmentProgress[] = [];
-      for (const seg of topology.segments) segs.push({ segment: seg.id, lag: await lagOf(seg.id), stats: processors.get(seg.id)?.stats() ?? {} });
+      for (const seg of topology.segments) segs.push({ segment: seg.id, lag: await lagOf(seg.id), stats: (processors.get(seg.id)?.stats() ?? {}) as Record<string, unknown> });
       if (opts.onProgress) {
         const now = Date.now();
         const dt = Math.max(1, now - lastProgress.at) / 1000;
@@ -398,7 +398,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       segmentsOut.push({
         segment: seg.id, cloud: seg.cloud, workers: workersOf(seg.id), ownedProduced: tap.ownedBySegment.get(seg.id) ?? 0,
         packetsStored: Number(pk?.n ?? 0), flowRows: Number(fl?.n ?? 0), flowPackets: Number(fl?.p ?? 0),
-        ...(processors.get(seg.id) ? { processor: processors.get(seg.id)!.stats() } : {}),
+        ...(processors.get(seg.id) ? { processor: processors.get(seg.id)!.stats() as Record<string, unknown> } : {}),
       });
     }
     const checked = await runChecks({
