@@ -41,7 +41,7 @@ function measure(s: PipelineSummary) {
 }
 
 async function main(): Promise<void> {
-  const common = { durationS: SECONDS, vehicles: VEHICLES, seed: 7, maxWorkersPerSegment: 1, probe: { everyMs: 250, pollMs: 50 } } as const;
+  const common = { durationS: SECONDS, vehicles: VEHICLES, seed: 7, maxWorkersPerSegment: 1, ingestConcurrency: 4, probe: { everyMs: 250, pollMs: 50 } } as const;
   process.stderr.write(`e2e: embedded baseline, ${VEHICLES} vehicles, ${SECONDS} s\n`);
   const embedded = measure(await runPipeline({ ...common, mode: 'embedded' }));
   const root = mkdtempSync(join(os.tmpdir(), 'iov-bench-e2e-'));
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     bench: 'e2e',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
-    params: { vehicles: VEHICLES, seconds: SECONDS, reportIntervalS: 5, windowS: 60, allowedLatenessS: 30, workersPerSegment: 1, probeEveryMs: 250, pollMs: 50, ingest: 'in-process gateway.ingest(), 1000 packets per call' },
+    params: { vehicles: VEHICLES, seconds: SECONDS, reportIntervalS: 5, windowS: 60, allowedLatenessS: 30, workersPerSegment: 1, probeEveryMs: 250, pollMs: 50, ingest: 'in-process gateway.ingest(), 1000 packets per call, 4 calls in flight' },
     local,
     baseline: { what: 'same workload, embedded pipeline (in-memory bus + state, chDB)', ...embedded },
     ratio: {

@@ -47,6 +47,14 @@ export interface PipelineOptions {
   lateByS?: number;
   /** Packets per gateway ingest() call (one telematics gateway request; default 1000). */
   requestSize?: number;
+  /**
+   * Gateway requests in flight at once (default 1). More overlap the state round trips of
+   * several requests (as several telematics gateways would); the checks still hold because
+   * they follow the order the bus actually received.
+   */
+  ingestConcurrency?: number;
+  /** Called as each step completes (the CLI prints them live). */
+  onStep?: (s: Step) => void;
   /** Pause ingest while the consumers lag more than this many messages in total (default 150 000). */
   maxLag?: number;
   /** Upper bound on workers per segment, whatever the plan says (default 2: the box has 2 cores; 0 = no pool). */
@@ -157,6 +165,7 @@ function checkOptions(o: PipelineOptions): void {
   pos(o.intervalS, 'intervalS');
   posInt(o.windowS, 'windowS');
   posInt(o.requestSize, 'requestSize');
+  posInt(o.ingestConcurrency, 'ingestConcurrency');
   posInt(o.maxLag, 'maxLag');
   if (o.maxWorkersPerSegment !== undefined && !(Number.isInteger(o.maxWorkersPerSegment) && o.maxWorkersPerSegment >= 0)) {
     throw new RangeError('options.maxWorkersPerSegment must be a non-negative integer');
@@ -176,12 +185,17 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
   const windowS = opts.windowS ?? 60;
   const allowedLatenessS = opts.allowedLatenessS ?? 30;
   const requestSize = opts.requestSize ?? 1000;
+  const ingestConcurrency = opts.ingestConcurrency ?? 1;
   const maxLag = opts.maxLag ?? 150_000;
   const maxWorkers = opts.maxWorkersPerSegment ?? 2;
   const faults = opts.faults ?? {};
   const topologyFile = opts.topologyFile ?? DEFAULT_TOPOLOGY;
   const steps: Step[] = [];
-  const step = (name: string, status: StepStatus, detail: string) => steps.push({ name, status, detail });
+  const step = (name: string, status: StepStatus, detail: string) => {
+    const st = { name, status, detail };
+    steps.push(st);
+    opts.onStep?.(st);
+  };
   const cleanups: (() => Promise<void>)[] = [];
   const fired: string[] = [];
 
@@ -325,20 +339,26 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     let nextProgress = ingestStart + progressEvery;
     while (Date.now() - ingestStart < durationS * 1000) {
       const packets = fleet.tick();
+      const inflight = new Set<Promise<void>>();
       for (let i = 0; i < packets.length; i += requestSize) {
         const items = packets.slice(i, i + requestSize);
         const sentAt = Date.now();
         const probed = probe.maybeAdd(items, sentAt);
-        const r = await gateway.ingest(items, { gatewayId: 'sim-gw-1' });
-        if (probed !== undefined && r.rejected.some((x) => x.index === items.length - 1)) probe.forget(probed);
-        g.offered += items.length;
-        g.accepted += r.accepted;
-        g.duplicates += r.duplicates;
-        g.rejected += r.rejected.length;
-        for (const x of r.rejected) g.rejectedByCode[x.code] = (g.rejectedByCode[x.code] ?? 0) + 1;
-        g.crossings += r.crossings;
-        g.produced += r.produced;
+        const call = gateway.ingest(items, { gatewayId: 'sim-gw-1' }).then((r) => {
+          if (probed !== undefined && r.rejected.some((x) => x.index === items.length - 1)) probe.forget(probed);
+          g.offered += items.length;
+          g.accepted += r.accepted;
+          g.duplicates += r.duplicates;
+          g.rejected += r.rejected.length;
+          for (const x of r.rejected) g.rejectedByCode[x.code] = (g.rejectedByCode[x.code] ?? 0) + 1;
+          g.crossings += r.crossings;
+          g.produced += r.produced;
+        });
+        const tracked: Promise<void> = call.finally(() => inflight.delete(tracked));
+        inflight.add(tracked);
+        if (inflight.size >= ingestConcurrency) await Promise.race(inflight);
       }
+      await Promise.all(inflight);
       if (Date.now() >= nextProgress) {
         nextProgress = Date.now() + progressEvery;
         const segs = await progress('ingest');

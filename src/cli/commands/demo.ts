@@ -16,8 +16,9 @@ export function register(program: Command): void {
     .option('--topology <file>', 'topology file (default infra/topology/shanghai.yaml)')
     .option('--window <s>', 'tumbling window, seconds', '60')
     .option('--lateness <s>', 'allowed lateness, seconds', '30')
-    .option('--max-workers <n>', 'cap on pool threads per segment (the plan may ask for more)', '2')
+    .option('--max-workers <n>', 'cap on pool threads per segment (the plan may ask for more; 0 = no pool)', '2')
     .option('--solver <name>', 'cabin solver for the replica plan: exact | fast | ga', 'exact')
+    .option('--concurrency <n>', 'gateway requests in flight at once', '1')
     .option('--json', 'print the summary as JSON instead of text')
     .option('--quiet', 'no progress lines')
     .action(async (o: Record<string, string | boolean | undefined>) => {
@@ -34,11 +35,15 @@ export function register(program: Command): void {
         seed: Number(o.seed),
         windowS: int('window', o.window),
         allowedLatenessS: Number(o.lateness),
-        maxWorkersPerSegment: int('max-workers', o.maxWorkers),
+        maxWorkersPerSegment: Number(o.maxWorkers),
+        ingestConcurrency: int('concurrency', o.concurrency),
         solver: o.solver as 'exact' | 'fast' | 'ga',
         ...(typeof o.stateDir === 'string' ? { stateDir: o.stateDir } : {}),
         ...(typeof o.topology === 'string' ? { topologyFile: o.topology } : {}),
-        ...(o.quiet || o.json ? {} : { onProgress: (p) => process.stderr.write(`${formatProgress(p)}\n`) }),
+        ...(o.quiet || o.json ? {} : {
+          onProgress: (p) => process.stderr.write(`${formatProgress(p)}\n`),
+          onStep: (st) => process.stderr.write(`${st.status === 'ok' ? 'ok  ' : st.status.toUpperCase()} ${st.name}: ${st.detail}\n`),
+        }),
       });
       process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
       if (!summary.ok) process.exitCode = 1;
