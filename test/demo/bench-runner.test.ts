@@ -22,6 +22,7 @@ describe('bench runner', () => {
       { bench: 'e2e', ok: true, exitCode: 0, wallS: 61.2, result: { ratio: { sustainedLocalVsEmbedded: 0.1823 }, target: { p99LatencyMs: 2000, met: false } } },
       { bench: 'cabin', ok: true, exitCode: 0, wallS: 9, result: { ratio: 12.5, target: { met: true } } },
       { bench: 'gateway', ok: false, exitCode: 1, wallS: 3, result: undefined, error: 'exit code 1' },
+      { bench: 'segment', ok: true, exitCode: 0, wallS: 5, result: { generationMs: 9, throughput: { ratio: 0.72, met: false }, steps: { federation: 'ok' } } },
     ];
     const md = summaryMarkdown(outcomes, '2026-01-01');
     const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| bench') && !l.startsWith('| ---'));
@@ -29,6 +30,7 @@ describe('bench runner', () => {
       '| e2e | ok (target missed) | 61.2 | sustainedLocalVsEmbedded 0.182 | p99LatencyMs 2,000<br>met false |',
       '| cabin | ok | 9 | ratio 12.5 | met true |',
       '| gateway | FAILED: exit code 1 | 3 | — | — |',
+      '| segment | ok (target missed) | 5 | throughput.ratio 0.72 | throughput.met false |',
     ]);
     expect(md).toMatch(/^# Benchmarks 2026-01-01/);
   });

@@ -9,11 +9,18 @@ export function register(program: Command): void {
     .description('run the benchmarks (all, or the ones named) and write bench/results/')
     .argument('[names...]', 'benches to run: gateway, segment, federation, cabin, e2e (default: all)')
     .option('--list', 'list the benches and exit')
+    .option('--summary', "only rewrite today's summary table from the result files")
     .option('--timeout <s>', 'per-bench timeout, seconds', '1800')
-    .action(async (names: string[], o: { list?: boolean; timeout: string }) => {
-      const { runBenches, listBenches } = await import('../../../bench/run.ts');
+    .action(async (names: string[], o: { list?: boolean; summary?: boolean; timeout: string }) => {
+      const { runBenches, listBenches, writeSummary } = await import('../../../bench/run.ts');
       if (o.list) {
         process.stdout.write(`${listBenches().join('\n')}\n`);
+        return;
+      }
+      if (o.summary) {
+        const { readFileSync } = await import('node:fs');
+        const file = writeSummary([]);
+        process.stdout.write(`${readFileSync(file, 'utf8')}\nwritten: ${file}\n`);
         return;
       }
       const timeoutS = Number(o.timeout);
