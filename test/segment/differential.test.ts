@@ -5,9 +5,9 @@
 // throws or dies is replaced and its batch retried.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.ts';
-import { createSegmentProcessor, type SegmentProcessor } from '../../src/segment/index.ts';
+import { runAllSegments, type SegmentProcessor } from '../../src/segment/index.ts';
 import type { Store } from '../../src/store/index.ts';
-import { segmentTopic } from '../../src/topology/index.ts';
+import { segmentTopic, type Topology } from '../../src/topology/index.ts';
 import { randomName, testBus, testStore } from '../helpers/index.ts';
 import {
   codec, expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, readTopic, simulateFleet, storedFlow,
@@ -40,26 +40,35 @@ describe('segment processors against the batch oracle', () => {
 
     let faults = 0;
     const counts: Record<number, number> = {};
-    for (const [i, s] of segs.entries()) {
-      const p = createSegmentProcessor({
-        segmentId: s, bus, store: stores[i]!, workers: 2, windowS: WINDOW_S, allowedLatenessS: LATENESS_S,
-        retry: { initialMs: 20, maxMs: 200 },
+    // Both segments through runAllSegments, as `iov segment --all` and the demo run them.
+    const topology: Topology = {
+      name: 'diff', h3: { resolution: 9, segmentResolution: 6 }, centres: [],
+      clouds: [{ id: 'cloud-a', roles: ['processing', 'storage'] }, { id: 'cloud-b', roles: ['processing', 'storage'] }],
+      segments: [{ id: segs[0]!, cloud: 'cloud-a', cells: [], maxReplicas: 4 }, { id: segs[1]!, cloud: 'cloud-b', cells: [], maxReplicas: 4 }],
+    };
+    const all = runAllSegments(topology, {
+      bus, storeFor: (cloud) => stores[cloud === 'cloud-a' ? 0 : 1]!, workers: 2, windowS: WINDOW_S, allowedLatenessS: LATENESS_S,
+      retry: { initialMs: 20, maxMs: 200 },
+      perSegment: {
         // The first segment's pool: the 1st task of partition 1 throws once; the 1st task of
         // partition 2 kills its worker thread once.
-        faults: i === 0 ? {
-          workerFault: ({ partition, attempt }) => {
-            if (attempt !== 1) return undefined;
-            const n = (counts[partition] = (counts[partition] ?? 0) + 1);
-            if (partition === 1 && n === 1) return (faults++, 'throw');
-            if (partition === 2 && n === 1) return (faults++, 'exit');
-            return undefined;
+        [segs[0]!]: {
+          faults: {
+            workerFault: ({ partition, attempt }) => {
+              if (attempt !== 1) return undefined;
+              const n = (counts[partition] = (counts[partition] ?? 0) + 1);
+              if (partition === 1 && n === 1) return (faults++, 'throw');
+              if (partition === 2 && n === 1) return (faults++, 'exit');
+              return undefined;
+            },
           },
-        } : {},
-      });
-      procs.push(p);
-    }
-    await Promise.all(procs.map((p) => p.start()));
-    await Promise.all(procs.map((p) => p.drain({ timeoutMs: 45_000 })));
+        },
+      },
+    });
+    procs.push(...all.processors);
+    expect(all.processors.map((p) => p.segmentId)).toEqual(segs);
+    await all.start();
+    await all.drain({ timeoutMs: 45_000 });
 
     const oracle = oracleOf(await oracleInput(bus, segs), WINDOW_S, LATENESS_S);
     // The scenario exercises what it claims to.
@@ -88,7 +97,10 @@ describe('segment processors against the batch oracle', () => {
       expect(m.headers['iov-source-topic']).toBe(segmentTopic(segs[0]!));
       expect(m.headers['iov-error-reason']!.length).toBeGreaterThan(5);
     }
-    const metrics = await procs[0]!.metrics().metrics();
+    // One registry for all segments of the process, told apart by label.
+    expect(procs[1]!.metrics()).toBe(all.metrics());
+    const metrics = await all.metrics().metrics();
+    expect(metrics).toMatch(new RegExp(`iov_segment_packets_total\\{segment="${segs[1]}",kind="owned"\\} ${s1!.owned}`));
     expect(metrics).toMatch(/iov_segment_poison_total\{segment="[^"]+"\} 3/);
     expect(metrics).toMatch(/iov_segment_lag\{/);
   });

@@ -1,5 +1,6 @@
 // Fail-fast option checks (piscina test/option-validation habit), the error catalogue in step
 // with docs/segment.md, and the small pure helpers of the processor. No servers.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.ts';
@@ -50,6 +51,23 @@ describe('createSegmentProcessor options', () => {
     writeFileSync(file, JSON.stringify({ segments: [{ segment: 'north', centre: 'c1', replicas: 5 }] }));
     expect(resolveWorkers('north', undefined, file)).toBe(5);
     expect(resolveWorkers('south', undefined, file)).toBe(2);
+  });
+});
+
+describe('iov segment', () => {
+  const run = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['bin/iov.mjs', 'segment', ...args], { cwd: new URL('../../', import.meta.url).pathname, timeout: 30_000 }, (err, _out, stderr) => {
+      resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stderr });
+    });
+  });
+
+  it('needs exactly one of --id and --all', async () => {
+    expect(await run([])).toEqual({ code: 1, stderr: 'iov: [BAD_OPTION] give exactly one of --id <segment> or --all\n' });
+  });
+
+  it('rejects a bad --workers and an unknown segment', async () => {
+    expect((await run(['--all', '--workers', 'x'])).stderr).toBe('iov: [BAD_OPTION] --workers must be an integer from 0 to 64, got x\n');
+    expect((await run(['--id', 'nowhere'])).stderr).toBe('iov: [SEG_UNKNOWN_SEGMENT] segment "nowhere" is not in topology "shanghai"\n');
   });
 });
 
