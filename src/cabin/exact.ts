@@ -7,10 +7,13 @@
 // 2. the fast solver runs first: its solution is the incumbent and its Lagrangian
 //    multipliers drive reduced-cost fixing — a column whose reduced cost lifts the bound
 //    above the incumbent's cost cannot be in a better solution and is dropped;
-// 3. if the incumbent already meets the bound, that is the proof and HiGHS is not called;
+//    a second, stronger bound (Lagrangian relaxation of the assignment constraints, one 0-1
+//    knapsack per agent: kbound.ts) fixes more pairs the same way;
+// 3. if the incumbent already meets a bound, that is the proof and HiGHS is not called;
 // 4. otherwise HiGHS gets the reduced model, the incumbent as a start solution
 //    (setSolution) and the time that is left.
-import { reduceByReducedCost, removeOversizePairs } from './bound.ts';
+import { lagrangianBound, reduceByReducedCost, removeOversizePairs } from './bound.ts';
+import { knapsackBound, knapsackFixing } from './kbound.ts';
 import { CabinError } from './errors.ts';
 import { solveFast } from './fast.ts';
 import { assignmentCost, isFeasible, type Gap } from './gap.ts';
@@ -41,6 +44,8 @@ export interface ExactResult {
   timeMs: number;
   columns: number;
   removedPairs: number;
+  /** the fast solver's warm start (absent with `plain`): its cost and when it found it */
+  warmStart?: { cost: number; timeToBestMs: number; iterations: number };
 }
 
 export interface ExactOptions {
@@ -48,6 +53,11 @@ export interface ExactOptions {
   seed?: number;
   /** skip the fast warm start and the reductions: HiGHS on the plain model (benchmark baseline) */
   plain?: boolean;
+  /** ms for the fast solver's warm start (default min(300, 20 % of the limit)) */
+  warmStartMs?: number;
+  /** HiGHS mip_heuristic_effort (default 0.05, HiGHS's own): more effort finds better
+   *  incumbents sooner when the run is time-limited rather than proof-driven */
+  heuristicEffort?: number;
 }
 
 /** CPLEX LP text of the GAP over the usable pairs; column k is the k-th usable pair. */
@@ -89,6 +99,7 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
   let incumbent: Int32Array | null = null;
   let incCost = Infinity;
   let bound = -Infinity;
+  let warm: ExactResult['warmStart'];
   for (let j = 0; j < g.n; j++) {
     let ok = false;
     for (let i = 0; i < g.m; i++) if (g.weight[i * g.n + j] !== Infinity) { ok = true; break; }
@@ -96,27 +107,40 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
   }
   if (!opts.plain) {
     // Warm start: a short fast-solver run (a fifth of the budget, at most 300 ms).
-    const fast = solveFast(g, { timeLimitMs: Math.min(300, limitMs * 0.2), seed: opts.seed ?? 1 });
+    const fast = solveFast(g, { timeLimitMs: opts.warmStartMs ?? Math.min(300, limitMs * 0.2), seed: opts.seed ?? 1 });
     bound = fast.lowerBound;
+    warm = { cost: fast.cost, timeToBestMs: fast.timeToBestMs, iterations: fast.iterations };
     if (fast.assignment) {
       incumbent = fast.assignment;
       incCost = fast.cost;
       if (fast.provenOptimal) {
-        return { assignment: incumbent, cost: incCost, lowerBound: bound, status: 'optimal', proof: 'lagrangian-bound', timeMs: Date.now() - t0, columns: 0, removedPairs: 0 };
+        return { assignment: incumbent, cost: incCost, lowerBound: bound, status: 'optimal', proof: 'lagrangian-bound', timeMs: Date.now() - t0, columns: 0, removedPairs: 0, ...(warm ? { warmStart: warm } : {}) };
       }
-      const { lagrangianBound } = await import('./bound.ts');
       const lag = lagrangianBound(g, { upper: incCost, maxIterations: 300, deadline: Date.now() + Math.min(200, limitMs * 0.1) });
       bound = Math.max(bound, lag.bound);
+      // The knapsack bound (relaxing the assignment constraints) is stronger than the LP
+      // one: it may prove the incumbent optimal outright, and it fixes more pairs.
+      const kb = knapsackBound(g, { upper: incCost, mu: lag.mu, maxIterations: 300, deadline: Date.now() + Math.min(500, limitMs * 0.1) });
+      if (kb) bound = Math.max(bound, kb.bound);
+      if (bound >= incCost - 1e-9 * Math.max(1, Math.abs(incCost))) {
+        return { assignment: incumbent, cost: incCost, lowerBound: incCost, status: 'optimal', proof: 'knapsack-bound', timeMs: Date.now() - t0, columns: 0, removedPairs: 0, ...(warm ? { warmStart: warm } : {}) };
+      }
       const red = reduceByReducedCost(g, lag.mu, incCost, true);
-      g = red.gap;
+      const w2 = red.gap.weight;
       removed = red.removed;
+      if (kb) {
+        const fx = knapsackFixing(g, kb.lambda, incCost, true);
+        for (let k = 0; k < w2.length; k++) if (fx.mask[k] && w2[k] !== Infinity) { w2[k] = Infinity; removed++; }
+      }
+      g = red.gap;
     }
   }
   const { lp, pairs } = gapToLp(g);
+  const w = warm ? { warmStart: warm } : {};
   const remaining = Math.max(0.05, (limitMs - (Date.now() - t0)) / 1000);
   const model = highs.createModel({ format: 'lp', data: lp });
   try {
-    model.options.set({ output_flag: false, time_limit: remaining, mip_rel_gap: 0, mip_abs_gap: g.integerCosts ? 0.999 : 1e-6, random_seed: opts.seed ?? 1 });
+    model.options.set({ output_flag: false, time_limit: remaining, mip_rel_gap: 0, mip_abs_gap: g.integerCosts ? 0.999 : 1e-6, random_seed: opts.seed ?? 1, ...(opts.heuristicEffort !== undefined ? { mip_heuristic_effort: opts.heuristicEffort } : {}) });
     const ncol = model.getDimensions().numCols;
     // The LP reader numbers columns in order of first appearance: the objective lists
     // every pair, so column k is pairs[k]. Checked once below.
@@ -152,15 +176,15 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
     if (st === S.infeasible) {
       // With the incumbent kept in the reduced model this cannot happen; without one the
       // whole instance is infeasible.
-      if (assignment) return { assignment, cost, lowerBound: cost, status: 'optimal', proof: 'reduced model infeasible', timeMs: Date.now() - t0, columns: ncol, removedPairs: removed };
-      return { assignment: null, cost: Infinity, lowerBound: Infinity, status: 'infeasible', proof, timeMs: Date.now() - t0, columns: ncol, removedPairs: removed };
+      if (assignment) return { assignment, cost, lowerBound: cost, status: 'optimal', proof: 'reduced model infeasible', timeMs: Date.now() - t0, columns: ncol, removedPairs: removed, ...w };
+      return { assignment: null, cost: Infinity, lowerBound: Infinity, status: 'infeasible', proof, timeMs: Date.now() - t0, columns: ncol, removedPairs: removed, ...w };
     }
     if (st === S.optimal && assignment) {
-      return { assignment, cost, lowerBound: cost, status: 'optimal', proof, timeMs: Date.now() - t0, columns: ncol, removedPairs: removed };
+      return { assignment, cost, lowerBound: cost, status: 'optimal', proof, timeMs: Date.now() - t0, columns: ncol, removedPairs: removed, ...w };
     }
     const lb = Math.max(bound, Number.isFinite(dual) ? (g.integerCosts ? Math.ceil(dual - 1e-6) : dual) : -Infinity);
     const status: ExactStatus = assignment ? (cost <= lb + 1e-9 ? 'optimal' : 'feasible') : 'unknown';
-    return { assignment, cost, lowerBound: lb, status, proof, timeMs: Date.now() - t0, columns: ncol, removedPairs: removed };
+    return { assignment, cost, lowerBound: lb, status, proof, timeMs: Date.now() - t0, columns: ncol, removedPairs: removed, ...w };
   } finally {
     model.dispose();
   }

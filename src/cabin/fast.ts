@@ -15,6 +15,7 @@
 // Time-bounded and seeded; returns the best feasible assignment, the bound and the gap.
 import { lagrangianBound, removeOversizePairs } from './bound.ts';
 import { CabinError } from './errors.ts';
+import { knapsackBound } from './kbound.ts';
 import { isFeasible, type Gap } from './gap.ts';
 import { createRng } from './rng.ts';
 
@@ -47,7 +48,9 @@ export interface FastResult {
 export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   const t0 = Date.now();
   const budget = opts.timeLimitMs ?? 1000;
-  const deadline = t0 + budget;
+  // The search stops early enough to leave a slice of the budget for the final bound
+  // passes, so the whole solve stays within the limit.
+  const deadline = t0 + budget * 0.9;
   const rng = createRng(opts.seed ?? 1);
   const g = removeOversizePairs(input).gap;
   const { m, n, cost, weight, capacity } = g;
@@ -335,9 +338,16 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
     }
   }
   // A final bound pass with the true upper bound (better Polyak steps) if time is left.
+  let lagMu = mu;
   if (bestCost < Infinity && !provenAt()) {
-    const lag2 = lagrangianBound(g, { upper: bestCost, mu, maxIterations: 200, deadline: Date.now() + Math.max(20, budget * 0.05) });
-    if (lag2.bound > lb) lb = lag2.bound;
+    const lag2 = lagrangianBound(g, { upper: bestCost, mu, maxIterations: 1000, deadline: Date.now() + Math.max(20, budget * 0.05) });
+    if (lag2.bound > lb) { lb = lag2.bound; lagMu = lag2.mu; }
+  }
+  // Then the knapsack bound (kbound.ts), at least as strong as the LP bound from its first
+  // evaluation on (it starts at the LP duals) and much stronger on tight instances.
+  if (bestCost < Infinity && !provenAt()) {
+    const kb = knapsackBound(g, { upper: bestCost, mu: lagMu, maxIterations: 500, deadline: Date.now() + Math.max(20, budget * 0.04) });
+    if (kb && kb.bound > lb) lb = kb.bound;
   }
   // defensive: never hand out an assignment that breaks the model
   if (bestCost < Infinity && !isFeasible(g, best)) throw new CabinError('CABIN_SOLVER_FAILED', 'fast solver produced an infeasible assignment (bug)');

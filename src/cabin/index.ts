@@ -7,6 +7,7 @@ export {
 } from './gap.ts';
 export { lagrangianBound, type LagrangianResult } from './bound.ts';
 export { solveFast, greedyAssign, relGap, type FastOptions, type FastResult } from './fast.ts';
+export { solveFastHybrid, type HybridOptions } from './hybrid.ts';
 export { solveExact, gapToLp, type ExactOptions, type ExactResult, type ExactStatus } from './exact.ts';
 export { solveGa, type GaOptions, type GaResult } from './ga.ts';
 export { toGap, pairInfo, explainInfeasible, validateInstance, haversineKm, type PairInfo, type Reduction } from './model.ts';

@@ -1,7 +1,8 @@
 // One entry point for the three solvers on the allocation model.
 import { CabinError, badOption } from './errors.ts';
 import { solveExact } from './exact.ts';
-import { solveFast, relGap } from './fast.ts';
+import { relGap } from './fast.ts';
+import { solveFastHybrid } from './hybrid.ts';
 import { solveGa } from './ga.ts';
 import { allocationsFrom, explainInfeasible, toGap } from './model.ts';
 import type { AllocationInstance, AllocationResult, AllocationStatus, SolverName } from './types.ts';
@@ -36,7 +37,7 @@ export async function allocate(inst: AllocationInstance, opts: AllocateOptions =
     a = r.assignment; status = r.status; lb = r.lowerBound;
     info = { proof: r.proof, columns: r.columns, removedPairs: r.removedPairs };
   } else if (solver === 'fast') {
-    const r = solveFast(red.gap, { timeLimitMs: opts.timeLimitMs ?? 2000, seed: opts.seed ?? 1 });
+    const r = await solveFastHybrid(red.gap, { timeLimitMs: opts.timeLimitMs ?? 2000, seed: opts.seed ?? 1 });
     a = r.assignment; lb = r.lowerBound;
     status = r.assignment ? (r.provenOptimal ? 'optimal' : 'feasible') : r.unplaceable.length ? 'infeasible' : 'unknown';
     info = { iterations: r.iterations, timeToBestMs: r.timeToBestMs };
