@@ -3,21 +3,12 @@
 // oracle database (same name, on the `oracle` server) holds the union.
 import { createSegmentLookup, cellToDecimal, loadTopology, type Topology } from '../../src/topology/index.ts';
 import type { Row, Store } from '../../src/store/index.ts';
+import { rng } from '../helpers/index.ts';
 
 export function shanghai(): Topology {
   return loadTopology(new URL('../../infra/topology/shanghai.yaml', import.meta.url).pathname);
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Latitude bands inside each segment's bbox (north 31.3–31.5, central 31.1–31.3, south 30.9–31.1).
 const BANDS: Record<string, [number, number]> = { north: [31.33, 31.47], central: [31.13, 31.27], south: [30.93, 31.07] };

@@ -7,14 +7,10 @@ import {
   batchTrafficFlow, packMessages, packRows, PartitionWindows, processBatch, unpackRows, type BatchTask, type FlowRow, type FlowRules, type OraclePacket,
 } from '../../src/flow/index.ts';
 import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
+import { rng } from '../helpers/index.ts';
 
 const codec = enrichedPacketCodec();
 const CELLS = Array.from({ length: 5 }, (_, i) => latLngToCell(31.2 + i * 0.003, 121.4, 9));
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
-}
 
 function packet(over: Partial<EnrichedPacket>): EnrichedPacket {
   return {

@@ -31,17 +31,9 @@ export interface TestPacket {
   extra?: Record<string, string>;
 }
 
-/** Small deterministic PRNG (mulberry32) so a failing fleet can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/index.ts';
+
+export { rng };
 
 /**
  * `vehicles` vehicles, `steps` packets each, one per second from `t0`. Half drive north from

@@ -6,6 +6,7 @@ import { createKafkaBus, type Bus } from '../../src/bus/index.ts';
 import { createRedisState, type VehicleState } from '../../src/state/index.ts';
 import { createClickHouseStore, type Store } from '../../src/store/index.ts';
 import type { LocalInfraState } from '../../src/topology/index.ts';
+import { mulberry32 } from '../../src/sim/index.ts';
 
 export function infra(): LocalInfraState {
   const st = inject('infra');
@@ -45,4 +46,10 @@ export function testStore(server = 'cloud-a', database = randomName('t')): Store
   const ch = infra().clickhouse[server];
   if (!ch) throw new Error(`no test ClickHouse named ${server}`);
   return createClickHouseStore({ cloud: server, endpoint: { url: ch.url, database } });
+}
+
+/** Seeded uniform [0, 1) stream (the simulator's mulberry32), so failing data can be replayed. */
+export function rng(seed: number): () => number {
+  const r = mulberry32(seed);
+  return () => r.next();
 }

@@ -8,20 +8,9 @@ import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleResult } 
 import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
-import { randomName, waitFor } from '../helpers/index.ts';
+import { randomName, rng, waitFor } from '../helpers/index.ts';
 
 export const codec = enrichedPacketCodec();
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FleetOptions {
   segments: string[];
