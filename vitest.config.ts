@@ -13,5 +13,7 @@ export default defineConfig({
     // The machine has 2 cores and the servers need some of them.
     maxWorkers: 2,
     reporters: ['default'],
+    // Components log through pino; tests assert on results, not log lines.
+    env: { IOV_LOG_LEVEL: process.env.IOV_LOG_LEVEL ?? 'silent' },
   },
 });

@@ -15,20 +15,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabaseSql, createTableSql, TABLES, quoteIdent, type TableDef } from './ddl.ts';
-import { StoreError, type QueryOptions, type Row, type Store } from './types.ts';
+import { SERVER_CODES, StoreError, type QueryOptions, type Row, type Store } from './types.ts';
 
 type ChdbModule = typeof import('chdb');
 type NativeSession = InstanceType<ChdbModule['Session']>;
 
-// ClickHouse error codes we map (src/Common/ErrorCodes.cpp); same mapping as the HTTP adapter.
-const SERVER_CODES: Record<number, { code: StoreError['code']; retriable: boolean }> = {
-  159: { code: 'STORE_TIMEOUT', retriable: true }, // TIMEOUT_EXCEEDED
-  158: { code: 'STORE_TOO_MANY_ROWS', retriable: false }, // TOO_MANY_ROWS
-  396: { code: 'STORE_TOO_MANY_ROWS', retriable: false }, // TOO_MANY_ROWS_OR_BYTES
-  202: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_SIMULTANEOUS_QUERIES
-  241: { code: 'STORE_UNAVAILABLE', retriable: true }, // MEMORY_LIMIT_EXCEEDED
-  252: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_PARTS
-};
 
 function cleanMessage(msg: string): string {
   // "Code: 47. DB::Exception: Unknown expression identifier ... (UNKNOWN_IDENTIFIER)"

@@ -4,17 +4,8 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseEndpoint } from '../topology/index.ts';
 import { createDatabaseSql, createTableSql, TABLES, quoteIdent, type TableDef } from './ddl.ts';
-import { StoreError, type QueryOptions, type Row, type Store } from './types.ts';
+import { SERVER_CODES, StoreError, type QueryOptions, type Row, type Store } from './types.ts';
 
-// ClickHouse server error codes we map (src/Common/ErrorCodes.cpp).
-const SERVER_CODES: Record<number, { code: StoreError['code']; retriable: boolean }> = {
-  159: { code: 'STORE_TIMEOUT', retriable: true }, // TIMEOUT_EXCEEDED
-  158: { code: 'STORE_TOO_MANY_ROWS', retriable: false }, // TOO_MANY_ROWS
-  396: { code: 'STORE_TOO_MANY_ROWS', retriable: false }, // TOO_MANY_ROWS_OR_BYTES
-  202: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_SIMULTANEOUS_QUERIES
-  241: { code: 'STORE_UNAVAILABLE', retriable: true }, // MEMORY_LIMIT_EXCEEDED
-  252: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_PARTS
-};
 
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED']);
 

@@ -44,3 +44,16 @@ export class StoreError extends Error {
   }
   readonly serverCode: number | undefined;
 }
+
+/**
+ * ClickHouse error codes (src/Common/ErrorCodes.cpp) that both adapters — HTTP and chDB — map
+ * to a StoreError code of their own; every other server code is STORE_QUERY, not retriable.
+ */
+export const SERVER_CODES: Record<number, { code: StoreErrorCode; retriable: boolean }> = {
+  159: { code: 'STORE_TIMEOUT', retriable: true }, // TIMEOUT_EXCEEDED
+  158: { code: 'STORE_TOO_MANY_ROWS', retriable: false }, // TOO_MANY_ROWS
+  396: { code: 'STORE_TOO_MANY_ROWS', retriable: false }, // TOO_MANY_ROWS_OR_BYTES
+  202: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_SIMULTANEOUS_QUERIES
+  241: { code: 'STORE_UNAVAILABLE', retriable: true }, // MEMORY_LIMIT_EXCEEDED
+  252: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_PARTS
+};
