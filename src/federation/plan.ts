@@ -6,7 +6,7 @@
 //   merge-rows      no aggregation: each cloud returns its rows (with ORDER BY + LIMIT
 //                   offset+limit pushed down when present); the federator sorts and cuts.
 //   none            every cloud was pruned; the answer is computed without any cloud.
-import { isValidCell } from 'h3-js';
+import { cellToParent, gridDisk, isValidCell, latLngToCell, polygonToCells } from 'h3-js';
 import { decimalToCell, type Topology } from '../topology/index.ts';
 import { quoteIdent } from '../store/index.ts';
 import { children, exprKey, mapExpr, someNode, type Expr, type SelectStmt } from './ast.ts';
@@ -220,6 +220,95 @@ export function segmentsOf(where: Expr | undefined, topo: Topology, segOfCell: (
   }
 }
 
+// ---------- region pruning ----------
+
+function numLit(e: Expr): number | undefined {
+  if (e.kind === 'int') return Number(e.value);
+  if (e.kind === 'float') return e.value;
+  if (e.kind === 'unary' && e.op === '-') {
+    const v = numLit(e.arg);
+    return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}
+
+/**
+ * A region: the bounding box that top-level AND-ed conditions on `lat` and `lng` (BETWEEN,
+ * <, <=, >, >= against numbers) put on the rows, e.g. `lat BETWEEN 31.3 AND 31.4 AND lng >
+ * 121.2 AND lng < 121.5`. Both coordinates must be bounded on both sides, else null.
+ */
+export function regionOf(where: Expr | undefined): { s: number; w: number; n: number; e: number } | null {
+  if (!where) return null;
+  const conj: Expr[] = [];
+  const flat = (x: Expr): void => {
+    if (x.kind === 'bin' && x.op === 'AND') {
+      flat(x.left);
+      flat(x.right);
+    } else conj.push(x);
+  };
+  flat(where);
+  const b: Record<'lat' | 'lng', { lo: number; hi: number }> = { lat: { lo: -Infinity, hi: Infinity }, lng: { lo: -Infinity, hi: Infinity } };
+  const coord = (x: Expr): 'lat' | 'lng' | undefined => (x.kind === 'col' && (x.name === 'lat' || x.name === 'lng') ? x.name : undefined);
+  for (const c of conj) {
+    if (c.kind === 'between' && !c.not) {
+      const k = coord(c.arg);
+      const lo = numLit(c.lo);
+      const hi = numLit(c.hi);
+      if (k && lo !== undefined && hi !== undefined) {
+        b[k].lo = Math.max(b[k].lo, lo);
+        b[k].hi = Math.min(b[k].hi, hi);
+      }
+    } else if (c.kind === 'bin' && ['<', '<=', '>', '>='].includes(c.op)) {
+      let k = coord(c.left);
+      let v = numLit(c.right);
+      let op = c.op;
+      if (!k) {
+        k = coord(c.right);
+        v = numLit(c.left);
+        op = ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, typeof op>)[op]!;
+      }
+      if (!k || v === undefined) continue;
+      if (op === '<' || op === '<=') b[k].hi = Math.min(b[k].hi, v);
+      else b[k].lo = Math.max(b[k].lo, v);
+    }
+  }
+  if (![b.lat.lo, b.lat.hi, b.lng.lo, b.lng.hi].every(Number.isFinite)) return null;
+  return { s: b.lat.lo, n: b.lat.hi, w: b.lng.lo, e: b.lng.hi };
+}
+
+/**
+ * Segments whose packets can lie in a region. Conservative by construction: it takes the
+ * segment-resolution cells with centres in the box, the cells of points sampled along its
+ * edges, and a ring of neighbours around all of them (a fine cell's parent need not contain
+ * the point geometrically), so a segment is dropped only when no packet of it can match.
+ */
+export function segmentsInRegion(r: { s: number; w: number; n: number; e: number }, topo: Topology): SegSet {
+  if (r.s > r.n || r.w > r.e) return new Set();
+  const res = topo.h3.segmentResolution;
+  const cells = new Set<string>();
+  if (r.s < r.n && r.w < r.e) for (const c of polygonToCells([[r.s, r.w], [r.s, r.e], [r.n, r.e], [r.n, r.w]], res)) cells.add(c);
+  const steps = 64;
+  for (let i = 0; i <= steps; i++) {
+    const lat = r.s + ((r.n - r.s) * i) / steps;
+    const lng = r.w + ((r.e - r.w) * i) / steps;
+    for (const [a, o] of [[lat, r.w], [lat, r.e], [r.s, lng], [r.n, lng]] as const) cells.add(latLngToCell(a, o, res));
+  }
+  if (cells.size > 50_000) return null; // a continent-sized box prunes nothing worth the work
+  const ring = new Set<string>();
+  for (const c of cells) for (const d of gridDisk(c, 1)) ring.add(d);
+  const owner = new Map<string, string>();
+  for (const seg of topo.segments) for (const c of seg.cells) owner.set(cellToParent(c, res), seg.id);
+  const out = new Set<string>();
+  let outside = false;
+  for (const c of ring) {
+    const s = owner.get(c);
+    if (s) out.add(s);
+    else outside = true;
+  }
+  if (outside && topo.defaultSegment) out.add(topo.defaultSegment);
+  return out;
+}
+
 // ---------- planning ----------
 
 export function planQuery(sql: string, ctx: PlannerContext, segOfCell: (hex: string) => string | undefined): { plan: Plan; exec: Exec } {
@@ -278,17 +367,18 @@ export function planQuery(sql: string, ctx: PlannerContext, segOfCell: (hex: str
   if (having && !aggregate) throw new FederationError('INVALID_QUERY', 'HAVING needs GROUP BY or aggregate functions');
 
   // Pruning.
-  const segs = segmentsOf(where, ctx.topology, segOfCell);
+  const region = regionOf(where);
+  const segs = intersect(segmentsOf(where, ctx.topology, segOfCell), region ? segmentsInRegion(region, ctx.topology) : null);
   const ownerOf = new Map(ctx.topology.segments.map((s) => [s.id, s.cloud]));
   let targets: string[];
   let reason: string;
   if (segs === null) {
     targets = [...ctx.clouds];
-    reason = 'WHERE does not restrict segment or cell: every cloud';
+    reason = 'WHERE does not restrict segment, cell or region: every cloud';
   } else {
     const cl = new Set([...segs].map((s) => ownerOf.get(s)).filter((c): c is string => c !== undefined));
     targets = ctx.clouds.filter((c) => cl.has(c));
-    reason = `WHERE restricts to segment(s) ${[...segs].sort().join(', ') || '(none)'}: ${targets.length ? targets.join(', ') : 'no cloud'}`;
+    reason = `WHERE restricts to segment(s) ${[...segs].sort().join(', ') || '(none)'}${region ? ` (region lat ${region.s}..${region.n}, lng ${region.w}..${region.e})` : ''}: ${targets.length ? targets.join(', ') : 'no cloud'}`;
   }
 
   const columns: Column[] = [];

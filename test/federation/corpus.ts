@@ -11,6 +11,9 @@ export function corpus(ds: Dataset): { sql: string; ordered?: boolean }[] {
   return [
     // global aggregates
     { sql: 'SELECT count() FROM packets' },
+    // Regions (pruned by lat/lng bounds): must equal the oracle, so pruning never drops rows.
+    { sql: 'SELECT segment, count(), sum(speed_kmh) FROM packets WHERE lat BETWEEN 31.32 AND 31.45 AND lng BETWEEN 121.2 AND 121.7 GROUP BY segment ORDER BY segment', ordered: true },
+    { sql: 'SELECT count(), min(lat), max(lat) FROM packets WHERE lat > 31.05 AND lat < 31.35 AND lng >= 121.1 AND lng <= 121.8' },
     { sql: 'SELECT count(*), sum(packets), sum(vehicles), sum(speed_count) FROM traffic_flow' },
     { sql: 'SELECT min(speed_kmh), max(speed_kmh), avg(speed_kmh), sum(speed_kmh) FROM packets' },
     { sql: 'SELECT min(ts), max(ts), min(vehicle_id), max(vehicle_id) FROM packets' },

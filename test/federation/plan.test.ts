@@ -37,6 +37,20 @@ describe('pruning', () => {
     expect(queried("SELECT count() FROM packets WHERE segment NOT IN ('north')")).toEqual(['cloud-a', 'cloud-b', 'cloud-c']);
   });
 
+  it('a lat/lng region prunes to the clouds whose segments it can touch', () => {
+    // north 31.3–31.5, central 31.1–31.3, south 30.9–31.1
+    expect(queried('SELECT count() FROM packets WHERE lat BETWEEN 31.38 AND 31.45 AND lng BETWEEN 121.3 AND 121.6')).toEqual(['cloud-a']);
+    expect(queried('SELECT count() FROM packets WHERE lat > 30.95 AND lat < 31.02 AND 121.3 < lng AND lng <= 121.5')).toEqual(['cloud-c']);
+    // Straddling the 31.3 boundary touches both neighbours, never the far segment.
+    expect(queried('SELECT count() FROM packets WHERE lat BETWEEN 31.25 AND 31.35 AND lng BETWEEN 121.3 AND 121.6')).toEqual(['cloud-a', 'cloud-b']);
+    // One side unbounded, or OR-ed: no region, every cloud.
+    expect(queried('SELECT count() FROM packets WHERE lat > 31.38 AND lng BETWEEN 121.3 AND 121.6')).toEqual(['cloud-a', 'cloud-b', 'cloud-c']);
+    expect(queried('SELECT count() FROM packets WHERE lat BETWEEN 31.38 AND 31.45 OR lng BETWEEN 121.3 AND 121.6')).toEqual(['cloud-a', 'cloud-b', 'cloud-c']);
+    // Combined with a segment condition: the intersection.
+    expect(queried("SELECT count() FROM packets WHERE segment = 'central' AND lat BETWEEN 31.38 AND 31.45 AND lng BETWEEN 121.3 AND 121.6")).toEqual([]);
+    expect(fed.explain('SELECT count() FROM packets WHERE lat BETWEEN 31.38 AND 31.45 AND lng BETWEEN 121.3 AND 121.6').pruning.reason).toMatch(/region lat 31\.38\.\.31\.45, lng 121\.3\.\.121\.6/);
+  });
+
   it('contradictory segments and unknown segments prune every cloud', () => {
     const p = fed.explain("SELECT count() FROM packets WHERE segment = 'north' AND segment = 'south'");
     expect(p.strategy).toBe('none');
