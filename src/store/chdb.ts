@@ -191,6 +191,13 @@ export function createChdbStore(opts: ChdbStoreOptions): Store {
       // Raw passthrough: the engine parses the JSONEachRow bytes; rows never become SQL text.
       await run((s) => s.insert({ table: qualified(table), values: Buffer.from(body), format: 'JSONEachRow' }));
     },
+    async insertEncoded(table, format, body) {
+      if (format !== 'JSONEachRow') throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded supports JSONEachRow only (got ${String(format)})`, false);
+      if (!/^[A-Za-z0-9_]+$/.test(table)) throw new StoreError('STORE_QUERY', `${cloud}: invalid table name ${JSON.stringify(table)}`, false);
+      const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      if (bytes.length === 0) return;
+      await run((s) => s.insert({ table: qualified(table), values: bytes, format: 'JSONEachRow' }));
+    },
     async query<T extends Row = Row>(sql: string, q: QueryOptions = {}): Promise<T[]> {
       const text = sql.replace(/[\s;]+$/, '');
       if (q.readonly && !READONLY_START.test(text)) {

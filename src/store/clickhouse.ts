@@ -1,6 +1,7 @@
 // ClickHouse over HTTP through @clickhouse/client. Works against Debian's 18.16 server and
 // current versions. 18.16 has no server-side query parameters ({name:Type}), so callers
 // build SQL from parsed structures with quoteString/quoteIdent — never by splicing raw input.
+import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseEndpoint } from '../topology/index.ts';
 import { createDatabaseSql, createTableSql, TABLES, quoteIdent, type TableDef } from './ddl.ts';
@@ -96,6 +97,22 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
       if (rows.length === 0) return;
       try {
         await client.insert({ table: `${quoteIdent(database)}.${quoteIdent(table)}`, values: rows, format: 'JSONEachRow' });
+      } catch (err) {
+        throw toStoreError(err, cloud);
+      }
+    },
+    async insertEncoded(table, format, body) {
+      if (format !== 'JSONEachRow') throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded supports JSONEachRow only (got ${String(format)})`, false);
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      if (bytes.length === 0) return;
+      try {
+        // The client would JSON-encode row objects itself (insert); here the body is sent as
+        // the request body and the statement as the query parameter, which 18.16 accepts.
+        const r = await client.exec({
+          query: `INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)} FORMAT JSONEachRow`,
+          values: Readable.from([bytes], { objectMode: false }),
+        });
+        for await (const _ of r.stream) { /* drain the (empty) response */ }
       } catch (err) {
         throw toStoreError(err, cloud);
       }

@@ -21,6 +21,12 @@ export interface Store {
   migrate(): Promise<void>;
   /** Insert rows (objects keyed by column name; UInt64 as decimal strings) in one block. */
   insert(table: string, rows: Row[]): Promise<void>;
+  /**
+   * Insert rows already encoded by the caller (e.g. in a worker thread) in one block: `body`
+   * is JSONEachRow text, one object per line, sent to the server as is. Optional: callers
+   * fall back to `insert()` when an adapter lacks it. Same errors as `insert()`.
+   */
+  insertEncoded?(table: string, format: 'JSONEachRow', body: string | Uint8Array): Promise<void>;
   /** Run a SELECT in this store's database; rows come back as JSON objects (UInt64 as strings). */
   query<T extends Row = Row>(sql: string, opts?: QueryOptions): Promise<T[]>;
   /** Run a statement that returns no rows (DDL, TRUNCATE, OPTIMIZE). */

@@ -75,5 +75,21 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
       const rows = await store.query<{ n: string }>('SELECT count() AS n FROM packets', { readonly: true, timeoutMs: 5000, maxRows: 1 });
       expect(rows).toEqual([{ n: '10' }]);
     });
+
+    // After the readonly test, which counts the packets table.
+    it('inserts pre-encoded JSONEachRow (string or bytes) exactly, and rejects a bad body', async () => {
+      expect(typeof store.insertEncoded).toBe('function');
+      const line = (i: number) => `${JSON.stringify({ ...packet(i), segment: 'encoded', vehicle_id: `é-${i}`, kafka_offset: String(2 ** 53 + 2 * i) })}\n`;
+      await store.insertEncoded!('packets', 'JSONEachRow', line(1) + line(2));
+      await store.insertEncoded!('packets', 'JSONEachRow', new TextEncoder().encode(line(3)));
+      await store.insertEncoded!('packets', 'JSONEachRow', '');
+      const rows = await store.query(`SELECT vehicle_id, seq, cell, kafka_offset FROM packets WHERE segment = 'encoded' ORDER BY seq`);
+      expect(rows).toEqual([1, 2, 3].map((i) => ({ vehicle_id: `é-${i}`, seq: String(i), cell: '617700169958293503', kafka_offset: String(2n ** 53n + 2n * BigInt(i)) })));
+      const err = await store.insertEncoded!('packets', 'JSONEachRow', '{"seq": "not a number"\n').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as StoreError).code).toBe('STORE_QUERY');
+      const n = await store.query<{ n: string }>(`SELECT count() AS n FROM packets WHERE segment = 'encoded'`);
+      expect(n).toEqual([{ n: '3' }]);
+    });
   });
 }
