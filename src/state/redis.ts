@@ -6,19 +6,29 @@
 import { Redis } from 'ioredis';
 import { StateError, type Observation, type ObserveOptions, type ObserveResult, type VehicleRecord, type VehicleState } from './types.ts';
 
+// The whole request travels as ONE argument (a JSON array of strings, six per observation:
+// vehicleId, dedupKey, ts, segment, lat, lng) and the answer comes back as ONE JSON string
+// (six values per observation: dup, adv, prev segment, ts, lat, lng; false when absent).
+// With 500 observations that is 2 arguments instead of 3 000 and one bulk reply instead of
+// 3 000 array elements: ioredis' per-argument encoding and per-element reply parsing were
+// ~5 µs per packet on the client, more than the script itself. Keys are built inside the
+// script from the prefix; like before, one request's keys span many slots (single Redis,
+// not Cluster). cjson is part of Redis' Lua environment.
 const OBSERVE = `
 local horizon = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
+local vp = ARGV[3] .. 'v:'
+local dp = ARGV[3] .. 'd:'
+local a = cjson.decode(ARGV[4])
 local out = {}
-local n = #KEYS / 2
-for i = 1, n do
-  local sk, dk = KEYS[2*i-1], KEYS[2*i]
-  local b = 2 + (i-1)*4
-  local ts, seg, lat, lng = ARGV[b+1], ARGV[b+2], ARGV[b+3], ARGV[b+4]
+local j = 0
+for b = 0, #a - 6, 6 do
+  local id, dkey, ts, seg, lat, lng = a[b+1], a[b+2], a[b+3], a[b+4], a[b+5], a[b+6]
+  local sk = vp .. id
   local prev = redis.call('HMGET', sk, 's', 't', 'a', 'o')
   local dup = 0
   local adv = 0
-  if redis.call('SET', dk, '1', 'PX', horizon, 'NX') then
+  if redis.call('SET', dp .. id .. ':' .. dkey, '1', 'PX', horizon, 'NX') then
     if (not prev[2]) or tonumber(ts) >= tonumber(prev[2]) then
       redis.call('HSET', sk, 's', seg, 't', ts, 'a', lat, 'o', lng)
       if ttl > 0 then redis.call('PEXPIRE', sk, ttl) end
@@ -27,14 +37,15 @@ for i = 1, n do
   else
     dup = 1
   end
-  out[#out+1] = dup
-  out[#out+1] = adv
-  out[#out+1] = prev[1] or false
-  out[#out+1] = prev[2] or false
-  out[#out+1] = prev[3] or false
-  out[#out+1] = prev[4] or false
+  out[j+1] = dup
+  out[j+2] = adv
+  out[j+3] = prev[1] or false
+  out[j+4] = prev[2] or false
+  out[j+5] = prev[3] or false
+  out[j+6] = prev[4] or false
+  j = j + 6
 end
-return out
+return cjson.encode(out)
 `;
 
 const ROLLBACK = `
@@ -56,7 +67,7 @@ return n
 `;
 
 type RedisWithScripts = Redis & {
-  iovObserve(...args: (string | number)[]): Promise<(string | number | null)[]>;
+  iovObserve(horizon: string, ttl: string, prefix: string, packed: string): Promise<string>;
   iovRollback(...args: (string | number)[]): Promise<number>;
 };
 
@@ -80,7 +91,7 @@ export function createRedisState(opts: RedisStateOptions): VehicleState {
   redis.on('error', () => {
     /* surfaced per command as StateError; ioredis reconnects by itself */
   });
-  redis.defineCommand('iovObserve', { lua: OBSERVE });
+  redis.defineCommand('iovObserve', { lua: OBSERVE, numberOfKeys: 0 });
   redis.defineCommand('iovRollback', { lua: ROLLBACK });
   const sk = (id: string) => `${prefix}v:${id}`;
   const dk = (id: string, key: string) => `${prefix}d:${id}:${key}`;
@@ -91,22 +102,27 @@ export function createRedisState(opts: RedisStateOptions): VehicleState {
   return {
     async observe(obs: Observation[], o: ObserveOptions): Promise<ObserveResult[]> {
       if (obs.length === 0) return [];
-      const keys: string[] = [];
-      const argv: string[] = [String(Math.max(1, Math.round(o.dedupHorizonMs))), String(Math.round(o.stateTtlMs ?? 0))];
+      const packed: string[] = new Array<string>(obs.length * 6);
+      let j = 0;
       for (const x of obs) {
-        keys.push(sk(x.vehicleId), dk(x.vehicleId, x.dedupKey));
-        argv.push(String(x.ts), x.segment, String(x.lat), String(x.lng));
+        packed[j++] = x.vehicleId;
+        packed[j++] = x.dedupKey;
+        packed[j++] = String(x.ts);
+        packed[j++] = x.segment;
+        packed[j++] = String(x.lat);
+        packed[j++] = String(x.lng);
       }
-      let res: (string | number | null)[];
+      let res: (string | number | false)[];
       try {
-        res = await redis.iovObserve(keys.length, ...keys, ...argv);
+        const text = await redis.iovObserve(String(Math.max(1, Math.round(o.dedupHorizonMs))), String(Math.round(o.stateTtlMs ?? 0)), prefix, JSON.stringify(packed));
+        res = JSON.parse(text) as (string | number | false)[];
       } catch (err) {
         throw wrap(err, 'observe');
       }
-      const out: ObserveResult[] = [];
+      const out: ObserveResult[] = new Array<ObserveResult>(obs.length);
       for (let i = 0; i < obs.length; i++) {
         const b = i * 6;
-        out.push({ duplicate: res[b] === 1, advanced: res[b + 1] === 1, prev: rec(res[b + 2], res[b + 3], res[b + 4], res[b + 5]) });
+        out[i] = { duplicate: res[b] === 1, advanced: res[b + 1] === 1, prev: rec(res[b + 2], res[b + 3], res[b + 4], res[b + 5]) };
       }
       return out;
     },
