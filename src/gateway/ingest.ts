@@ -6,13 +6,15 @@
 // a duplicate (see docs/gateway.md for the residual race between concurrent requests).
 import type { Logger } from 'pino';
 import type { Bus, ProduceRecord } from '../bus/index.ts';
-import { enrichedPacketCodec, type EnrichedPacket, type VehiclePacket } from '../schemas/index.ts';
+import { latLngToCell } from 'h3-js';
+import type { EnrichedPacket, VehiclePacket } from '../schemas/index.ts';
 import type { Observation, ObserveResult, VehicleState } from '../state/index.ts';
 import { createSegmentLookup, segmentTopic, type Topology } from '../topology/index.ts';
 import { createBatcher, OverloadError } from './batcher.ts';
 import type { GatewayConfig } from './config.ts';
 import { GatewayError, kindOf, packetError, show, type PacketRejection } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { createPacketEncoder } from './encode.ts';
 import { compileValidator } from './validate.ts';
 
 export interface IngestResult {
@@ -53,17 +55,33 @@ export interface IngestDeps {
   now: () => number;
 }
 
-interface Good {
+/** A routed packet: the Observation handed to the state store, carrying its packet and cell. */
+interface Good extends Observation {
   packet: VehiclePacket;
   cell: string;
-  segment: string;
 }
+
+/** Fine cells remembered with their segment before the cache is cleared (bounded memory). */
+const SEGMENT_CACHE_MAX = 200_000;
 
 export function createIngest(deps: IngestDeps): IngestCore {
   const { topology, bus, state, config, metrics, logger, now } = deps;
   // Built once: H3 lookup table, Avro type, validator, topic names.
   const lookup = createSegmentLookup(topology);
-  const codec = enrichedPacketCodec();
+  const resolution = topology.h3.resolution;
+  // cell -> segment is a pure function of the topology: memoised, so a packet costs one H3
+  // call (latLngToCell) instead of two (cellToParent too). Vehicles revisit the same cells.
+  const segmentCache = new Map<string, string | undefined>();
+  const segmentOf = (cell: string): string | undefined => {
+    let seg = segmentCache.get(cell);
+    if (seg === undefined && !segmentCache.has(cell)) {
+      seg = lookup.segmentOfCell(cell);
+      if (segmentCache.size >= SEGMENT_CACHE_MAX) segmentCache.clear();
+      segmentCache.set(cell, seg);
+    }
+    return seg;
+  };
+  const encode = createPacketEncoder();
   const validate = compileValidator(config);
   const topicOf = new Map<string, string>();
   for (const s of topology.segments) topicOf.set(s.id, segmentTopic(s.id));
@@ -97,7 +115,6 @@ export function createIngest(deps: IngestDeps): IngestCore {
 
     const rejected: PacketRejection[] = [];
     const good: Good[] = [];
-    const obs: Observation[] = [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       if (item instanceof MalformedLine) {
@@ -110,13 +127,13 @@ export function createIngest(deps: IngestDeps): IngestCore {
         continue;
       }
       const p = v.packet;
-      const route = lookup.route(p.lat, p.lng);
-      if (route.segment === undefined || !topicOf.has(route.segment)) {
+      const cell = latLngToCell(p.lat, p.lng, resolution);
+      const segment = segmentOf(cell);
+      if (segment === undefined || !topicOf.has(segment)) {
         rejected.push(packetError(i, 'OUT_OF_AREA', show(p.lat), show(p.lng), topology.name));
         continue;
       }
-      good.push({ packet: p, cell: route.cell, segment: route.segment });
-      obs.push({ vehicleId: p.vehicleId, dedupKey: p.seq !== null ? `s${p.seq}` : `t${p.ts}`, ts: p.ts, segment: route.segment, lat: p.lat, lng: p.lng });
+      good.push({ vehicleId: p.vehicleId, dedupKey: p.seq !== null ? `s${p.seq}` : `t${p.ts}`, ts: p.ts, segment, lat: p.lat, lng: p.lng, packet: p, cell });
     }
     for (const r of rejected) metrics.packetsRejected.inc({ code: r.code });
     metrics.requestPackets.observe(items.length);
@@ -125,15 +142,15 @@ export function createIngest(deps: IngestDeps): IngestCore {
     let results: ObserveResult[];
     const s0 = performance.now();
     try {
-      results = await state.observe(obs, observeOpts);
+      results = await state.observe(good, observeOpts);
       metrics.stateLatency.observe({ result: 'ok' }, (performance.now() - s0) / 1000);
     } catch (err) {
       metrics.stateLatency.observe({ result: 'error' }, (performance.now() - s0) / 1000);
       // The script may have run even though its answer was lost (timeout): release the dedup
       // keys it may have reserved, or the client's retry would be taken for duplicates and
       // never written. State positions are left alone. Best effort, in the background.
-      const release = obs.map(() => ({ duplicate: false, advanced: false, prev: undefined }));
-      state.rollback(obs, release).catch(() => {});
+      const release = good.map(() => ({ duplicate: false, advanced: false, prev: undefined }));
+      state.rollback(good, release).catch(() => {});
       throw unavailable('vehicle state (Redis)', err);
     }
 
@@ -167,12 +184,12 @@ export function createIngest(deps: IngestDeps): IngestCore {
       // (older than the state) says nothing about where the vehicle is now, so it goes to
       // its own segment only (docs/gateway.md, "Out-of-order packets").
       const oldTopic = prevSegment !== null && prevSegment !== g.segment && r.advanced ? topicOf.get(prevSegment) : undefined;
-      push(topicOf.get(g.segment)!, e.vehicleId, codec.encode(e));
+      push(topicOf.get(g.segment)!, e.vehicleId, encode(e));
       if (oldTopic !== undefined) {
         // The copy left in the old segment: same packet, held by the old topic, owned by the new.
         e.segment = prevSegment!;
         e.crossing = true;
-        push(oldTopic, e.vehicleId, codec.encode(e));
+        push(oldTopic, e.vehicleId, encode(e));
         e.segment = g.segment;
         e.crossing = false;
         crossings++;
@@ -186,11 +203,11 @@ export function createIngest(deps: IngestDeps): IngestCore {
         await batcher.submit(records, bytes);
       } catch (err) {
         try {
-          await state.rollback(obs, results);
+          await state.rollback(good, results);
         } catch (rbErr) {
           // Reserved dedup keys now outlive a failed write: a retry within the horizon would be
           // acknowledged as a duplicate. Loud, because it is the one way to lose a packet.
-          logger.error({ err: rbErr, packets: obs.length }, 'gateway: state rollback failed after a failed produce');
+          logger.error({ err: rbErr, packets: good.length }, 'gateway: state rollback failed after a failed produce');
         }
         if (err instanceof OverloadError) throw overloaded();
         throw unavailable('Kafka', err);
