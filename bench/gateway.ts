@@ -1,12 +1,14 @@
 // Benchmark: ingest gateway end to end over loopback, against the raw producer ceiling.
-//   npx tsx bench/gateway.ts [--seconds 15] [--concurrency 8] [--batch 500] [--vehicles 20000]
-// Starts its own redis-server and Kafka mock cluster (src/infra), runs
+//   npx tsx bench/gateway.ts [--reps 3] [--seconds 15] [--concurrency 12] [--batch 500] [--vehicles 20000] [--produces 2]
+// Starts its own redis-server and Kafka mock cluster (src/infra), then --reps times, back to back:
 //   1. ceiling: Bus.produce alone on pre-encoded EnrichedPackets (same adapter, acks = all);
 //   2. end to end: a client in a SECOND process posts 500-packet JSON requests over HTTP
 //      (keep-alive, N in flight) to the gateway listening on 127.0.0.1;
-// prints JSON and writes bench/results/<date>-gateway.json. Both servers are stopped at the end.
+// and reports every rep plus the medians (ratio = median of the per-rep ratios), with the CPU
+// used per packet by each process (gateway, client, Redis, Kafka mock) and the load average.
+// Prints JSON and writes bench/results/<date>-gateway.json. Both servers are stopped at the end.
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +27,11 @@ const arg = (name: string, def: number): number => {
 };
 const SECONDS = arg('seconds', 15);
 const WARMUP_S = arg('warmup', 3);
-const CONCURRENCY = arg('concurrency', 8);
+const CONCURRENCY = arg('concurrency', 12);
+const REPS = arg('reps', 3);
+const REP = arg('rep', 0);
+/** --ceiling 0 skips the ceiling (for profiling the end-to-end path alone). */
+const WITH_CEILING = arg('ceiling', 1) !== 0;
 const BATCH = arg('batch', 500);
 const VEHICLES = arg('vehicles', 20_000);
 const PRODUCES = arg('produces', 2);
@@ -49,7 +55,21 @@ interface ClientReport {
   errors: Record<string, number>;
   seconds: number;
   latenciesMs: { p50: number; p90: number; p99: number; max: number };
+  /** CPU seconds the client process used over the whole run (warm-up included). */
+  cpuSeconds: number;
 }
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+const median = (xs: number[]) => pct(xs.filter((x) => Number.isFinite(x)), 50);
 
 async function client(port: number): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -80,7 +100,7 @@ async function client(port: number): Promise<void> {
       }
       lat[v] = la;
       seq[v]! += 1;
-      parts.push(`{"vehicleId":"veh-${v}","seq":${seq[v]},"ts":${now},"lat":${la.toFixed(6)},"lng":${lng[v]!.toFixed(6)},"speedKmh":${(30 + (v % 70)).toFixed(1)},"heading":${dir[v]! > 0 ? 0 : 180}}`);
+      parts.push(`{"vehicleId":"veh-${REP}-${v}","seq":${seq[v]},"ts":${now},"lat":${la.toFixed(6)},"lng":${lng[v]!.toFixed(6)},"speedKmh":${(30 + (v % 70)).toFixed(1)},"heading":${dir[v]! > 0 ? 0 : 180}}`);
     }
     return `[${parts.join(',')}]`;
   };
@@ -95,7 +115,8 @@ async function client(port: number): Promise<void> {
       req.end(payload);
     });
 
-  const rep: ClientReport = { requests: 0, packets: 0, accepted: 0, duplicates: 0, rejected: 0, crossings: 0, errors: {}, seconds: 0, latenciesMs: { p50: 0, p90: 0, p99: 0, max: 0 } };
+  const cpu0 = process.cpuUsage();
+  const rep: ClientReport = { requests: 0, packets: 0, accepted: 0, duplicates: 0, rejected: 0, crossings: 0, errors: {}, seconds: 0, latenciesMs: { p50: 0, p90: 0, p99: 0, max: 0 }, cpuSeconds: 0 };
   const lats: number[] = [];
   const t0 = Date.now();
   const measureFrom = t0 + WARMUP_S * 1000;
@@ -126,6 +147,8 @@ async function client(port: number): Promise<void> {
   rep.seconds = (Date.now() - measureFrom) / 1000;
   rep.latenciesMs = { p50: round(pct(lats, 50)), p90: round(pct(lats, 90)), p99: round(pct(lats, 99)), max: round(pct(lats, 100)) };
   agent.destroy();
+  const cpu = process.cpuUsage(cpu0);
+  rep.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   process.send!(rep);
 }
 
@@ -180,62 +203,97 @@ async function main(): Promise<void> {
     const state = createRedisState({ url: redis.url });
     await ensureSegmentTopics(bus, topo);
     const topics = topo.segments.map((s) => segmentTopic(s.id));
-
-    const ceilingRuns = await ceiling(bus, topics, lookup);
-    const best = Math.max(...ceilingRuns.map((r) => r.msgsPerSec));
-
     const gw = createGateway({
       topology: topo, bus, state, logger: pino({ level: 'warn' }),
       config: { apiKeys: { bench: API_KEY }, rateLimit: null, dedupHorizonMs: 120_000, stateTtlMs: 600_000, maxConcurrentProduces: PRODUCES },
     });
     await gw.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (gw.app.server.address() as { port: number }).port;
-    const cpu0 = process.cpuUsage();
-    const w0 = performance.now();
-    const child = fork(fileURLToPath(import.meta.url), ['--client', String(port), ...process.argv.slice(2)], { execArgv: ['--import', 'tsx'] });
-    const rep = await new Promise<ClientReport>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as ClientReport));
-      child.once('exit', (code) => reject(new Error(`client exited with ${code}`)));
+    const metricNum = async (re: RegExp) => Number(re.exec(await gw.metrics.metrics())?.[1] ?? NaN);
+    const sums = async () => ({
+      stateSum: await metricNum(/iov_gateway_state_seconds_sum\{result="ok"\} (\S+)/),
+      stateCount: await metricNum(/iov_gateway_state_seconds_count\{result="ok"\} (\S+)/),
+      produceSum: await metricNum(/iov_gateway_kafka_produce_seconds_sum\{result="ok"\} (\S+)/),
+      produceCount: await metricNum(/iov_gateway_kafka_produce_seconds_count\{result="ok"\} (\S+)/),
+      batchSum: await metricNum(/iov_gateway_kafka_batch_records_sum (\S+)/),
+      batchCount: await metricNum(/iov_gateway_kafka_batch_records_count (\S+)/),
     });
-    child.kill();
-    const cpu = process.cpuUsage(cpu0);
-    const wall = (performance.now() - w0) / 1000;
-    const metricsText = await gw.metrics.metrics();
-    const mean = (name: string) => {
-      const sum = Number(new RegExp(`${name}_sum\\{result="ok"\\} (\\S+)`).exec(metricsText)?.[1] ?? NaN);
-      const cnt = Number(new RegExp(`${name}_count\\{result="ok"\\} (\\S+)`).exec(metricsText)?.[1] ?? NaN);
-      return round((sum / cnt) * 1000, 2);
-    };
-    const meanStateMs = mean('iov_gateway_state_seconds');
-    const meanProduceMs = mean('iov_gateway_kafka_produce_seconds');
-    const batchSum = Number(/iov_gateway_kafka_batch_records_sum (\S+)/.exec(metricsText)?.[1] ?? NaN);
-    const batchCount = Number(/iov_gateway_kafka_batch_records_count (\S+)/.exec(metricsText)?.[1] ?? NaN);
+    const zero = { stateSum: 0, stateCount: 0, produceSum: 0, produceCount: 0, batchSum: 0, batchCount: 0 };
+
+    const reps: Record<string, unknown>[] = [];
+    for (let r = 1; r <= REPS; r++) {
+      const loadBefore = os.loadavg().map((x) => round(x, 2));
+      // 1. ceiling, immediately followed by 2. end to end: the two see the same machine load.
+      const ceilingRuns = WITH_CEILING ? await ceiling(bus, topics, lookup) : [{ batch: 0, concurrency: 0, msgsPerSec: NaN }];
+      const best = Math.max(...ceilingRuns.map((x) => x.msgsPerSec));
+
+      const m0 = r === 1 ? zero : await sums();
+      const cpu0 = process.cpuUsage();
+      const redis0 = procCpuSeconds(redis.pid);
+      const kafka0 = procCpuSeconds(kafka.pid);
+      const w0 = performance.now();
+      const child = fork(fileURLToPath(import.meta.url), ['--client', String(port), ...process.argv.slice(2), '--rep', String(r)], { execArgv: ['--import', 'tsx'] });
+      const rep = await new Promise<ClientReport>((resolve, reject) => {
+        child.once('message', (m) => resolve(m as ClientReport));
+        child.once('exit', (code) => reject(new Error(`client exited with ${code}`)));
+      });
+      child.kill();
+      const wall = (performance.now() - w0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const redisCpu = procCpuSeconds(redis.pid) - redis0;
+      const kafkaCpu = procCpuSeconds(kafka.pid) - kafka0;
+      const m1 = await sums();
+      const d = (k: keyof typeof zero) => m1[k] - m0[k];
+      const gwCpu = (cpu.user + cpu.system) / 1e6;
+      // Packets over the whole client run (warm-up included), for CPU per packet.
+      const packetsAll = rep.accepted * ((WARMUP_S + rep.seconds) / rep.seconds);
+      const perPacketUs = (sec: number) => round((sec * 1e6) / packetsAll, 1);
+      const pps = rep.accepted / rep.seconds;
+      const messagesPerSec = (rep.accepted + rep.crossings) / rep.seconds;
+      reps.push({
+        rep: r,
+        loadavgBefore: loadBefore,
+        loadavgAfter: os.loadavg().map((x) => round(x, 2)),
+        ceiling: { runs: ceilingRuns, bestMsgsPerSec: best },
+        endToEnd: {
+          acceptedPacketsPerSec: Math.round(pps),
+          kafkaMessagesPerSec: Math.round(messagesPerSec),
+          requestsPerSec: round(rep.requests / rep.seconds),
+          latencyMs: rep.latenciesMs,
+          requests: rep.requests, packets: rep.packets, accepted: rep.accepted, duplicates: rep.duplicates,
+          rejected: rep.rejected, crossings: rep.crossings, errors: rep.errors, seconds: rep.seconds,
+          cpuCores: { gateway: round(gwCpu / wall, 2), client: round(rep.cpuSeconds / wall, 2), redis: round(redisCpu / wall, 2), kafkaMock: round(kafkaCpu / wall, 2) },
+          cpuUsPerPacket: { gateway: perPacketUs(gwCpu), client: perPacketUs(rep.cpuSeconds), redis: perPacketUs(redisCpu), kafkaMock: perPacketUs(kafkaCpu) },
+          meanRecordsPerProduceCall: round(d('batchSum') / d('batchCount')),
+          meanStateRoundTripMs: round((d('stateSum') / d('stateCount')) * 1000, 2),
+          meanProduceCallMs: round((d('produceSum') / d('produceCount')) * 1000, 2),
+        },
+        ratio: round(pps / best, 3),
+      });
+      process.stderr.write(`bench/gateway: rep ${r}/${REPS}: ceiling ${best} msgs/s, end to end ${Math.round(pps)} packets/s, ratio ${round(pps / best, 3)}, load ${loadBefore.join(' ')}\n`);
+    }
     await gw.close();
     await bus.close();
     await state.close();
 
-    const pps = rep.accepted / rep.seconds;
-    const messagesPerSec = (rep.accepted + rep.crossings) / rep.seconds;
+    const e2e = (k: string) => reps.map((x) => (x.endToEnd as Record<string, number>)[k]!);
+    const lat = (k: string) => reps.map((x) => ((x.endToEnd as { latencyMs: Record<string, number> }).latencyMs)[k]!);
+    const medianPps = median(e2e('acceptedPacketsPerSec'));
+    const medianRatio = median(reps.map((x) => x.ratio as number));
     Object.assign(out, {
       bench: 'gateway',
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
-      params: { seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCY, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
-      ceiling: { what: 'Bus.produce alone (kafkajs, acks=all) on pre-encoded EnrichedPackets, 200k messages per run', runs: ceilingRuns, bestMsgsPerSec: best },
-      endToEnd: {
-        acceptedPacketsPerSec: Math.round(pps),
-        kafkaMessagesPerSec: Math.round(messagesPerSec),
-        requestsPerSec: round(rep.requests / rep.seconds),
-        latencyMs: rep.latenciesMs,
-        ...rep,
-        latenciesMs: undefined,
-        gatewayCpuCores: round((cpu.user + cpu.system) / 1e6 / wall, 2),
-        meanRecordsPerProduceCall: round(batchSum / batchCount),
-        meanStateRoundTripMs: meanStateMs,
-        meanProduceCallMs: meanProduceMs,
+      params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCY, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
+      ceilingWhat: 'Bus.produce alone (kafkajs, acks=all) on pre-encoded EnrichedPackets, 200k messages per configuration; best configuration per rep',
+      median: {
+        ceilingMsgsPerSec: median(reps.map((x) => (x.ceiling as { bestMsgsPerSec: number }).bestMsgsPerSec)),
+        acceptedPacketsPerSec: medianPps,
+        ratio: medianRatio,
+        latencyMs: { p50: median(lat('p50')), p99: median(lat('p99')) },
       },
-      ratio: { acceptedVsCeiling: round(pps / best, 3), messagesVsCeiling: round(messagesPerSec / best, 3) },
-      target: { packetsPerSec: 100_000, ceilingRatio: 0.6, met: pps >= 100_000 || pps / best >= 0.6 },
+      reps,
+      target: { packetsPerSec: 100_000, ceilingRatio: 0.6, met: medianPps >= 100_000 || medianRatio >= 0.6 },
     });
   } finally {
     await stopPid(kafka.pid);
