@@ -35,6 +35,8 @@ const WITH_CEILING = arg('ceiling', 1) !== 0;
 const BATCH = arg('batch', 500);
 const VEHICLES = arg('vehicles', 20_000);
 const PRODUCES = arg('produces', 2);
+/** --worker 1 produces from the gateway's worker thread (createGateway produceWorker). */
+const WORKER = arg('worker', 1) !== 0;
 const API_KEY = 'bench-secret-0001';
 
 const pct = (xs: number[], p: number) => {
@@ -205,6 +207,7 @@ async function main(): Promise<void> {
     const topics = topo.segments.map((s) => segmentTopic(s.id));
     const gw = createGateway({
       topology: topo, bus, state, logger: pino({ level: 'warn' }),
+      produceWorker: WORKER ? { brokers: kafka.brokers, clientId: 'bench-gateway-worker' } : undefined,
       config: { apiKeys: { bench: API_KEY }, rateLimit: null, dedupHorizonMs: 120_000, stateTtlMs: 600_000, maxConcurrentProduces: PRODUCES },
     });
     await gw.app.listen({ port: 0, host: '127.0.0.1' });
@@ -284,7 +287,7 @@ async function main(): Promise<void> {
       bench: 'gateway',
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
-      params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCY, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
+      params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCY, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, produceWorker: WORKER, kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
       ceilingWhat: 'Bus.produce alone (kafkajs, acks=all) on pre-encoded EnrichedPackets, 200k messages per configuration; best configuration per rep',
       median: {
         ceilingMsgsPerSec: median(reps.map((x) => (x.ceiling as { bestMsgsPerSec: number }).bestMsgsPerSec)),

@@ -17,7 +17,8 @@ interface Job {
 }
 
 export interface BatcherOptions {
-  bus: Bus;
+  /** Where batches go: the Bus itself, or the threaded producer (producer.ts). */
+  bus: Pick<Bus, 'produce'>;
   maxInFlightBytes: number;
   maxBatchRecords: number;
   maxConcurrent: number;

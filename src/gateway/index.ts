@@ -5,13 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Bus } from '../bus/index.ts';
+import type { Bus, KafkaBusOptions } from '../bus/index.ts';
 import type { VehicleState } from '../state/index.ts';
 import { segmentTopic, type Topology } from '../topology/index.ts';
 import { resolveConfig, type GatewayConfig } from './config.ts';
 import { buildApp } from './http.ts';
 import { createIngest, type IngestContext, type IngestResult } from './ingest.ts';
 import { createMetrics } from './metrics.ts';
+import { createThreadedProducer } from './producer.ts';
 
 export {
   DEFAULT_CONFIG, GatewayConfigError, gatewayConfigFromEnv, parseApiKeys, resolveConfig,
@@ -31,6 +32,13 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Gateway clock (epoch ms), for ingestTs and the ts bounds; injectable for tests. */
   now?: () => number;
+  /**
+   * Produce from a worker thread with its own Kafka connection (these options), instead of
+   * `bus.produce` on the main thread: kafkajs' encoding then runs in parallel with the rest
+   * of the ingest path (docs/gateway.md, "Threaded producer"). `bus` is still used for
+   * readiness probes. Off by default.
+   */
+  produceWorker?: KafkaBusOptions;
   /** Also export prom-client's process metrics (default false: several gateways may share a process). */
   defaultMetrics?: boolean;
 }
@@ -58,7 +66,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
         'Fine for embedded/loopback use only; set IOV_API_KEYS="<gatewayId>:<secret>,..." for anything else.',
     );
   }
-  const core = createIngest({ topology: opts.topology, bus: opts.bus, state: opts.state, config, metrics, logger, now });
+  const producer = opts.produceWorker ? createThreadedProducer(opts.produceWorker) : undefined;
+  const core = createIngest({ topology: opts.topology, bus: opts.bus, producer, state: opts.state, config, metrics, logger, now });
   const app = buildApp({ topology: opts.topology, bus: opts.bus, state: opts.state, config, metrics, logger, core, now });
   let closed: Promise<void> | undefined;
   return {
@@ -71,6 +80,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       closed ??= (async () => {
         await app.close();
         await core.drain();
+        await producer?.close();
       })();
       return closed;
     },

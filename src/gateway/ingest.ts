@@ -48,6 +48,8 @@ export interface IngestCore {
 export interface IngestDeps {
   topology: Topology;
   bus: Bus;
+  /** Produce through this instead of bus.produce (the threaded producer), when set. */
+  producer?: Pick<Bus, 'produce'>;
   state: VehicleState;
   config: GatewayConfig;
   metrics: GatewayMetrics;
@@ -87,7 +89,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
   for (const s of topology.segments) topicOf.set(s.id, segmentTopic(s.id));
   const observeOpts = { dedupHorizonMs: config.dedupHorizonMs, stateTtlMs: config.stateTtlMs };
   const batcher = createBatcher({
-    bus,
+    bus: deps.producer ?? bus,
     maxInFlightBytes: config.maxInFlightBytes,
     maxBatchRecords: config.maxBatchRecords,
     maxConcurrent: config.maxConcurrentProduces,

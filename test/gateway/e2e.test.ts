@@ -10,7 +10,8 @@ import { segmentTopic, type Topology } from '../../src/topology/index.ts';
 import { infra, testBus, testState } from '../helpers/index.ts';
 import { chunk, expectedLanding, fleet, ndjson, pkey, privateTopology, readAll, topics, type TestPacket } from './helpers.ts';
 
-describe('gateway end to end (real Redis + Kafka)', () => {
+for (const mode of ['main thread', 'worker thread'] as const)
+describe(`gateway end to end (real Redis + Kafka, produce on the ${mode})`, () => {
   let topo: Topology;
   let bus: Bus;
   let state: VehicleState;
@@ -21,7 +22,8 @@ describe('gateway end to end (real Redis + Kafka)', () => {
     bus = testBus();
     state = testState();
     await ensureSegmentTopics(bus, topo);
-    gw = createGateway({ topology: topo, bus, state, logger: pino({ level: 'silent' }), config: { apiKeys: { 'tgw-1': 'secret-one-1' }, rateLimit: null } });
+    const produceWorker = mode === 'worker thread' ? { brokers: infra().kafka!.brokers, clientId: 'gw-e2e-worker' } : undefined;
+    gw = createGateway({ topology: topo, bus, state, produceWorker, logger: pino({ level: 'silent' }), config: { apiKeys: { 'tgw-1': 'secret-one-1' }, rateLimit: null } });
   });
   afterAll(async () => {
     await gw?.close();

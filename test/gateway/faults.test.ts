@@ -17,7 +17,10 @@ import { chunk, expectedLanding, fleet, pkey, privateTopology, readAll, topics, 
 
 const quiet = pino({ level: 'silent' });
 
-describe('gateway with Kafka paused, then killed (private Kafka)', () => {
+// Both producer modes: Bus.produce on the main thread, and the threaded producer (its own
+// Kafka connection in a worker thread, createGateway({ produceWorker })).
+for (const mode of ['main thread', 'worker thread'] as const)
+describe(`gateway with Kafka paused, then killed (private Kafka, produce on the ${mode})`, () => {
   let dir: string;
   let kafka: KafkaHandle;
   let bus: Bus;
@@ -33,7 +36,8 @@ describe('gateway with Kafka paused, then killed (private Kafka)', () => {
     state = testState();
     await ensureSegmentTopics(bus, topo);
     // Room for one 12-packet request in flight, not two: the second gets OVERLOADED at once.
-    gw = createGateway({ topology: topo, bus, state, logger: quiet, config: { rateLimit: null, maxInFlightBytes: 2_500, readyTimeoutMs: 800 } });
+    const produceWorker = mode === 'worker thread' ? { brokers: kafka.brokers, clientId: 'gw-fault-worker', requestTimeoutMs: 1_500, connectionTimeoutMs: 1_000, retries: 0 } : undefined;
+    gw = createGateway({ topology: topo, bus, state, logger: quiet, produceWorker, config: { rateLimit: null, maxInFlightBytes: 2_500, readyTimeoutMs: 800 } });
   });
   afterAll(async () => {
     try {
