@@ -11,6 +11,7 @@ import {
   MIN_SPEED_KMH, type BatchResult, type BatchTask, type CellAgg, type FlowRow, type FlowRules, type PackedRows, type PacketRow,
   type PartialCell, type PoisonMessage, type WindowOpen,
 } from './types.ts';
+import { PacketRowEncoder } from './encode.ts';
 
 let codec: Codec<EnrichedPacket> | undefined;
 const decimalCache = new Map<string, string>();
@@ -102,6 +103,7 @@ export function processBatch(task: BatchTask): BatchResult {
   const cells = new Map<string, PartialCellAcc>();
   const opens = new Map<number, WindowOpen>();
   const rows: PacketRow[] = [];
+  const enc = task.encode ? new PacketRowEncoder(segment, partition, Math.max(4096, task.data.length * 4)) : undefined;
   const poison: PoisonMessage[] = [];
   let wm = task.wm;
   let owned = 0, late = 0, foreign = 0, replayed = 0;
@@ -147,7 +149,9 @@ export function processBatch(task: BatchTask): BatchResult {
       addPacket(acc, p.vehicleId, speed);
       if (!opens.has(ws)) opens.set(ws, { windowStart: ws, offset, wmBefore });
     }
-    if (offset >= task.packetsFrom) {
+    if (offset >= task.packetsFrom && enc) {
+      enc.add(p.vehicleId, p.seq ?? 0, p.ts, p.lat, p.lng, speed, p.heading ?? 0, cellDecimal(p.cell), p.ingestTs, p.gatewayId, offset, isLate);
+    } else if (offset >= task.packetsFrom) {
       rows.push({
         segment,
         vehicle_id: p.vehicleId,
@@ -170,7 +174,7 @@ export function processBatch(task: BatchTask): BatchResult {
   }
   const out: PartialCell[] = [];
   for (const c of cells.values()) out.push({ ...c, vehicles: [...c.vehicles] });
-  return { wm, cells: out, opens: [...opens.values()], rows, poison, owned, late, foreign, replayed };
+  return { wm, cells: out, opens: [...opens.values()], rows, ...(enc ? { encoded: enc.finish() } : {}), poison, owned, late, foreign, replayed };
 }
 
 /** Rows → columns (in the worker). */
@@ -205,17 +209,28 @@ export function unpackRows(p: PackedRows): PacketRow[] {
   return out;
 }
 
-/** Pack message values into one transferable buffer for a worker task. */
-export function packMessages(values: Buffer[]): { data: Uint8Array; ends: Uint32Array } {
+/**
+ * Pack message values (Buffers, or messages with `value` and a decimal `offset`) into one
+ * buffer for a worker task; its ArrayBuffer is not shared with anything, so it can be transferred.
+ */
+export function packMessages(values: readonly (Buffer | { value: Buffer; offset: string })[]): { data: Uint8Array; ends: Uint32Array; offsets: Float64Array } {
+  const n = values.length;
   let total = 0;
-  for (const v of values) total += v.length;
-  const data = new Uint8Array(total);
-  const ends = new Uint32Array(values.length);
-  let pos = 0;
-  for (let i = 0; i < values.length; i++) {
-    data.set(values[i]!, pos);
-    pos += values[i]!.length;
-    ends[i] = pos;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    total += (Buffer.isBuffer(v) ? v : v.value).length;
   }
-  return { data, ends };
+  const data = new Uint8Array(total);
+  const ends = new Uint32Array(n);
+  const offsets = new Float64Array(n);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const m = values[i]!;
+    const v = Buffer.isBuffer(m) ? m : m.value;
+    data.set(v, pos);
+    pos += v.length;
+    ends[i] = pos;
+    offsets[i] = Buffer.isBuffer(m) ? i : Number(m.offset);
+  }
+  return { data, ends, offsets };
 }

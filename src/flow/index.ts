@@ -5,6 +5,7 @@ export {
   processBatch, packMessages, packRows, unpackRows, addPacket, mergePartial, emptyAgg, toFlowRow, toTrafficFlowRecord,
   windowStartOf, windowClosed, cellDecimal,
 } from './aggregate.ts';
+export { PacketRowEncoder, encodedMonthRuns, rowSlice, decodeRows, encodedTransferables } from './encode.ts';
 export { PartitionWindows, type ResumePoint } from './state.ts';
 export { batchTrafficFlow, type OraclePacket, type OracleOptions, type OracleResult } from './oracle.ts';
 

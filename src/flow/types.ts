@@ -95,6 +95,10 @@ export interface BatchTask {
   skipWindows: number[];
   /** Owned packets with an offset below this are already in `packets`: no row again. */
   packetsFrom: number;
+  /** Return `packets` rows as JSONEachRow bytes (`encoded`) instead of row objects. */
+  encode?: boolean;
+  /** Pool warm-up: the worker holds its thread this long (ms) so each thread gets one warm task. */
+  holdMs?: number;
   /** Test fault: 'throw' makes the worker throw, 'exit' makes the worker thread die. */
   fault?: 'throw' | 'exit';
 }
@@ -143,6 +147,20 @@ export interface PackedRows {
   flags: Uint8Array;
 }
 
+/**
+ * `packets` rows as JSONEachRow bytes (in offset order), made where they were decoded, so the
+ * main thread only slices and sends them (all four buffers are transferred, not copied).
+ */
+export interface EncodedRows {
+  /** Row i is bytes [ends[i-1] (or 0), ends[i]), newline included. */
+  body: Uint8Array;
+  ends: Uint32Array;
+  /** Kafka offset of each row. */
+  offsets: Float64Array;
+  /** toYYYYMM(ts) of each row (UTC): the packets table's partition. */
+  months: Uint32Array;
+}
+
 export interface BatchResult {
   /** Partition watermark after the batch. */
   wm: number;
@@ -151,6 +169,8 @@ export interface BatchResult {
   /** Row objects (in-process), or empty with `packed` set (from a worker). */
   rows: PacketRow[];
   packed?: PackedRows;
+  /** With `task.encode`: the rows as JSONEachRow bytes (and `rows` empty). */
+  encoded?: EncodedRows;
   poison: PoisonMessage[];
   /** Owned packets seen (on-time + late, including skipped replays). */
   owned: number;

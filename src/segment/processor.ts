@@ -10,7 +10,8 @@ import pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus, BusConsumer, ConsumedBatch, BatchContext } from '../bus/index.ts';
 import {
-  PartitionWindows, packMessages, toTrafficFlowRecord, unpackRows, type BatchTask, type FlowRow, type FlowRules, type PacketRow,
+  PartitionWindows, decodeRows, encodedMonthRuns, packMessages, rowSlice, toTrafficFlowRecord, unpackRows,
+  type BatchTask, type EncodedRows, type FlowRow, type FlowRules, type PacketRow,
 } from '../flow/index.ts';
 import { quoteString, type Store } from '../store/index.ts';
 import { segmentGroup, segmentTopic, type Topology } from '../topology/index.ts';
@@ -223,6 +224,8 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
   const groupId = opts.groupId ?? segmentGroup(segment);
   const rules: FlowRules = { windowS: opts.windowS ?? 60, allowedLatenessMs: Math.round((opts.allowedLatenessS ?? 1) * 1000) };
   const maxQueued = opts.maxQueuedBatches ?? 32;
+  // Rows are encoded where they are decoded (pool thread) when the store takes encoded bytes.
+  const encode = typeof store.insertEncoded === 'function';
   const retryInitial = opts.retry?.initialMs ?? 100;
   const retryMax = opts.retry?.maxMs ?? 5_000;
   const faults = opts.faults ?? {};
@@ -356,6 +359,24 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     }
   }
 
+  /** Same as insertPackets, for rows encoded where they were decoded (Store.insertEncoded). */
+  async function insertEncodedPackets(pl: Pipeline, e: EncodedRows): Promise<void> {
+    for (const [i, j] of encodedMonthRuns(e)) {
+      let from = i;
+      await persist(pl, 'insert packets', async (retrying) => {
+        if (retrying) {
+          const stored = await storedPacketsFrom(pl.partition);
+          while (from < j && e.offsets[from]! < stored) from++;
+        }
+        if (from === j) return;
+        if (store.insertEncoded) await store.insertEncoded('packets', 'JSONEachRow', rowSlice(e, from, j));
+        else await store.insert('packets', decodeRows(e, from, j));
+      });
+      st.rowsPackets += j - from;
+      metrics.rows.inc({ segment, table: 'packets' }, j - from);
+    }
+  }
+
   async function flush(pl: Pipeline, windows: { windowStart: number; rows: FlowRow[] }[], ctx: FaultContext): Promise<void> {
     for (let i = 0; i < windows.length; i++) {
       const w = windows[i]!;
@@ -419,7 +440,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     const task: BatchTask = {
       segment, partition: pl.partition, rules, data, ends,
       offsets: Float64Array.from(msgs, (m) => Number(m.offset)),
-      wm: state.wm, skipWindows: [...pl.skipWindows], packetsFrom: pl.packetsFrom,
+      wm: state.wm, skipWindows: [...pl.skipWindows], packetsFrom: pl.packetsFrom, encode,
     };
     const res = await runner!.run(task, pl.partition);
     checkAlive(pl);
@@ -449,7 +470,8 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     }
     pl.dlqFrom = Math.max(pl.dlqFrom, last + 1);
 
-    await insertPackets(pl, res.rows);
+    if (res.encoded) await insertEncodedPackets(pl, res.encoded);
+    else await insertPackets(pl, res.rows);
     pl.packetsFrom = Math.max(pl.packetsFrom, last + 1);
     await fault('afterPackets', ctx);
 

@@ -4,7 +4,8 @@
 import { latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import {
-  batchTrafficFlow, packMessages, packRows, PartitionWindows, processBatch, unpackRows, type BatchTask, type FlowRow, type FlowRules, type OraclePacket,
+  batchTrafficFlow, decodeRows, encodedMonthRuns, packMessages, packRows, PartitionWindows, processBatch, rowSlice, unpackRows,
+  type BatchTask, type FlowRow, type FlowRules, type OraclePacket,
 } from '../../src/flow/index.ts';
 import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
 import { rng } from '../helpers/index.ts';
@@ -157,5 +158,48 @@ describe('flow rules', () => {
     const o = batchTrafficFlow(ps, { windowS: 60, allowedLatenessS: 5 });
     expect(o.late).toHaveLength(1);
     expect(o.owned).toBe(3);
+  });
+});
+
+describe('encoded packets rows (worker-side JSONEachRow)', () => {
+  const rules: FlowRules = { windowS: 60, allowedLatenessMs: 1000 };
+  const t0 = Date.UTC(2024, 0, 31, 23, 59, 30); // a month boundary inside the batch
+  const log: (EnrichedPacket | Buffer)[] = [
+    packet({ vehicleId: 'v"1\\é\u2028', seq: 7, ts: t0, speedKmh: 0, heading: 270.5, gatewayId: 'gw\n1', ingestTs: t0 + 5 }),
+    packet({ vehicleId: 'v2', ts: t0 + 120_000, speedKmh: null, heading: null, cell: CELLS[2]!, lat: -0.000001, lng: 1e-7 }),
+    Buffer.from([1, 2, 3]), // poison: no row
+    packet({ vehicleId: 'v3', ts: t0 - 10_000, speedKmh: 33.3 }), // late (its window closed)
+    packet({ vehicleId: 'v4', ts: t0 + 121_000, crossing: true }), // foreign: no row
+    packet({ vehicleId: 'v5', ts: t0 + 122_000, speedKmh: 120.25, seq: 2 ** 40 }),
+  ];
+
+  it('are byte for byte JSON.stringify of the row objects, in offset order, with months and offsets', () => {
+    const plain = processBatch(task(log, 100, rules, -Infinity));
+    const enc = processBatch(task(log, 100, rules, -Infinity, { encode: true }));
+    expect(enc.rows).toEqual([]);
+    const e = enc.encoded!;
+    expect(Buffer.from(e.body).toString('utf8')).toBe(plain.rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    expect([...e.offsets]).toEqual([100, 101, 103, 105]);
+    expect([...e.months]).toEqual([202401, 202402, 202401, 202402]);
+    expect(decodeRows(e)).toEqual(JSON.parse(JSON.stringify(plain.rows)));
+    expect(decodeRows(e, 2, 3)).toEqual([JSON.parse(JSON.stringify(plain.rows[2]))]);
+    expect(decodeRows(e)[2]).toMatchObject({ vehicle_id: 'v3', late: 1 });
+    // Aggregates do not depend on the row output.
+    expect({ ...enc, encoded: undefined }).toEqual({ ...plain, rows: [], encoded: undefined });
+  });
+
+  it('cut into one-month runs of at most max rows, and slice exactly', () => {
+    const e = processBatch(task(log, 0, rules, -Infinity, { encode: true })).encoded!;
+    expect(encodedMonthRuns(e)).toEqual([[0, 1], [1, 2], [2, 3], [3, 4]]);
+    const same = processBatch(task(log.slice(0, 2).concat(log.slice(5)), 0, rules, -Infinity, { encode: true })).encoded!;
+    expect(encodedMonthRuns(same)).toEqual([[0, 1], [1, 3]]);
+    expect(encodedMonthRuns(same, 1)).toEqual([[0, 1], [1, 2], [2, 3]]);
+    const all = Buffer.concat(encodedMonthRuns(same).map(([i, j]) => rowSlice(same, i, j)));
+    expect(all.equals(Buffer.from(same.body))).toBe(true);
+  });
+
+  it('skip rows below packetsFrom', () => {
+    const e = processBatch(task(log, 100, rules, -Infinity, { encode: true, packetsFrom: 103 })).encoded!;
+    expect([...e.offsets]).toEqual([103, 105]);
   });
 });
