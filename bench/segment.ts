@@ -1,6 +1,6 @@
 // Segment processor benchmark. Prints JSON and writes bench/results/<date>-segment.json.
 //
-//   npx tsx bench/segment.ts [--packets 150000] [--reps 2] [--rate 20000] [--seconds 20] [--window 5]
+//   npx tsx bench/segment.ts [--packets 150000] [--reps 3] [--rate 20000] [--seconds 20] [--window 5]
 //
 // Servers: the local infrastructure of IOV_STATE_DIR (`iov infra up`) when it runs, else a
 // private Kafka mock cluster + clickhouse-server started (and stopped) by this script.
@@ -8,13 +8,15 @@
 //    (no Kafka, no ClickHouse): what the pool can win at most.
 // 2. throughput: N pre-produced packets through one segment process (Kafka → processor →
 //    ClickHouse, packets + traffic_flow), 2-thread pool vs in-process baseline, fresh group
-//    and database per run; timed from the first consumed batch to the end of drain().
+//    and database per run; timed from the first fetched batch handed to the processor to the
+//    end of drain().
 // 3. latency: a live producer at --rate packets/s stamping ts = now; a window is queryable
 //    when every partition's rows for it are acknowledged by ClickHouse; per packet,
 //    event-to-queryable = that moment − ts (target p99 ≤ window + 2 s).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { latLngToCell } from 'h3-js';
 import { createKafkaBus, type Bus, type ProduceRecord } from '../src/bus/index.ts';
 import { packMessages, processBatch, unpackRows, type BatchTask } from '../src/flow/index.ts';
@@ -27,7 +29,7 @@ import { readLocalState, segmentTopic, stateFile } from '../src/topology/index.t
 const argv = process.argv.slice(2);
 const arg = (f: string, d: number): number => { const k = argv.indexOf(f); return k >= 0 ? Number(argv[k + 1]) : d; };
 const N = arg('--packets', 150_000); // the mock cluster keeps only ~40 000 messages per partition
-const REPS = arg('--reps', 2);
+const REPS = arg('--reps', 3);
 const RATE = arg('--rate', 20_000);
 const SECONDS = arg('--seconds', 20);
 const WINDOW_S = arg('--window', 5);
@@ -70,7 +72,8 @@ async function computeBench(): Promise<Record<string, unknown>> {
   for (let b = 0; b < 40; b++) {
     const vals = Array.from({ length: per }, (_, i) => codec.encode(packet(seg, b * per + i, t0 + (b * per + i) * 2)));
     const { data, ends } = packMessages(vals);
-    batches.push({ segment: seg, partition: b % 4, rules: { windowS: 60, allowedLatenessMs: 1000 }, data, ends, offsets: Float64Array.from(vals, (_, i) => b * per + i), wm: -Infinity, skipWindows: [], packetsFrom: 0 });
+    // encode: packets rows come back as JSONEachRow bytes, as the processor asks for them.
+    batches.push({ segment: seg, partition: b % 4, rules: { windowS: 60, allowedLatenessMs: 1000 }, data, ends, offsets: Float64Array.from(vals, (_, i) => b * per + i), wm: -Infinity, skipWindows: [], packetsFrom: 0, encode: true });
   }
   const total = batches.length * per;
   const inproc: number[] = [];
@@ -104,20 +107,67 @@ async function produceAll(bus: Bus, records: ProduceRecord[]): Promise<void> {
   await Promise.all(inflight);
 }
 
-async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: number): Promise<{ pps: number; seconds: number; rows: number }> {
+/** `bus` with a hook on the first batch its consumers hand to a handler (the timer start). */
+function markFirstBatch(bus: Bus, mark: () => void): Bus {
+  return new Proxy(bus, {
+    get(target, prop, recv) {
+      if (prop !== 'consumer') {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      }
+      return (o: Parameters<Bus['consumer']>[0]) => {
+        const c = target.consumer(o);
+        return new Proxy(c, {
+          get(ct, cp, cr) {
+            const v = Reflect.get(ct, cp, cr) as unknown;
+            if (cp === 'run') return (h: Parameters<typeof c.run>[0]) => c.run((b, ctx) => { mark(); return h(b, ctx); });
+            return typeof v === 'function' ? v.bind(ct) : v;
+          },
+        });
+      };
+    },
+  });
+}
+
+async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: number): Promise<{ pps: number; seconds: number; rows: number; main_thread_busy: number }> {
   const store: Store = createClickHouseStore({ cloud: 'bench', endpoint: { url: chUrl, database: rnd('bench') } });
-  const p = createSegmentProcessor({ segmentId: seg, bus, store, workers, windowS: 60, allowedLatenessS: LATENESS_S, groupId: rnd('bench-g') });
+  // Timed from the first fetched batch reaching the processor (after the group join) to the
+  // end of drain(): every packet's decode, aggregation, inserts and commits are inside. (The
+  // stats().messages counter moves only when a step ends, and the first step coalesces
+  // everything fetched during partition recovery, so timing from it missed most of the work.)
+  let t0 = 0;
+  let elu0 = performance.eventLoopUtilization();
+  // --profile: a CPU profile of the main thread over the timed span (node:inspector).
+  const prof = argv.includes('--profile') ? new Session() : undefined;
+  if (prof) {
+    prof.connect();
+    await prof.post('Profiler.enable');
+  }
+  const timed = markFirstBatch(bus, () => {
+    if (t0 !== 0) return;
+    t0 = performance.now();
+    elu0 = performance.eventLoopUtilization();
+    if (prof) void prof.post('Profiler.start');
+  });
+  const p = createSegmentProcessor({ segmentId: seg, bus: timed, store, workers, windowS: 60, allowedLatenessS: LATENESS_S, groupId: rnd('bench-g') });
   await p.start();
-  while (p.stats().messages === 0) await sleep(5);
-  const t0 = performance.now();
+  while (t0 === 0) await sleep(2);
   await p.drain({ timeoutMs: 600_000 });
   const secs = (performance.now() - t0) / 1000;
+  if (prof) {
+    const { profile } = await prof.post('Profiler.stop');
+    const file = join(tmpdir(), `segment-bench-w${workers}-${Date.now()}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    log(`  main-thread profile: ${file}`);
+    prof.disconnect();
+  }
+  // Share of the timed span the main thread's event loop was busy (1 = saturated).
+  const busy = performance.eventLoopUtilization(elu0).utilization;
   const st = p.stats();
   await p.stop();
   await store.command(`DROP DATABASE IF EXISTS ${store.database}`).catch(() => {});
   await store.close();
-  // The first batch is excluded from the timed part; count what was timed.
-  return { pps: Math.round((N - 0) / secs), seconds: Math.round(secs * 100) / 100, rows: st.rowsWritten.packets };
+  return { pps: Math.round(N / secs), seconds: Math.round(secs * 100) / 100, rows: st.rowsWritten.packets, main_thread_busy: Math.round(busy * 100) / 100 };
 }
 
 // ---------- 3. latency ----------
@@ -190,6 +240,7 @@ async function main(): Promise<void> {
   try {
     log('1/3 compute-only: in-process vs 2-thread pool');
     const compute = argv.includes('--skip-compute') ? {} : await computeBench();
+    const onlyWorkers = argv.includes('--pool-only') ? [2] : argv.includes('--inprocess-only') ? [0] : [2, 0];
     log(JSON.stringify(compute));
 
     log(`2/3 throughput: producing ${N} packets`);
@@ -201,20 +252,28 @@ async function main(): Promise<void> {
     await produceAll(bus, records);
     const pool: number[] = [];
     const base: number[] = [];
+    const busyPool: number[] = [];
+    const busyBase: number[] = [];
     let rowsOk = true;
     for (let r = 0; r < REPS; r++) {
-      const a = await throughputRun(bus, srv.chUrl, seg, 2);
-      log(`  pool(2): ${JSON.stringify(a)}`);
-      pool.push(a.pps);
-      rowsOk &&= a.rows === N;
-      const b = await throughputRun(bus, srv.chUrl, seg, 0);
-      log(`  in-process: ${JSON.stringify(b)}`);
-      base.push(b.pps);
-      rowsOk &&= b.rows === N;
+      if (onlyWorkers.includes(2)) {
+        const a = await throughputRun(bus, srv.chUrl, seg, 2);
+        log(`  pool(2): ${JSON.stringify(a)}`);
+        pool.push(a.pps);
+        busyPool.push(a.main_thread_busy);
+        rowsOk &&= a.rows === N;
+      }
+      if (onlyWorkers.includes(0)) {
+        const b = await throughputRun(bus, srv.chUrl, seg, 0);
+        log(`  in-process: ${JSON.stringify(b)}`);
+        base.push(b.pps);
+        busyBase.push(b.main_thread_busy);
+        rowsOk &&= b.rows === N;
+      }
     }
     const throughput = {
       packets: N, reps: REPS, pool2_pps: median(pool), inprocess_pps: median(base), ratio: Math.round((median(pool) / median(base)) * 100) / 100,
-      runs: { pool2: pool, inprocess: base }, all_rows_stored: rowsOk, target_pps: 100_000, met: median(pool) >= 100_000,
+      runs: { pool2: pool, inprocess: base }, main_thread_busy: { pool2: busyPool, inprocess: busyBase }, all_rows_stored: rowsOk, target_pps: 100_000, met: median(pool) >= 100_000,
     };
 
     log(`3/3 latency: ${RATE} packets/s for ${SECONDS} s, window ${WINDOW_S} s, lateness ${LATENESS_S} s`);
