@@ -7,7 +7,16 @@ import { FLOW_WORKER_URL, processBatch, type BatchResult, type BatchTask } from 
 
 export interface BatchRunner {
   readonly threads: number;
-  run(task: BatchTask, partition: number): Promise<BatchResult>;
+  /**
+   * Run one task. With `repack`, the task's buffers are transferred to the worker (not copied)
+   * and `repack()` rebuilds them for a retry or the in-process fallback.
+   */
+  run(task: BatchTask, partition: number, repack?: () => Pick<BatchTask, 'data' | 'ends' | 'offsets'>): Promise<BatchResult>;
+  /**
+   * Load the worker module (tsx, Avro codec, H3) in every thread before the first batch; a
+   * cold thread took ~0.3 s for its first task. Failures are ignored (tasks retry anyway).
+   */
+  warm(): Promise<void>;
   /** 0-1: share of time the pool's threads were busy (0 for the in-process runner). */
   utilization(): number;
   destroy(): Promise<void>;
@@ -35,6 +44,7 @@ export function inProcessRunner(hooks: RunnerHooks = {}): BatchRunner {
         }
       }
     },
+    async warm() {},
     utilization: () => 0,
     async destroy() {},
   };
@@ -67,17 +77,30 @@ export function piscinaRunner(threads: number, hooks: RunnerHooks = {}): BatchRu
   const attempts = hooks.attempts ?? 3;
   return {
     threads,
-    async run(task, partition) {
+    async run(task, partition, repack) {
+      let t = task;
       for (let attempt = 1; attempt <= attempts; attempt++) {
+        // A transferred buffer is gone from this thread (detached): rebuild it for a retry.
+        if (attempt > 1 && repack) t = { ...t, ...repack() };
         try {
           const fault = hooks.workerFault?.({ partition, attempt });
-          // No transferList: the task's buffer must survive a retry after a failed attempt.
-          return await pool.run(fault ? { ...task, fault } : task);
+          // Without repack, no transferList: the task's buffers must survive a retry.
+          const transferList = repack ? [t.data.buffer, t.ends.buffer, t.offsets.buffer] as ArrayBuffer[] : undefined;
+          return await pool.run(fault ? { ...t, fault } : t, transferList ? { transferList: transferList as never } : {});
         } catch (err) {
           hooks.onFailure?.(err as Error, partition, attempt);
         }
       }
-      return processBatch(task);
+      return processBatch(repack ? { ...t, ...repack() } : t);
+    },
+    async warm() {
+      const empty: BatchTask = {
+        segment: '', partition: 0, rules: { windowS: 60, allowedLatenessMs: 0 }, data: new Uint8Array(0), ends: new Uint32Array(0),
+        offsets: new Float64Array(0), wm: -Infinity, skipWindows: [], packetsFrom: 0, encode: true, holdMs: 50,
+      };
+      // One task per thread at a time (concurrentTasksPerWorker: 1) and each holds its thread
+      // briefly, so `threads` tasks in flight reach every thread.
+      await Promise.allSettled(Array.from({ length: threads }, () => pool.run(empty)));
     },
     utilization: () => pool.utilization,
     async destroy() {
