@@ -27,7 +27,12 @@ export function createThreadedProducer(kafka: KafkaBusOptions): ThreadedProducer
   };
 
   const start = (): Worker => {
-    const w = new Worker(new URL('./produce-worker.mjs', import.meta.url), { workerData: kafka });
+    const w = new Worker(new URL('./produce-worker.mjs', import.meta.url), {
+      workerData: kafka,
+      // kafkajs allocates a few hundred bytes per message while batches are in flight for tens
+      // of ms: a larger young generation lets them die there instead of being promoted.
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+    });
     w.unref(); // referenced only while calls are pending (see produce)
     w.on('message', (m: Answer) => {
       if ('closed' in m) return;

@@ -11,6 +11,10 @@ const VEHICLE_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const EXTRA_KEY_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 // Avro `long` holds any safe integer; beyond 2^53 JSON numbers lose precision anyway.
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+// Most packets carry no `extra`: they all share this frozen empty map (a prototype-less
+// object per packet was one of the larger allocations of the hot path). Nothing downstream
+// writes to a packet's extra.
+const NO_EXTRA: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
 
 export type Validated = { ok: true; packet: VehiclePacket } | { ok: false; error: PacketRejection };
 
@@ -62,10 +66,11 @@ export function compileValidator(limits: Limits): PacketValidator {
     if (!optionalNumber(heading)) return fail(index, 'INVALID_TYPE', 'heading', 'number', kindOf(heading));
     if (typeof heading === 'number' && !(heading >= 0 && heading <= 360)) return fail(index, 'INVALID_HEADING', heading);
 
-    // A fresh prototype-less object: a "__proto__" key from JSON stays a plain entry.
-    const extra: Record<string, string> = Object.create(null) as Record<string, string>;
+    let extra = NO_EXTRA;
     const rawExtra = o.extra;
     if (rawExtra !== undefined && rawExtra !== null) {
+      // A fresh prototype-less object: a "__proto__" key from JSON stays a plain entry.
+      extra = Object.create(null) as Record<string, string>;
       const bad = (why: string) => fail(index, 'INVALID_EXTRA', maxExtraFields, maxExtraValueChars, why);
       if (typeof rawExtra !== 'object' || Array.isArray(rawExtra)) return bad(`got ${kindOf(rawExtra)}`);
       let n = 0;
