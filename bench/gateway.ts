@@ -174,7 +174,10 @@ async function ceiling(bus: ReturnType<typeof createKafkaBus>, topics: string[],
   }
   void topics;
   const runs: { batch: number; concurrency: number; msgsPerSec: number }[] = [];
-  for (const [batch, conc] of [[5_000, 1], [5_000, 2], [20_000, 1]] as const) {
+  // 2 000 x 2 is what the end-to-end run sends (requests merged to ~1 500-2 500 records per
+  // call, 2 calls in flight); 5 000 is kafkajs' sweet spot here. 20 000 is left out: kafkajs
+  // groups messages per partition with an O(n^2) array spread, so very large calls are slower.
+  for (const [batch, conc] of [[2_000, 2], [5_000, 1], [5_000, 2]] as const) {
     // warm-up pass on a slice, then the measured pass over all records
     await bus.produce(records.slice(0, batch));
     const t = performance.now();

@@ -53,7 +53,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   maxAgeMs: 7 * 24 * 3_600_000,
   rateLimit: { requestsPerSec: 200, burst: 400 },
   maxInFlightBytes: 64 * 1024 * 1024,
-  maxBatchRecords: 20_000,
+  maxBatchRecords: 5_000,
   maxConcurrentProduces: 1,
   lingerMs: 0,
   retryAfterSec: 1,
