@@ -15,7 +15,7 @@
 import { lagrangianBound, reduceByReducedCost, removeOversizePairs } from './bound.ts';
 import { knapsackBound, knapsackFixing } from './kbound.ts';
 import { CabinError } from './errors.ts';
-import { solveFast } from './fast.ts';
+import { solveFast, type FastResult } from './fast.ts';
 import { assignmentCost, isFeasible, type Gap } from './gap.ts';
 
 type HighsModule = import('highs').Highs;
@@ -53,8 +53,15 @@ export interface ExactOptions {
   seed?: number;
   /** skip the fast warm start and the reductions: HiGHS on the plain model (benchmark baseline) */
   plain?: boolean;
-  /** ms for the fast solver's warm start (default min(300, 20 % of the limit)) */
+  /** ms for the fast solver's warm start (time-bounded; default: effort-bounded, below) */
   warmStartMs?: number;
+  /** a warm start already computed by solveFast on this instance (the hybrid's heuristic
+   *  phase); replaces the built-in one */
+  warm?: FastResult;
+  /** tabu iterations of the warm start when `warmStartMs` is not given (default 300) */
+  warmStartIterations?: number;
+  /** run the knapsack bound/fixing only if LP fixing leaves more columns (default 1500) */
+  knapsackMinColumns?: number;
   /** HiGHS mip_heuristic_effort (default 0.05, HiGHS's own): more effort finds better
    *  incumbents sooner when the run is time-limited rather than proof-driven */
   heuristicEffort?: number;
@@ -106,8 +113,13 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
     if (!ok) return { assignment: null, cost: Infinity, lowerBound: Infinity, status: 'infeasible', proof: `job ${j} has no usable agent`, timeMs: Date.now() - t0, columns: 0, removedPairs: 0 };
   }
   if (!opts.plain) {
-    // Warm start: a short fast-solver run (a fifth of the budget, at most 300 ms).
-    const fast = solveFast(g, { timeLimitMs: opts.warmStartMs ?? Math.min(300, limitMs * 0.2), seed: opts.seed ?? 1 });
+    // Warm start. By default a fixed effort (tabu iterations, bound iterations), so the
+    // incumbent — and with it how many pairs get fixed and how big HiGHS's model is — does
+    // not depend on the machine's load; `warmStartMs` (the hybrid) bounds it by time instead.
+    const seed = opts.seed ?? 1;
+    const fast = opts.warm ?? (opts.warmStartMs !== undefined
+      ? solveFast(g, { timeLimitMs: opts.warmStartMs, seed })
+      : solveFast(g, { maxIterations: opts.warmStartIterations ?? 300, timeLimitMs: limitMs * 0.5, seed }));
     bound = fast.lowerBound;
     warm = { cost: fast.cost, timeToBestMs: fast.timeToBestMs, iterations: fast.iterations };
     if (fast.assignment) {
@@ -116,21 +128,30 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
       if (fast.provenOptimal) {
         return { assignment: incumbent, cost: incCost, lowerBound: bound, status: 'optimal', proof: 'lagrangian-bound', timeMs: Date.now() - t0, columns: 0, removedPairs: 0, ...(warm ? { warmStart: warm } : {}) };
       }
-      const lag = lagrangianBound(g, { upper: incCost, maxIterations: 300, deadline: Date.now() + Math.min(200, limitMs * 0.1) });
-      bound = Math.max(bound, lag.bound);
-      // The knapsack bound (relaxing the assignment constraints) is stronger than the LP
-      // one: it may prove the incumbent optimal outright, and it fixes more pairs.
-      const kb = knapsackBound(g, { upper: incCost, mu: lag.mu, maxIterations: 300, deadline: Date.now() + Math.min(500, limitMs * 0.1) });
-      if (kb) bound = Math.max(bound, kb.bound);
-      if (bound >= incCost - 1e-9 * Math.max(1, Math.abs(incCost))) {
-        return { assignment: incumbent, cost: incCost, lowerBound: incCost, status: 'optimal', proof: 'knapsack-bound', timeMs: Date.now() - t0, columns: 0, removedPairs: 0, ...(warm ? { warmStart: warm } : {}) };
-      }
-      const red = reduceByReducedCost(g, lag.mu, incCost, true);
+      // The fast solver's last bound passes already used this incumbent as their Polyak
+      // target: reuse their multipliers instead of climbing again.
+      const mu = fast.mu ?? lagrangianBound(g, { upper: incCost, maxIterations: 300 }).mu;
+      const red = reduceByReducedCost(g, mu, incCost, true);
       const w2 = red.gap.weight;
       removed = red.removed;
-      if (kb) {
-        const fx = knapsackFixing(g, kb.lambda, incCost, true);
-        for (let k = 0; k < w2.length; k++) if (fx.mask[k] && w2[k] !== Infinity) { w2[k] = Infinity; removed++; }
+      // The knapsack bound (relaxing the assignment constraints) is stronger than the LP
+      // one and fixes more pairs, but each evaluation is m knapsack DPs: skip it when the
+      // LP fixing alone already left a small model (HiGHS is quick on those).
+      let left = 0;
+      for (let k = 0; k < w2.length; k++) if (w2[k] !== Infinity) left++;
+      if (left > (opts.knapsackMinColumns ?? 1500)) {
+        let lambda = fast.lambda;
+        if (!lambda) {
+          const kb = knapsackBound(g, { upper: incCost, mu, maxIterations: 150 });
+          if (kb) { bound = Math.max(bound, kb.bound); lambda = kb.lambda; }
+        }
+        if (bound >= incCost - 1e-9 * Math.max(1, Math.abs(incCost))) {
+          return { assignment: incumbent, cost: incCost, lowerBound: incCost, status: 'optimal', proof: 'knapsack-bound', timeMs: Date.now() - t0, columns: 0, removedPairs: 0, ...(warm ? { warmStart: warm } : {}) };
+        }
+        if (lambda) {
+          const fx = knapsackFixing(g, lambda, incCost, true);
+          for (let k = 0; k < w2.length; k++) if (fx.mask[k] && w2[k] !== Infinity) { w2[k] = Infinity; removed++; }
+        }
       }
       g = red.gap;
     }
