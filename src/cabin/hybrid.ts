@@ -24,32 +24,40 @@ export interface HybridOptions {
 }
 
 export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise<FastResult> {
+  const t0 = Date.now();
   const budget = opts.timeLimitMs ?? 1000;
   const share = opts.heuristicShare ?? 0.4;
   if (!(share > 0 && share <= 1)) throw badOption('options.heuristicShare must be in (0, 1]');
   const seed = opts.seed ?? 1;
   let pairs = 0;
   for (let i = 0; i < g.m; i++) for (let j = 0; j < g.n; j++) if (g.weight[i * g.n + j]! <= g.capacity[i]! + 1e-9) pairs++;
-  if (pairs > (opts.milpMaxPairs ?? 10_000) || share === 1) return solveFast(g, { timeLimitMs: budget, seed });
-  const t0 = Date.now();
-  const ex = await solveExact(g, { timeLimitMs: budget, warmStartMs: budget * share, seed, heuristicEffort: 0.3 });
-  const timeMs = Date.now() - t0;
-  const warm = ex.warmStart;
-  const unplaceable: number[] = [];
-  if (ex.status === 'infeasible' && !ex.assignment) {
-    for (let j = 0; j < g.n; j++) {
-      let ok = false;
-      for (let i = 0; i < g.m; i++) if (g.weight[i * g.n + j]! <= g.capacity[i]! + 1e-9) { ok = true; break; }
-      if (!ok) unplaceable.push(j);
-    }
+  const milp = pairs <= (opts.milpMaxPairs ?? 10_000) && share < 1;
+  const left = (): number => budget - (Date.now() - t0);
+  // Phase 1: the heuristic. If it found nothing feasible (a short phase on a loaded machine
+  // can miss, issue 6), keep searching with fresh seeds rather than hand HiGHS an empty
+  // start: on the instances where this happens HiGHS alone finds poor points or none.
+  let h = solveFast(g, { timeLimitMs: milp ? budget * share : budget, seed });
+  for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > budget * (milp ? 0.3 : 0.05); s++) {
+    const h2 = solveFast(g, { timeLimitMs: milp ? Math.max(left() - budget * 0.3, budget * 0.1) : left(), seed: s });
+    if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
   }
-  const gap = ex.assignment ? relGap(ex.cost, ex.lowerBound) : Infinity;
-  // HiGHS reports no time of its own improvements: if it beat the warm start, the honest
+  const total = (r: FastResult, timeToBestMs: number): FastResult => ({ ...r, timeMs: Date.now() - t0, timeToBestMs });
+  if (!milp || h.unplaceable.length || left() < 20) return total(h, h.timeToBestMs);
+  // Phase 2: HiGHS on the model reduced with this incumbent and its multipliers.
+  const ex = await solveExact(g, { timeLimitMs: left(), seed, heuristicEffort: 0.3, warm: h });
+  const lowerBound = Math.max(h.lowerBound, ex.lowerBound);
+  // Never worse than the heuristic's own best (HiGHS keeps the start solution, but a time
+  // limit or a numerically odd answer must not cost us it).
+  if (!ex.assignment || (h.assignment && h.cost <= ex.cost)) {
+    const r = total(h, h.timeToBestMs);
+    return { ...r, lowerBound, gap: relGap(r.cost, lowerBound), provenOptimal: r.provenOptimal || (h.assignment !== null && (ex.status === 'optimal' || relGap(h.cost, lowerBound) <= 1e-9)) };
+  }
+  // HiGHS reports no time of its own improvements: if it beat the heuristic, the honest
   // "time to best" is the whole run.
-  const improved = !warm || ex.cost < warm.cost - 1e-9;
+  const timeMs = Date.now() - t0;
   return {
-    assignment: ex.assignment, cost: ex.cost, lowerBound: ex.lowerBound, gap,
-    provenOptimal: ex.assignment !== null && ex.status === 'optimal',
-    timeMs, timeToBestMs: improved ? timeMs : warm.timeToBestMs, iterations: warm?.iterations ?? 0, unplaceable,
+    assignment: ex.assignment, cost: ex.cost, lowerBound, gap: relGap(ex.cost, lowerBound),
+    provenOptimal: ex.status === 'optimal' || relGap(ex.cost, lowerBound) <= 1e-9,
+    timeMs, timeToBestMs: timeMs, iterations: h.iterations, unplaceable: [],
   };
 }
