@@ -611,11 +611,19 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
       for (;;) {
         if (status !== 'running') throw crashedWith ? new SegmentError('SEG_CRASHED', [segment, crashedWith.message]) : new SegmentError('SEG_NOT_RUNNING', [segment]);
         const mine = consumer!.assignment().find((a) => a.topic === topic)?.partitions ?? [];
-        const committed = new Map((await consumer!.committed(topic)).map((c) => [c.partition, Number(c.offset)]));
+        const live = (p: number) => {
+          const pl = pipelines.get(p);
+          return pl && pl.gen === generation && pl.recovered ? pl : undefined;
+        };
+        // The group's commits are read (a Kafka round trip) only for partitions this member
+        // has no live pipeline for, so the poll below can be short.
+        const committed = mine.some((p) => !live(p) && (ends.get(p) ?? 0) > 0)
+          ? new Map((await consumer!.committed(topic)).map((c) => [c.partition, Number(c.offset)]))
+          : new Map<number, number>();
         const done = mine.length > 0 && mine.every((p) => {
           const end = ends.get(p) ?? 0;
-          const pl = pipelines.get(p);
-          if (pl && pl.gen === generation && pl.recovered) return pl.pending === 0 && (pl.next ?? 0) >= end;
+          const pl = live(p);
+          if (pl) return pl.pending === 0 && (pl.next ?? 0) >= end;
           return end === 0 || (committed.get(p) ?? -1) >= end;
         });
         if (done) {
@@ -627,7 +635,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
           if (mine.every((p) => pipelines.get(p)?.gen === generation)) return;
         }
         if (Date.now() > deadline) throw new SegmentError('SEG_NOT_RUNNING', [`${segment} (drain timed out)`]);
-        await sleep(100);
+        await sleep(20);
       }
     },
     stats() {

@@ -32,7 +32,9 @@ describe('segment processor crash and restart', () => {
     const make = (faults: SegmentFaults, workers: number) => {
       const p = createSegmentProcessor({
         segmentId: seg, bus, store, workers, windowS: WINDOW_S, allowedLatenessS: LATENESS_S, faults,
-        maxBytesPerPartition: 2048, // small batches: many steps, so crashes land mid-stream
+        // Small batches, and at most two queued per partition (coalesced into one step): many
+        // steps, so crashes land mid-stream whatever the timing of recovery and the pool.
+        maxBytesPerPartition: 2048, maxQueuedBatches: 2,
         retry: { initialMs: 20, maxMs: 200 },
       });
       live.push(p);
