@@ -13,7 +13,7 @@
 // 3. latency: a live producer at --rate packets/s stamping ts = now; a window is queryable
 //    when every partition's rows for it are acknowledged by ClickHouse; per packet,
 //    event-to-queryable = that moment − ts (target p99 ≤ window + 2 s).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -52,15 +52,29 @@ function packet(seg: string, i: number, ts: number): EnrichedPacket {
   };
 }
 
-async function servers(): Promise<{ brokers: string[]; chUrl: string; cleanup: () => Promise<void>; private: boolean }> {
+interface Servers { brokers: string[]; chUrl: string; chPid?: number; cleanup: () => Promise<void>; private: boolean }
+
+/** CPU time (ms, user + system) a process has used so far, from /proc; undefined if unknown. */
+function procCpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function servers(): Promise<Servers> {
   const st = readLocalState(stateFile());
   const ch = st?.clickhouse['cloud-a'] ?? Object.values(st?.clickhouse ?? {})[0];
-  if (st?.kafka && ch) return { brokers: st.kafka.brokers, chUrl: ch.url, cleanup: async () => {}, private: false };
+  if (st?.kafka && ch) return { brokers: st.kafka.brokers, chUrl: ch.url, chPid: ch.pid, cleanup: async () => {}, private: false };
   const dir = mkdtempSync(join(tmpdir(), 'iov-bench-seg-'));
   log(`starting private Kafka + ClickHouse under ${dir}`);
   const k = await startKafka(join(dir, 'kafka'));
   const c = await startClickHouse('bench', join(dir, 'ch'));
-  return { brokers: k.brokers, chUrl: c.url, private: true, cleanup: async () => { await stopPid(c.pid); await stopPid(k.pid); rmSync(dir, { recursive: true, force: true }); } };
+  return { brokers: k.brokers, chUrl: c.url, chPid: c.pid, private: true, cleanup: async () => { await stopPid(c.pid); await stopPid(k.pid); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 // ---------- 1. compute only ----------
@@ -129,7 +143,9 @@ function markFirstBatch(bus: Bus, mark: () => void): Bus {
   });
 }
 
-async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: number): Promise<{ pps: number; seconds: number; rows: number; main_thread_busy: number }> {
+interface RunResult { pps: number; seconds: number; rows: number; main_thread_busy: number; cpu_us_per_packet: { node: number; clickhouse?: number } }
+
+async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: number, chPid?: number): Promise<RunResult> {
   const store: Store = createClickHouseStore({ cloud: 'bench', endpoint: { url: chUrl, database: rnd('bench') } });
   // Timed from the first fetched batch reaching the processor (after the group join) to the
   // end of drain(): every packet's decode, aggregation, inserts and commits are inside. (The
@@ -137,6 +153,10 @@ async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: numb
   // everything fetched during partition recovery, so timing from it missed most of the work.)
   let t0 = 0;
   let elu0 = performance.eventLoopUtilization();
+  // CPU used over the timed span by this process (main + pool threads) and by ClickHouse:
+  // a measure that, unlike packets/s, does not depend on how busy the shared box is.
+  let cpu0 = process.cpuUsage();
+  let ch0 = procCpuMs(chPid);
   // --profile: a CPU profile of the main thread over the timed span (node:inspector).
   const prof = argv.includes('--profile') ? new Session() : undefined;
   if (prof) {
@@ -147,6 +167,8 @@ async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: numb
     if (t0 !== 0) return;
     t0 = performance.now();
     elu0 = performance.eventLoopUtilization();
+    cpu0 = process.cpuUsage();
+    ch0 = procCpuMs(chPid);
     if (prof) void prof.post('Profiler.start');
   });
   const p = createSegmentProcessor({ segmentId: seg, bus: timed, store, workers, windowS: 60, allowedLatenessS: LATENESS_S, groupId: rnd('bench-g') });
@@ -154,6 +176,8 @@ async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: numb
   while (t0 === 0) await sleep(2);
   await p.drain({ timeoutMs: 600_000 });
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const ch1 = procCpuMs(chPid);
   if (prof) {
     const { profile } = await prof.post('Profiler.stop');
     const file = join(tmpdir(), `segment-bench-w${workers}-${Date.now()}.cpuprofile`);
@@ -167,7 +191,11 @@ async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: numb
   await p.stop();
   await store.command(`DROP DATABASE IF EXISTS ${store.database}`).catch(() => {});
   await store.close();
-  return { pps: Math.round(N / secs), seconds: Math.round(secs * 100) / 100, rows: st.rowsWritten.packets, main_thread_busy: Math.round(busy * 100) / 100 };
+  return { pps: Math.round(N / secs), seconds: Math.round(secs * 100) / 100, rows: st.rowsWritten.packets, main_thread_busy: Math.round(busy * 100) / 100,
+    cpu_us_per_packet: {
+      node: Math.round(((cpu.user + cpu.system) / N) * 100) / 100,
+      ...(ch0 !== undefined && ch1 !== undefined ? { clickhouse: Math.round((((ch1 - ch0) * 1000) / N) * 100) / 100 } : {}),
+    } };
 }
 
 // ---------- 3. latency ----------
@@ -254,26 +282,30 @@ async function main(): Promise<void> {
     const base: number[] = [];
     const busyPool: number[] = [];
     const busyBase: number[] = [];
+    const cpuPool: RunResult['cpu_us_per_packet'][] = [];
+    const cpuBase: RunResult['cpu_us_per_packet'][] = [];
     let rowsOk = true;
     for (let r = 0; r < REPS; r++) {
       if (onlyWorkers.includes(2)) {
-        const a = await throughputRun(bus, srv.chUrl, seg, 2);
+        const a = await throughputRun(bus, srv.chUrl, seg, 2, srv.chPid);
         log(`  pool(2): ${JSON.stringify(a)}`);
         pool.push(a.pps);
         busyPool.push(a.main_thread_busy);
+        cpuPool.push(a.cpu_us_per_packet);
         rowsOk &&= a.rows === N;
       }
       if (onlyWorkers.includes(0)) {
-        const b = await throughputRun(bus, srv.chUrl, seg, 0);
+        const b = await throughputRun(bus, srv.chUrl, seg, 0, srv.chPid);
         log(`  in-process: ${JSON.stringify(b)}`);
         base.push(b.pps);
         busyBase.push(b.main_thread_busy);
+        cpuBase.push(b.cpu_us_per_packet);
         rowsOk &&= b.rows === N;
       }
     }
     const throughput = {
       packets: N, reps: REPS, pool2_pps: median(pool), inprocess_pps: median(base), ratio: Math.round((median(pool) / median(base)) * 100) / 100,
-      runs: { pool2: pool, inprocess: base }, main_thread_busy: { pool2: busyPool, inprocess: busyBase }, all_rows_stored: rowsOk, target_pps: 100_000, met: median(pool) >= 100_000,
+      runs: { pool2: pool, inprocess: base }, main_thread_busy: { pool2: busyPool, inprocess: busyBase }, cpu_us_per_packet: { pool2: cpuPool, inprocess: cpuBase }, all_rows_stored: rowsOk, target_pps: 100_000, met: median(pool) >= 100_000,
     };
 
     log(`3/3 latency: ${RATE} packets/s for ${SECONDS} s, window ${WINDOW_S} s, lateness ${LATENESS_S} s`);
