@@ -434,7 +434,12 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   // evaluation on (it starts at the LP duals) and much stronger on tight instances.
   let lambda: Float64Array | undefined;
   if (bestCost < Infinity && !provenAt()) {
-    const kb = knapsackBound(g, { upper: bestCost, mu: lagMu, maxIterations: timed ? 500 : 150, ...(timed ? { deadline: Date.now() + Math.max(20, budget * 0.04) } : {}) });
+    // Effort mode: an evaluation is m DPs over up to n·Σ b_i cells (64 ms at yagiura
+    // e801600, 1.5 ms at 100×82), so the iteration count scales with that size.
+    let cells = 0;
+    for (let i = 0; i < m; i++) cells += Math.max(0, Math.floor(capacity[i]!)) * n;
+    const kbIts = timed ? 500 : Math.max(5, Math.min(150, Math.round(2e8 / Math.max(1, cells))));
+    const kb = knapsackBound(g, { upper: bestCost, mu: lagMu, maxIterations: kbIts, ...(timed ? { deadline: Date.now() + Math.max(20, budget * 0.04) } : {}) });
     if (kb) lambda = kb.lambda;
     if (kb && kb.bound > lb) lb = kb.bound;
   }
