@@ -7,7 +7,7 @@
 // and reports every rep plus the medians (ratio = median of the per-rep ratios), with the CPU
 // used per packet by each process (gateway, client, Redis, Kafka mock) and the load average.
 // Prints JSON and writes bench/results/<date>-gateway.json. Both servers are stopped at the end.
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -37,6 +37,14 @@ const VEHICLES = arg('vehicles', 20_000);
 const PRODUCES = arg('produces', 2);
 /** --worker 1 produces from the gateway's worker thread (createGateway produceWorker). */
 const WORKER = arg('worker', 1) !== 0;
+/**
+ * --semi-space N (MiB, default 64; 0 = Node's default): V8's young-generation semi-space of
+ * the bench process, which hosts both the ceiling and the gateway (so both get it). The
+ * gateway keeps a few MB per request alive for the ~100-200 ms of its round trips; with
+ * the default 16 MiB much of it is promoted and collected by full GCs. Same setting as
+ * recommended for `iov gateway` (docs/gateway.md).
+ */
+const SEMI_SPACE_MB = arg('semi-space', 64);
 const API_KEY = 'bench-secret-0001';
 
 const pct = (xs: number[], p: number) => {
@@ -290,7 +298,7 @@ async function main(): Promise<void> {
       bench: 'gateway',
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
-      params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCY, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, produceWorker: WORKER, kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
+      params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCY, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, produceWorker: WORKER, semiSpaceMiB: SEMI_SPACE_MB || 'node default', kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
       ceilingWhat: 'Bus.produce alone (kafkajs, acks=all) on pre-encoded EnrichedPackets, 200k messages per configuration; best configuration per rep',
       median: {
         ceilingMsgsPerSec: median(reps.map((x) => (x.ceiling as { bestMsgsPerSec: number }).bestMsgsPerSec)),
@@ -316,7 +324,10 @@ async function main(): Promise<void> {
 
 const ci = process.argv.indexOf('--client');
 if (ci > 0) void client(Number(process.argv[ci + 1]));
-else
+else if (SEMI_SPACE_MB > 0 && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
+  const r = spawnSync(process.execPath, [...process.execArgv, `--max-semi-space-size=${SEMI_SPACE_MB}`, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+} else
   main().catch((err) => {
     process.stderr.write(`bench/gateway: ${(err as Error).stack}\n`);
     process.exit(1);
