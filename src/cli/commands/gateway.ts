@@ -8,6 +8,7 @@ interface GatewayCliOptions {
   host: string;
   stateDir?: string;
   insecure?: boolean;
+  producerThread?: boolean;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--state-dir <dir>', 'local infrastructure folder (env IOV_STATE_DIR, default .iov)')
     .option('--insecure', 'allow listening on a non-loopback address without API keys')
+    .option('--producer-thread', 'run the Kafka producer in its own worker thread (faster with a spare core; see docs/gateway.md)')
     .action(async (opts: GatewayCliOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw Object.assign(new Error(`--port must be an integer from 0 to 65535, got ${opts.port}`), { code: 'BAD_OPTION' });
@@ -44,10 +46,11 @@ export function register(program: Command): void {
       }
       const logger = pino({ level: process.env.IOV_LOG_LEVEL ?? 'info', name: 'iov-gateway' });
       // Fail fast towards Kafka: a client waits for the 503 at most ~2 request timeouts.
-      const bus = createKafkaBus({ brokers: kafka.brokers, clientId: 'iov-gateway', requestTimeoutMs: 5_000, retries: 1 });
+      const busOptions = { brokers: kafka.brokers, clientId: 'iov-gateway', requestTimeoutMs: 5_000, retries: 1 };
+      const bus = createKafkaBus(busOptions);
       const state = createRedisState({ url: redis.url });
       await ensureSegmentTopics(bus, topo);
-      const gw = createGateway({ topology: topo, bus, state, config, logger, defaultMetrics: true });
+      const gw = createGateway({ topology: topo, bus, state, config, logger, defaultMetrics: true, ...(opts.producerThread ? { produceWorker: busOptions } : {}) });
       const address = await gw.app.listen({ port, host: opts.host });
       logger.info({ address, kafka: kafka.brokers, redis: redis.url, segments: topo.segments.map((s) => s.id), auth: gw.authEnabled }, 'gateway listening');
       process.stdout.write(`gateway listening on ${address} (POST /v1/packets, /healthz, /readyz, /metrics)\n`);
