@@ -2,15 +2,17 @@
 // bench/results/<date>-cabin.json and a markdown table next to it.
 //
 //   npx tsx bench/cabin.ts [--quick] [--only cabin|gap] [--match chu1997/b] [--reps 3] [--write]
-//   (--match keeps the GAP instances whose path contains the text: for iterating)
+//   (--match keeps the GAP instances whose path contains the text: for iterating;
+//    --merge with --write keeps the rows of the existing results file that this run did not
+//    redo, so a partial re-run updates the file instead of truncating it)
 //
 // Part 1: generated instances at the paper's Table-4 sizes and 300×200, 1000×500: cost and
 // time of the exact solver, the fast solver and the GA, and each one's gap to the best lower
 // bound. Part 2: OR-Library GAP sets in ../shared/data/gap: our fast solver vs the best known
 // value, and HiGHS on the plain model under the same time limit.
 // Timings are wall clock on a shared 2-core machine: medians over --reps runs.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
   allocate, gapDataDir, generateInstance, LARGE_SIZES, readBestKnown, readGapFile, solveExact, solveFastHybrid, TABLE4_SIZES,
@@ -120,7 +122,8 @@ async function gapPart(): Promise<GapRow[]> {
 }
 
 function markdown(res: { machine: unknown; cabin: CabinRow[]; gap: GapRow[] }): string {
-  const out: string[] = [`# Cabin allocator benchmark`, '', '```', JSON.stringify(res.machine), '```', ''];
+  const runs = (res as { runs?: unknown[] }).runs;
+  const out: string[] = [`# Cabin allocator benchmark`, '', '```', ...(runs ? runs.map((r) => JSON.stringify(r)) : [JSON.stringify(res.machine)]), '```', ''];
   if (res.cabin.length) {
     out.push('## Generated instances (Table-4 sizes + large)', '', '| size | exact cost | exact status | exact ms | fast cost | fast ms (to best) | GA cost | best LB | gap exact % | gap fast % | gap GA % |', '|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of res.cabin) {
@@ -135,7 +138,7 @@ function markdown(res: { machine: unknown; cabin: CabinRow[]; gap: GapRow[] }): 
   return out.join('\n') + '\n';
 }
 
-const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString(), quick, reps, note: 'shared 2-core machine: timings are noisy' };
+const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString(), quick, reps, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100), note: 'shared 2-core machine: timings are noisy' };
 const cabin = only === 'gap' ? [] : await cabinPart();
 const gap = only === 'cabin' ? [] : await gapPart();
 const res = { machine, cabin, gap };
@@ -143,6 +146,19 @@ process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
 if (flag('--write')) {
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   const base = join(import.meta.dirname, 'results', `${new Date().toISOString().slice(0, 10)}-cabin${quick ? '-quick' : ''}`);
+  if (flag('--merge') && existsSync(`${base}.json`)) {
+    const old = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { machine: unknown; cabin: CabinRow[]; gap: GapRow[]; runs?: unknown[] };
+    const byKey = <T,>(rows: T[], fresh: T[], key: (r: T) => string): T[] => {
+      const m = new Map(fresh.map((r) => [key(r), r]));
+      const out = rows.map((r) => m.get(key(r)) ?? r);
+      for (const r of fresh) if (!rows.some((o) => key(o) === key(r))) out.push(r);
+      return out;
+    };
+    res.cabin = byKey(old.cabin, cabin, (r) => r.size);
+    res.gap = byKey(old.gap, gap, (r) => r.instance);
+    // every run that contributed rows, with its own machine info (load differs per run)
+    (res as { runs?: unknown[] }).runs = [...(old.runs ?? [old.machine]), { ...machine, only, match: arg('--match', ''), loadavg: loadavg() }];
+  }
   writeFileSync(`${base}.json`, `${JSON.stringify(res, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(res));
 }
