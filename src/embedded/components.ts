@@ -5,6 +5,7 @@ import type { Bus } from '../bus/index.ts';
 import type { VehicleState } from '../state/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Topology } from '../topology/index.ts';
+import type { FlowRow, OraclePacket } from '../flow/index.ts';
 
 export interface IngestResultLike {
   accepted: number;
@@ -52,30 +53,10 @@ export interface FederationModule {
   createFederator(opts: { topology: Topology; stores: Store[]; limits?: Record<string, number> }): FederatorLike;
 }
 
-export interface OraclePacketLike {
-  vehicleId: string;
-  ts: number;
-  speedKmh: number | null;
-  cell: string;
-  segment: string;
-  ownerSegment: string;
-  crossing: boolean;
-  partition?: number;
-}
+/** The flow component's own types: erased at run time, so the dynamic load below still works. */
+export type OraclePacketLike = OraclePacket;
 
-export interface FlowRowLike {
-  segment: string;
-  cell: string;
-  windowStart: number;
-  windowS: number;
-  vehicles: number;
-  packets: number;
-  speedSum: number;
-  speedCount: number;
-  invSpeedSum: number;
-  minSpeed: number;
-  maxSpeed: number;
-}
+export type FlowRowLike = FlowRow;
 
 export interface FlowModule {
   batchTrafficFlow(packets: OraclePacketLike[], opts: { windowS: number; allowedLatenessS?: number }): { rows: FlowRowLike[]; late: OraclePacketLike[]; owned: number };
