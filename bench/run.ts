@@ -159,8 +159,11 @@ function leaves(v: unknown, prefix = '', out: [string, unknown][] = []): [string
     if (prefix) out.push([prefix, v]);
     return out;
   }
-  if (Array.isArray(v)) return out;
-  for (const [k, x] of Object.entries(v)) leaves(x, prefix ? `${prefix}.${k}` : k, out);
+  // Arrays of results (one per query or instance) are keyed by their name when they have one.
+  const entries = Array.isArray(v)
+    ? v.map((x, i) => [String((x as { name?: unknown; instance?: unknown; size?: unknown })?.name ?? (x as { instance?: unknown })?.instance ?? (x as { size?: unknown })?.size ?? i), x] as const)
+    : Object.entries(v);
+  for (const [k, x] of entries) leaves(x, prefix ? `${prefix}.${k}` : k, out);
   return out;
 }
 
