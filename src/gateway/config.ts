@@ -1,5 +1,6 @@
 // Gateway options: defaults, fail-fast validation (piscina option-validation style) and the
 // environment reader. Every limit that protects the process is configurable.
+import type { BreakerConfig } from './breaker.ts';
 
 export interface RateLimitConfig {
   /** Sustained requests per second per API key (token refill rate). */
@@ -40,6 +41,11 @@ export interface GatewayConfig {
   /** Extra fields per packet at most, and characters per extra value at most. */
   maxExtraFields: number;
   maxExtraValueChars: number;
+  /**
+   * Circuit breaker per dependency (Kafka, Redis): open for baseCooldownMs after an
+   * unavailability failure, doubling per failed probe up to maxCooldownMs; null = off.
+   */
+  breaker: BreakerConfig | null;
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = {
@@ -60,6 +66,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   readyTimeoutMs: 1_500,
   maxExtraFields: 32,
   maxExtraValueChars: 256,
+  breaker: { baseCooldownMs: 1_000, maxCooldownMs: 10_000 },
 };
 
 export class GatewayConfigError extends Error {
@@ -82,6 +89,7 @@ function posInt(v: unknown, name: string, allowZero = false): void {
 export function resolveConfig(partial: Partial<GatewayConfig> = {}): GatewayConfig {
   const c: GatewayConfig = { ...DEFAULT_CONFIG, ...partial };
   if (partial.rateLimit === undefined) c.rateLimit = DEFAULT_CONFIG.rateLimit;
+  if (partial.breaker === undefined) c.breaker = DEFAULT_CONFIG.breaker;
   if (c.apiKeys === null || typeof c.apiKeys !== 'object') throw new GatewayConfigError('config.apiKeys must be an object of gatewayId -> secret');
   const secrets = new Set<string>();
   for (const [id, secret] of Object.entries(c.apiKeys)) {
@@ -112,6 +120,12 @@ export function resolveConfig(partial: Partial<GatewayConfig> = {}): GatewayConf
     }
     posInt(r.burst, 'rateLimit.burst');
   }
+  if (c.breaker !== null) {
+    if (typeof c.breaker !== 'object') throw new GatewayConfigError('config.breaker must be { baseCooldownMs, maxCooldownMs } or null');
+    posInt(c.breaker.baseCooldownMs, 'breaker.baseCooldownMs');
+    posInt(c.breaker.maxCooldownMs, 'breaker.maxCooldownMs');
+    if (c.breaker.maxCooldownMs < c.breaker.baseCooldownMs) throw new GatewayConfigError('config.breaker.maxCooldownMs must be >= breaker.baseCooldownMs');
+  }
   return c;
 }
 
@@ -139,7 +153,8 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * Options from the environment (all optional):
  *   IOV_API_KEYS="gw1:secret1,gw2:secret2"
  *   IOV_GATEWAY_MAX_BODY_BYTES, IOV_GATEWAY_MAX_PACKETS, IOV_GATEWAY_DEDUP_HORIZON_MS,
- *   IOV_GATEWAY_MAX_INFLIGHT_BYTES, IOV_GATEWAY_RATE="<requests/s>:<burst>" or "off".
+ *   IOV_GATEWAY_MAX_INFLIGHT_BYTES, IOV_GATEWAY_RATE="<requests/s>:<burst>" or "off",
+ *   IOV_GATEWAY_BREAKER="<baseCooldownMs>:<maxCooldownMs>" or "off".
  */
 export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<GatewayConfig> {
   const out: Partial<GatewayConfig> = {};
@@ -153,6 +168,15 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Part
   for (const [name, key] of map) {
     const v = envInt(env, name);
     if (v !== undefined) (out as Record<string, unknown>)[key] = v;
+  }
+  const br = env.IOV_GATEWAY_BREAKER;
+  if (br) {
+    if (br === 'off') out.breaker = null;
+    else {
+      const m = /^(\d+):(\d+)$/.exec(br);
+      if (!m) throw new GatewayConfigError(`IOV_GATEWAY_BREAKER must be "<baseCooldownMs>:<maxCooldownMs>" or "off", got ${JSON.stringify(br)}`);
+      out.breaker = { baseCooldownMs: Number(m[1]), maxCooldownMs: Number(m[2]) };
+    }
   }
   const rate = env.IOV_GATEWAY_RATE;
   if (rate) {

@@ -135,18 +135,31 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
   // Readiness = both dependencies answer now. The Kafka probe is a metadata request for the
   // first segment topic (the Bus has no ping); each probe has its own timeout.
   const probeTopic = segmentTopic(deps.topology.segments[0]!.id);
+  // An open circuit answers for its dependency without probing it (the gateway refuses
+  // ingest requests anyway); half-open or closed, the dependency is probed.
+  const { kafka: kafkaBreaker, redis: redisBreaker } = core.breakers;
+  const circuitOpen = (b: typeof kafkaBreaker) => (b.state() === 'open' ? `circuit open (${Math.ceil(b.remainingMs())} ms left) after: ${b.lastError()}` : undefined);
   app.get('/readyz', async (_req, reply) => {
+    const kOpen = circuitOpen(kafkaBreaker);
+    const rOpen = circuitOpen(redisBreaker);
     const [kafka, redis] = await Promise.all([
-      withTimeout(deps.bus.partitionCount(probeTopic), config.readyTimeoutMs, 'Kafka').then(() => 'ok', (e: Error) => e.message),
-      withTimeout(deps.state.ping(), config.readyTimeoutMs, 'Redis').then(() => 'ok', (e: Error) => e.message),
+      kOpen ?? withTimeout(deps.bus.partitionCount(probeTopic), config.readyTimeoutMs, 'Kafka').then(() => 'ok', (e: Error) => e.message),
+      rOpen ?? withTimeout(deps.state.ping(), config.readyTimeoutMs, 'Redis').then(() => 'ok', (e: Error) => e.message),
     ]);
     const ready = kafka === 'ok' && redis === 'ok';
-    if (!ready) reply.header('retry-after', String(config.retryAfterSec));
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', kafka, redis });
+    if (!ready) {
+      const wait = Math.max(kafkaBreaker.remainingMs(), redisBreaker.remainingMs());
+      reply.header('retry-after', String(Math.max(config.retryAfterSec, Math.ceil(wait / 1000))));
+    }
+    const circuits = { kafka: kafkaBreaker.state(), redis: redisBreaker.state() };
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', kafka, redis, circuits });
   });
 
   app.get('/metrics', async (_req, reply) => {
     metrics.inflightBytes.set(core.outstandingBytes());
+    const sv = { closed: 0, open: 1, 'half-open': 2 } as const;
+    metrics.circuitState.set({ dependency: 'kafka' }, sv[kafkaBreaker.state()]);
+    metrics.circuitState.set({ dependency: 'redis' }, sv[redisBreaker.state()]);
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);
   });

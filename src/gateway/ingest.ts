@@ -11,6 +11,7 @@ import type { EnrichedPacket, VehiclePacket } from '../schemas/index.ts';
 import type { Observation, ObserveResult, VehicleState } from '../state/index.ts';
 import { createSegmentLookup, segmentTopic, type Topology } from '../topology/index.ts';
 import { createBatcher, OverloadError } from './batcher.ts';
+import { createBreaker, isKafkaUnavailable, isStateUnavailable, noBreaker, type Breaker, type BreakerTicket, type CircuitState } from './breaker.ts';
 import type { GatewayConfig } from './config.ts';
 import { GatewayError, kindOf, packetError, show, type PacketRejection } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -42,6 +43,8 @@ export interface IngestCore {
   ingest(items: unknown[], ctx?: IngestContext): Promise<IngestResult>;
   /** Bytes queued for or waiting on Kafka. */
   outstandingBytes(): number;
+  /** Circuit breakers of the two dependencies (readiness, metrics). */
+  breakers: { kafka: Breaker; redis: Breaker };
   drain(): Promise<void>;
 }
 
@@ -101,6 +104,28 @@ export function createIngest(deps: IngestDeps): IngestCore {
     },
   });
 
+  const STATE_VALUE: Record<CircuitState, number> = { closed: 0, open: 1, 'half-open': 2 };
+  const makeBreaker = (dep: 'kafka' | 'redis') => {
+    metrics.circuitState.set({ dependency: dep }, 0);
+    if (!config.breaker) return noBreaker(dep);
+    return createBreaker(dep, config.breaker, {
+      onChange(st) {
+        metrics.circuitState.set({ dependency: dep }, STATE_VALUE[st]);
+        if (st === 'open') logger.warn({ dependency: dep, err: breakers[dep].lastError() }, 'gateway: circuit opened');
+        else logger.info({ dependency: dep, state: st }, 'gateway: circuit state');
+      },
+    });
+  };
+  const breakers: { kafka: Breaker; redis: Breaker } = { kafka: noBreaker('kafka'), redis: noBreaker('redis') };
+  breakers.kafka = makeBreaker('kafka');
+  breakers.redis = makeBreaker('redis');
+  const WHAT = { kafka: 'Kafka', redis: 'vehicle state (Redis)' } as const;
+  // The failure that opened the circuit is in /readyz and the log, not in every refusal.
+  const fastFail = (dep: 'kafka' | 'redis', retryAfterMs: number) => {
+    metrics.fastFails.inc({ dependency: dep });
+    return new GatewayError('UNAVAILABLE', [WHAT[dep], `circuit open, next attempt in ${Math.ceil(retryAfterMs)} ms`], Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  };
+
   const unavailable = (what: string, err: unknown) =>
     new GatewayError('UNAVAILABLE', [what, (err as Error)?.message ?? String(err)], config.retryAfterSec, { cause: err });
   const overloaded = () => new GatewayError('OVERLOADED', [config.maxInFlightBytes], config.retryAfterSec);
@@ -112,6 +137,25 @@ export function createIngest(deps: IngestDeps): IngestCore {
     // Refuse early while the producer is saturated: no state round trip for a request that
     // could not be produced anyway.
     if (batcher.outstandingBytes >= config.maxInFlightBytes) throw overloaded();
+    // Circuit breakers: while a dependency is known to be down, refuse at once, before any
+    // state is touched (nothing to roll back). Kafka first: Redis would be wasted work.
+    const kb = breakers.kafka.enter();
+    if (!kb.ok) throw fastFail('kafka', kb.retryAfterMs);
+    const rb = breakers.redis.enter();
+    if (!rb.ok) {
+      kb.ticket.release();
+      throw fastFail('redis', rb.retryAfterMs);
+    }
+    try {
+      return await admitted(items, ctx, kb.ticket, rb.ticket);
+    } finally {
+      // No-ops for tickets that already reported; frees a probe slot that saw no verdict.
+      kb.ticket.release();
+      rb.ticket.release();
+    }
+  }
+
+  async function admitted(items: unknown[], ctx: IngestContext, kafkaTicket: BreakerTicket, redisTicket: BreakerTicket): Promise<IngestResult> {
     const t = now();
     const gatewayId = ctx.gatewayId ?? config.defaultGatewayId;
 
@@ -146,8 +190,10 @@ export function createIngest(deps: IngestDeps): IngestCore {
     try {
       results = await state.observe(good, observeOpts);
       metrics.stateLatency.observe({ result: 'ok' }, (performance.now() - s0) / 1000);
+      redisTicket.success();
     } catch (err) {
       metrics.stateLatency.observe({ result: 'error' }, (performance.now() - s0) / 1000);
+      if (isStateUnavailable(err)) redisTicket.failure(err);
       // The script may have run even though its answer was lost (timeout): release the dedup
       // keys it may have reserved, or the client's retry would be taken for duplicates and
       // never written. State positions are left alone. Best effort, in the background.
@@ -203,7 +249,9 @@ export function createIngest(deps: IngestDeps): IngestCore {
       try {
         metrics.inflightBytes.set(batcher.outstandingBytes + bytes);
         await batcher.submit(records, bytes);
+        kafkaTicket.success();
       } catch (err) {
+        if (!(err instanceof OverloadError) && isKafkaUnavailable(err)) kafkaTicket.failure(err);
         try {
           await state.rollback(good, results);
         } catch (rbErr) {
@@ -222,5 +270,5 @@ export function createIngest(deps: IngestDeps): IngestCore {
     return { accepted, duplicates, rejected, crossings, produced: records.length };
   }
 
-  return { ingest, outstandingBytes: () => batcher.outstandingBytes, drain: () => batcher.drain() };
+  return { ingest, outstandingBytes: () => batcher.outstandingBytes, drain: () => batcher.drain(), breakers };
 }

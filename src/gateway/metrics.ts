@@ -15,6 +15,9 @@ export interface GatewayMetrics {
   batchRecords: Histogram<string>;
   requestPackets: Histogram<string>;
   inflightBytes: Gauge<string>;
+  /** 0 closed, 1 open, 2 half-open, per dependency (kafka, redis). */
+  circuitState: Gauge<'dependency'>;
+  fastFails: Counter<'dependency'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -56,5 +59,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
       registers,
     }),
     inflightBytes: new Gauge({ name: 'iov_gateway_inflight_bytes', help: 'Encoded bytes queued for or waiting on Kafka', registers }),
+    circuitState: new Gauge({ name: 'iov_gateway_circuit_state', help: 'Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open', labelNames: ['dependency'], registers }),
+    fastFails: new Counter({ name: 'iov_gateway_circuit_fast_fail_total', help: 'Requests refused at once (503 UNAVAILABLE) because the dependency\'s circuit was open', labelNames: ['dependency'], registers }),
   };
 }

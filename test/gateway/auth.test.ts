@@ -50,7 +50,7 @@ describe('gateway auth and rate limit (real Redis + Kafka)', () => {
     const wrong = await post({ 'x-api-key': 'nope' });
     expect(wrong.json()).toEqual({ statusCode: 403, code: 'FORBIDDEN', message: 'API key not recognised' });
     expect((await gw.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    expect((await gw.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready', kafka: 'ok', redis: 'ok' });
+    expect((await gw.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready', kafka: 'ok', redis: 'ok', circuits: { kafka: 'closed', redis: 'closed' } });
     expect(await gw.metrics.metrics()).toContain('iov_gateway_requests_total{status="403",code="FORBIDDEN"} 3');
   });
 

@@ -75,9 +75,17 @@ describe(`gateway with Kafka paused, then killed (private Kafka, produce on the 
     expect(codes).toEqual(['UNAVAILABLE', 'OVERLOADED']);
     expect((answers[0]!.json() as { message: string }).message).toMatch(/^Kafka is unavailable, nothing of this request was acknowledged: /);
     for (const p of [...requests[6]!, ...requests[7]!]) failed.add(pkey(p.vehicleId, p.seq));
+    // The circuit is open now: the next request is refused at once, before the state store.
+    const vehicles = requests[8]!.map((p) => p.vehicleId);
+    const stateBefore = await state.get(vehicles);
+    const fast = await post(requests[8]!);
+    expect(fast.statusCode).toBe(503);
+    expect(fast.json()).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/^Kafka is unavailable, nothing of this request was acknowledged: circuit open, next attempt in \d+ ms$/) });
+    expect(await state.get(vehicles)).toEqual(stateBefore);
+    expect(await gw.metrics.metrics()).toMatch(/^iov_gateway_circuit_fast_fail_total\{dependency="kafka"\} [1-9]/m);
     const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
-    expect(ready.json()).toMatchObject({ status: 'unavailable', redis: 'ok' });
+    expect(ready.json()).toMatchObject({ status: 'unavailable', redis: 'ok', circuits: { kafka: 'open' } });
     expect((await gw.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
 
     process.kill(kafka.pid, 'SIGCONT');
@@ -154,6 +162,9 @@ describe('gateway with Redis stopped and restarted (private Redis)', () => {
     const body = down.json() as { code: string; message: string };
     expect(body.code).toBe('UNAVAILABLE');
     expect(body.message).toMatch(/^vehicle state \(Redis\) is unavailable, nothing of this request was acknowledged: /);
+    const fast = await post(second!);
+    expect(fast.statusCode).toBe(503);
+    expect((fast.json() as { message: string }).message).toMatch(/^vehicle state \(Redis\) is unavailable, nothing of this request was acknowledged: circuit open, next attempt in \d+ ms$/);
     const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toMatchObject({ status: 'unavailable', kafka: 'ok' });
