@@ -65,6 +65,11 @@ export interface ExactOptions {
   /** HiGHS mip_heuristic_effort (default 0.05, HiGHS's own): more effort finds better
    *  incumbents sooner when the run is time-limited rather than proof-driven */
   heuristicEffort?: number;
+  /** integer costs only: fix every pair that cannot be in a solution of cost ≤ incumbent − 1
+   *  (the incumbent's own pairs may go; it stays the fallback), run the knapsack fixing
+   *  whatever the column count, and give HiGHS the cutoff incumbent − 1 (objective_bound).
+   *  An infeasible reduced model then proves the incumbent optimal. Default false. */
+  strict?: boolean;
 }
 
 /** CPLEX LP text of the GAP over the usable pairs; column k is the k-th usable pair. */
@@ -107,6 +112,7 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
   let incCost = Infinity;
   let bound = -Infinity;
   let warm: ExactResult['warmStart'];
+  let cutoff = false;
   for (let j = 0; j < g.n; j++) {
     let ok = false;
     for (let i = 0; i < g.m; i++) if (g.weight[i * g.n + j] !== Infinity) { ok = true; break; }
@@ -131,7 +137,8 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
       // The fast solver's last bound passes already used this incumbent as their Polyak
       // target: reuse their multipliers instead of climbing again.
       const mu = fast.mu ?? lagrangianBound(g, { upper: incCost, maxIterations: 300 }).mu;
-      const red = reduceByReducedCost(g, mu, incCost, true);
+      const strict = opts.strict === true && g.integerCosts;
+      const red = reduceByReducedCost(g, mu, incCost, !strict);
       const w2 = red.gap.weight;
       removed = red.removed;
       // The knapsack bound (relaxing the assignment constraints) is stronger than the LP
@@ -139,7 +146,7 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
       // LP fixing alone already left a small model (HiGHS is quick on those).
       let left = 0;
       for (let k = 0; k < w2.length; k++) if (w2[k] !== Infinity) left++;
-      if (left > (opts.knapsackMinColumns ?? 1500)) {
+      if (left > (opts.knapsackMinColumns ?? 1500) || (strict && left > 0)) {
         let lambda = fast.lambda;
         if (!lambda) {
           const kb = knapsackBound(g, { upper: incCost, mu, maxIterations: 150 });
@@ -149,19 +156,28 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
           return { assignment: incumbent, cost: incCost, lowerBound: incCost, status: 'optimal', proof: 'knapsack-bound', timeMs: Date.now() - t0, columns: 0, removedPairs: 0, ...(warm ? { warmStart: warm } : {}) };
         }
         if (lambda) {
-          const fx = knapsackFixing(g, lambda, incCost, true);
+          const fx = knapsackFixing(g, lambda, incCost, !strict);
           for (let k = 0; k < w2.length; k++) if (fx.mask[k] && w2[k] !== Infinity) { w2[k] = Infinity; removed++; }
         }
       }
       g = red.gap;
+      cutoff = strict;
+    }
+  }
+  const w = warm ? { warmStart: warm } : {};
+  if (cutoff && incumbent) {
+    // Strict fixing may leave a job without any pair: then no solution beats the incumbent.
+    for (let j = 0; j < g.n; j++) {
+      let ok = false;
+      for (let i = 0; i < g.m; i++) if (g.weight[i * g.n + j] !== Infinity) { ok = true; break; }
+      if (!ok) return { assignment: incumbent, cost: incCost, lowerBound: incCost, status: 'optimal', proof: 'reduced-cost fixing', timeMs: Date.now() - t0, columns: 0, removedPairs: removed, ...w };
     }
   }
   const { lp, pairs } = gapToLp(g);
-  const w = warm ? { warmStart: warm } : {};
   const remaining = Math.max(0.05, (limitMs - (Date.now() - t0)) / 1000);
   const model = highs.createModel({ format: 'lp', data: lp });
   try {
-    model.options.set({ output_flag: false, time_limit: remaining, mip_rel_gap: 0, mip_abs_gap: g.integerCosts ? 0.999 : 1e-6, random_seed: opts.seed ?? 1, ...(opts.heuristicEffort !== undefined ? { mip_heuristic_effort: opts.heuristicEffort } : {}) });
+    model.options.set({ output_flag: false, time_limit: remaining, mip_rel_gap: 0, mip_abs_gap: g.integerCosts ? 0.999 : 1e-6, random_seed: opts.seed ?? 1, ...(opts.heuristicEffort !== undefined ? { mip_heuristic_effort: opts.heuristicEffort } : {}), ...(cutoff ? { objective_bound: incCost - 1 + 1e-6 } : {}) });
     const ncol = model.getDimensions().numCols;
     // The LP reader numbers columns in order of first appearance: the objective lists
     // every pair, so column k is pairs[k]. Checked once below.
@@ -169,7 +185,9 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
     if (ncol > 0 && model.getColName(ncol - 1) !== `x${Math.floor(pairs[ncol - 1]! / g.n)}_${pairs[ncol - 1]! % g.n}`) {
       throw new CabinError('CABIN_SOLVER_FAILED', 'HiGHS column order differs from the LP objective order');
     }
-    if (incumbent) {
+    let startOk = incumbent !== null;
+    if (incumbent) for (let j = 0; j < g.n; j++) if (g.weight[incumbent[j]! * g.n + j] === Infinity) { startOk = false; break; }
+    if (incumbent && startOk) {
       const start = new Float64Array(ncol);
       for (let k = 0; k < ncol; k++) { const p = pairs[k]!; if (incumbent[p % g.n] === Math.floor(p / g.n)) start[k] = 1; }
       model.setSolution({ colValue: start });
@@ -194,6 +212,10 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
       }
     }
     if (incumbent && incCost <= cost) { assignment = incumbent; cost = incCost; }
+    if (cutoff && incumbent && (st === S.infeasible || st === (S as { objectiveBound?: number }).objectiveBound)) {
+      // Nothing of cost ≤ incumbent − 1 exists (integer costs): the incumbent is optimal.
+      if (incCost <= cost) return { assignment: incumbent, cost: incCost, lowerBound: incCost, status: 'optimal', proof: `cutoff: ${proof}`, timeMs: Date.now() - t0, columns: ncol, removedPairs: removed, ...w };
+    }
     if (st === S.infeasible) {
       // With the incumbent kept in the reduced model this cannot happen; without one the
       // whole instance is infeasible.

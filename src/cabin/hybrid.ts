@@ -21,6 +21,8 @@ export interface HybridOptions {
   milpMaxPairs?: number;
   /** share of the budget the heuristic gets before the MILP phase (default 0.4) */
   heuristicShare?: number;
+  /** strict fixing + cutoff in the MILP phase (ExactOptions.strict; default true) */
+  strict?: boolean;
 }
 
 export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise<FastResult> {
@@ -44,7 +46,7 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   const total = (r: FastResult, timeToBestMs: number): FastResult => ({ ...r, timeMs: Date.now() - t0, timeToBestMs });
   if (!milp || h.unplaceable.length || left() < 20) return total(h, h.timeToBestMs);
   // Phase 2: HiGHS on the model reduced with this incumbent and its multipliers.
-  const ex = await solveExact(g, { timeLimitMs: left(), seed, heuristicEffort: 0.3, warm: h });
+  const ex = await solveExact(g, { timeLimitMs: left(), seed, heuristicEffort: 0.3, warm: h, strict: opts.strict ?? true });
   const lowerBound = Math.max(h.lowerBound, ex.lowerBound);
   // Never worse than the heuristic's own best (HiGHS keeps the start solution, but a time
   // limit or a numerically odd answer must not cost us it).
