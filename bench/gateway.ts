@@ -1,5 +1,6 @@
 // Benchmark: ingest gateway end to end over loopback, against the raw producer ceiling.
 //   npx tsx bench/gateway.ts [--reps 3] [--seconds 15] [--concurrency 12] [--batch 500] [--vehicles 20000] [--produces 2]
+//   npx tsx bench/gateway.ts --state-script 1 [--reps 3] [--calls 200] [--batch 500]   (the Redis observe script alone)
 // Starts its own redis-server and Kafka mock cluster (src/infra), then --reps times, back to back:
 //   1. ceiling: Bus.produce alone on pre-encoded EnrichedPackets (same adapter, acks = all);
 //   2. end to end: a client in a SECOND process posts 500-packet JSON requests over HTTP
@@ -204,6 +205,76 @@ async function ceiling(bus: ReturnType<typeof createKafkaBus>, topics: string[],
   return runs;
 }
 
+// ---------------------------------------------------------------- --state-script 1
+// The observe script alone (no HTTP, no Kafka): a private redis-server, one client issuing
+// VehicleState.observe() calls of --batch observations back to back, per workload: INFO
+// commandstats evalsha µs per packet and redis-server CPU per packet (/proc, active expiry
+// included), medians over --reps phases of --calls calls. Writes <date>-gateway-state.json.
+async function stateScript(): Promise<void> {
+  const CALLS = arg('calls', 200);
+  const dir = mkdtempSync(join(os.tmpdir(), 'iov-bench-gw-state-'));
+  const redis = await startRedis(join(dir, 'redis'));
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redis.url);
+  const works = [
+    { name: 'bench shape: one packet per vehicle, 20k vehicles round robin, horizon 10 min', vehicles: 20_000, per: 1, horizon: 600_000, ttl: 86_400_000, warm: 0 },
+    { name: 'ten packets per vehicle per request, horizon 10 min', vehicles: 5_000, per: 10, horizon: 600_000, ttl: 86_400_000, warm: 0 },
+    { name: 'steady state: one packet per vehicle, 500 vehicles, 300 calls warm-up (hundreds of live entries each)', vehicles: 500, per: 1, horizon: 600_000, ttl: 86_400_000, warm: 300 },
+    { name: 'pruning: one packet per vehicle, 500 vehicles, horizon 300 ms, state TTL 1 s', vehicles: 500, per: 1, horizon: 300, ttl: 1_000, warm: 100 },
+  ];
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const w of works) {
+      const st = createRedisState({ url: redis.url, keyPrefix: 'b:' });
+      const seq = new Uint32Array(w.vehicles);
+      let cursor = 0;
+      const usec: number[] = [];
+      const cpu: number[] = [];
+      for (let r = w.warm ? -1 : 0; r < REPS; r++) {
+        await admin.call('CONFIG', 'RESETSTAT');
+        const c0 = procCpuSeconds(redis.pid);
+        let packets = 0;
+        for (let i = 0; i < (r < 0 ? w.warm : CALLS); i++) {
+          const obs = [];
+          for (let j = 0; j < BATCH / w.per; j++) {
+            const v = cursor++ % w.vehicles;
+            for (let q = 0; q < w.per; q++) {
+              const s = ++seq[v]!;
+              obs.push({ vehicleId: `veh-${v}`, dedupKey: `s${s}`, ts: 1_795_300_000_000 + s * 1000, segment: s % 3 ? 'north' : 'central', lat: 31.2 + v / 1e6, lng: 121.4 + s / 1e6 });
+            }
+          }
+          await st.observe(obs, { dedupHorizonMs: w.horizon, stateTtlMs: w.ttl });
+          packets += obs.length;
+        }
+        const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await admin.info('commandstats'));
+        if (r < 0) continue;
+        usec.push(round(Number(m?.[2] ?? NaN) / packets, 2));
+        cpu.push(round(((procCpuSeconds(redis.pid) - c0) * 1e6) / packets, 2));
+      }
+      await st.close();
+      await admin.flushall();
+      results.push({ workload: w.name, usecPerPacket: { median: pct(usec, 50), all: usec }, redisCpuUsPerPacket: { median: pct(cpu, 50), all: cpu } });
+      process.stderr.write(`bench/gateway --state-script: ${w.name}: ${pct(usec, 50)} us/packet\n`);
+    }
+  } finally {
+    admin.disconnect();
+    await stopPid(redis.pid);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const text = JSON.stringify({
+    bench: 'gateway --state-script', date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
+    params: { reps: REPS, callsPerPhase: CALLS, observationsPerCall: BATCH, redis: 'redis-server (loopback, private)' },
+    note: 'no baseline in the same run: the A/B against the previous layout is bench/results/2026-11-22-gateway-state-script.json',
+    results,
+  }, null, 2);
+  process.stdout.write(`${text}\n`);
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway-state.json`), `${text}\n`);
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'iov-bench-gw-'));
   const redis = await startRedis(join(dir, 'redis'));
@@ -327,7 +398,12 @@ if (ci > 0) void client(Number(process.argv[ci + 1]));
 else if (SEMI_SPACE_MB > 0 && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
   const r = spawnSync(process.execPath, [...process.execArgv, `--max-semi-space-size=${SEMI_SPACE_MB}`, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
-} else
+} else if (arg('state-script', 0) !== 0)
+  stateScript().catch((err) => {
+    process.stderr.write(`bench/gateway: ${(err as Error).stack}\n`);
+    process.exit(1);
+  });
+else
   main().catch((err) => {
     process.stderr.write(`bench/gateway: ${(err as Error).stack}\n`);
     process.exit(1);
