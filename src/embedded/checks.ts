@@ -38,15 +38,8 @@ export interface CheckInput {
   processorsRan: boolean;
 }
 
-interface Group {
-  vehicles: number;
-  packets: number;
-  speedSum: number;
-  speedCount: number;
-  invSpeedSum: number;
-  minSpeed: number;
-  maxSpeed: number;
-}
+/** The mergeable columns of one (segment, cell, window). */
+type Group = Omit<FlowRowLike, 'segment' | 'cell' | 'windowStart' | 'windowS'>;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const parseDateTime = (v: unknown): number => (typeof v === 'number' ? v : Date.parse(`${String(v).replace(' ', 'T')}Z`) / 1000);
