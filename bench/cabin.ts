@@ -2,7 +2,8 @@
 // bench/results/<date>-cabin.json and a markdown table next to it.
 //
 //   npx tsx bench/cabin.ts [--quick] [--only cabin|gap] [--match chu1997/b] [--reps 3] [--write]
-//   (--match keeps the GAP instances whose path contains the text: for iterating;
+//   (--match keeps the GAP instances whose path contains the text, or one of several
+//    comma-separated texts: for iterating;
 //    --merge with --write keeps the rows of the existing results file that this run did not
 //    redo, so a partial re-run updates the file instead of truncating it)
 //
@@ -84,7 +85,7 @@ async function gapPart(): Promise<GapRow[]> {
   const dir = gapDataDir();
   let entries = readBestKnown(dir).filter((e) => e.dataset !== 'cattrysse1994');
   const match = arg('--match', '');
-  if (match) entries = entries.filter((e) => e.path.includes(match));
+  if (match) entries = entries.filter((e) => match.split(',').some((m) => e.path.includes(m)));
   if (quick) entries = entries.filter((e) => ['chu1997/a05100', 'chu1997/b10200', 'chu1997/c20200', 'chu1997/d05100', 'yagiura2004/e10200', 'yagiura2004/c10400'].includes(e.path));
   const rows: GapRow[] = [];
   for (const e of entries) {
