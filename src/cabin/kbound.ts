@@ -39,7 +39,7 @@ export function integerWeights(g: Gap): boolean {
 }
 
 /** Per-agent DP workspace, reused across evaluations. */
-interface Work {
+export interface Work {
   cap: Int32Array;
   /** dp[c] = best profit with capacity c (per agent, offsets by capOff) */
   dp: Float64Array;
@@ -49,7 +49,7 @@ interface Work {
   items: Int32Array;
 }
 
-function makeWork(g: Gap): Work {
+export function makeWork(g: Gap): Work {
   const cap = new Int32Array(g.m);
   const capOff = new Int32Array(g.m + 1);
   let maxCap = 0;
@@ -65,7 +65,7 @@ function makeWork(g: Gap): Work {
  * Solve agent i's knapsack for profits λ_j − c_ij; fills dp (for fixing) and, if `x` is
  * given, marks the chosen jobs (x[j]++). Returns the best profit.
  */
-function knap(g: Gap, i: number, lambda: Float64Array, W: Work, x: Int32Array | null): number {
+export function knap(g: Gap, i: number, lambda: Float64Array, W: Work, x: Int32Array | null): number {
   const { n, cost, weight } = g;
   const C = W.cap[i]!;
   const off = W.capOff[i]!;
