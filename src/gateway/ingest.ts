@@ -3,7 +3,8 @@
 //   -> enrich + encode (+ crossing copy) -> micro-batched produce (acks = all) -> result.
 // Nothing is acknowledged before Kafka acknowledged it. If the produce fails, the state
 // changes of this request are rolled back, so a retry of the same packets is not taken for
-// a duplicate (see docs/gateway.md for the residual race between concurrent requests).
+// a duplicate. Requests that share a vehicle run one after the other (docs/gateway.md,
+// "Concurrent requests for one vehicle").
 import type { Logger } from 'pino';
 import type { Bus, ProduceRecord } from '../bus/index.ts';
 import { latLngToCell } from 'h3-js';
@@ -90,6 +91,13 @@ export function createIngest(deps: IngestDeps): IngestCore {
   const validate = compileValidator(config);
   const topicOf = new Map<string, string>();
   for (const s of topology.segments) topicOf.set(s.id, segmentTopic(s.id));
+  // vehicleId -> settles when the latest admitted request carrying that vehicle has finished
+  // (acknowledged, refused or rolled back). A request waits for these before its state round
+  // trip, so it never reads a state or a dedup reservation that a still-unwritten request
+  // made: with a failed produce that would be a missing or spurious crossing copy, or (for a
+  // client retry racing its own first attempt) a packet acknowledged as a duplicate of a
+  // write that then failed, i.e. lost. Waits only point at earlier requests: no cycles.
+  const vehicleTurn = new Map<string, Promise<void>>();
   const observeOpts = { dedupHorizonMs: config.dedupHorizonMs, stateTtlMs: config.stateTtlMs };
   const batcher = createBatcher({
     bus: deps.producer ?? bus,
@@ -185,6 +193,30 @@ export function createIngest(deps: IngestDeps): IngestCore {
     metrics.requestPackets.observe(items.length);
     if (good.length === 0) return { accepted: 0, duplicates: 0, rejected, crossings: 0, produced: 0 };
 
+    // Take this request's turn for each of its vehicles (synchronously, so arrival order
+    // decides), wait for the requests holding them before, give the turns back at the end.
+    let finish!: () => void;
+    const mine = new Promise<void>((resolve) => (finish = resolve));
+    const before = new Set<Promise<void>>();
+    for (const g of good) {
+      const held = vehicleTurn.get(g.vehicleId);
+      if (held === mine) continue;
+      if (held !== undefined) before.add(held);
+      vehicleTurn.set(g.vehicleId, mine);
+    }
+    try {
+      if (before.size > 0) {
+        metrics.vehicleWaits.inc();
+        await Promise.all(before);
+      }
+      return await routed(good, rejected, t, gatewayId, kafkaTicket, redisTicket);
+    } finally {
+      for (const g of good) if (vehicleTurn.get(g.vehicleId) === mine) vehicleTurn.delete(g.vehicleId);
+      finish();
+    }
+  }
+
+  async function routed(good: Good[], rejected: PacketRejection[], t: number, gatewayId: string, kafkaTicket: BreakerTicket, redisTicket: BreakerTicket): Promise<IngestResult> {
     let results: ObserveResult[];
     const s0 = performance.now();
     try {

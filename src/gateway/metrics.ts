@@ -18,6 +18,8 @@ export interface GatewayMetrics {
   /** 0 closed, 1 open, 2 half-open, per dependency (kafka, redis). */
   circuitState: Gauge<'dependency'>;
   fastFails: Counter<'dependency'>;
+  /** Requests that waited for an earlier in-flight request carrying one of their vehicles. */
+  vehicleWaits: Counter<string>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -61,5 +63,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     inflightBytes: new Gauge({ name: 'iov_gateway_inflight_bytes', help: 'Encoded bytes queued for or waiting on Kafka', registers }),
     circuitState: new Gauge({ name: 'iov_gateway_circuit_state', help: 'Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open', labelNames: ['dependency'], registers }),
     fastFails: new Counter({ name: 'iov_gateway_circuit_fast_fail_total', help: 'Requests refused at once (503 UNAVAILABLE) because the dependency\'s circuit was open', labelNames: ['dependency'], registers }),
+    vehicleWaits: new Counter({ name: 'iov_gateway_vehicle_waits_total', help: 'Requests that waited for an earlier in-flight request carrying one of their vehicles (requests for one vehicle run one after the other)', registers }),
   };
 }

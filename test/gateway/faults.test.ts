@@ -53,8 +53,14 @@ describe(`gateway with Kafka paused, then killed (private Kafka, produce on the 
   });
 
   it('503 + Retry-After while Kafka is paused; after it resumes, retried requests are accepted (not duplicates) and no acknowledged packet is missing', async () => {
-    const packets = fleet({ vehicles: 6, steps: 40, t0: Date.now() - 300_000, seed: 11, prefix: 'kf' });
-    const requests = chunk(packets, 12);
+    // Two fleets with their requests interleaved, so neighbouring requests carry different
+    // vehicles (requests sharing a vehicle would run one after the other, and the second
+    // one below would wait for the first instead of meeting the in-flight bound).
+    const fleetA = fleet({ vehicles: 6, steps: 40, t0: Date.now() - 300_000, seed: 11, prefix: 'kf' });
+    const fleetB = fleet({ vehicles: 6, steps: 40, t0: Date.now() - 300_000, seed: 12, prefix: 'kg' });
+    const packets = [...fleetA, ...fleetB];
+    const [ra, rb] = [chunk(fleetA, 12), chunk(fleetB, 12)];
+    const requests = ra.flatMap((r, i) => [r, rb[i]!]);
     const failed = new Set<string>(); // packets of requests answered 503
     const post = (batch: TestPacket[]) => gw.app.inject({ method: 'POST', url: '/v1/packets', headers: { 'content-type': 'application/json' }, payload: batch });
     let acceptedTotal = 0;
