@@ -18,6 +18,7 @@ export const SEGMENT_ERRORS = {
   SEG_STORE_RETRY: { code: 'SEG_STORE_RETRY', message: 'ClickHouse write for partition %s failed, retrying in %s ms: %s', status: 503, retriable: true },
   SEG_POISON: { code: 'SEG_POISON', message: 'undecodable message at partition %s offset %s sent to %s: %s', status: 422, retriable: false },
   SEG_OFFSET_GAP: { code: 'SEG_OFFSET_GAP', message: 'partition %s: expected offset %s but the batch starts at %s; re-reading from the commit', status: 500, retriable: true },
+  SEG_PARTITIONS_CHANGED: { code: 'SEG_PARTITIONS_CHANGED', message: 'topic %s had %s partitions when last committed and has %s now: vehicles would be counted in two partitions; restore the count, or reset the group and the segment\'s rows and reprocess', status: 409, retriable: false },
   SEG_CRASHED: { code: 'SEG_CRASHED', message: 'segment processor "%s" stopped after a fatal error: %s', status: 500, retriable: false },
   SEG_ABORTED: { code: 'SEG_ABORTED', message: 'segment processor "%s" is stopping', status: 503, retriable: false },
 } as const satisfies Record<string, SegmentErrorDef>;

@@ -137,6 +137,8 @@ interface CommitMeta {
   wm: number | null;
   /** Every message below this offset was processed once (its poison is in the DLQ). */
   e: number;
+  /** The topic's partition count when this was committed (absent in older commits). */
+  n?: number;
 }
 
 interface Pipeline {
@@ -181,7 +183,7 @@ export function parseCommitMeta(s: string | null | undefined): CommitMeta | unde
   try {
     const m = JSON.parse(s) as Partial<CommitMeta>;
     if (m.v !== 1 || typeof m.e !== 'number') return undefined;
-    return { v: 1, wm: typeof m.wm === 'number' ? m.wm : null, e: m.e };
+    return { v: 1, wm: typeof m.wm === 'number' ? m.wm : null, e: m.e, ...(typeof m.n === 'number' ? { n: m.n } : {}) };
   } catch {
     return undefined;
   }
@@ -236,6 +238,8 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
 
   let status: SegmentStats['status'] = 'idle';
   let crashedWith: Error | undefined;
+  /** The topic's partition count, read at start and kept in every commit's metadata. */
+  let partitionCount = 0;
   let consumer: BusConsumer | undefined;
   let runner: BatchRunner | undefined;
   let generation = 0;
@@ -328,6 +332,10 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
       committed = (await consumer!.committed(topic)).find((c) => c.partition === pl.partition);
     });
     const meta = parseCommitMeta(committed?.metadata);
+    // The roll-up counts a vehicle once per partition (key = vehicleId): with another
+    // partition count the same vehicles would land elsewhere and windows would count them
+    // twice. Refuse loudly instead of writing wrong numbers (docs/segment.md, Storage).
+    if (meta?.n !== undefined && meta.n !== partitionCount) throw new SegmentError('SEG_PARTITIONS_CHANGED', [topic, meta.n, partitionCount]);
     const wm = meta?.wm ?? -Infinity;
     pl.state = new PartitionWindows(segment, rules, wm);
     pl.next = committed ? Number(committed.offset) : undefined;
@@ -406,7 +414,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
 
   async function commit(pl: Pipeline, next: number): Promise<void> {
     const rp = pl.state!.resumePoint(next);
-    const meta: CommitMeta = { v: 1, wm: Number.isFinite(rp.wm) ? rp.wm : null, e: next };
+    const meta: CommitMeta = { v: 1, wm: Number.isFinite(rp.wm) ? rp.wm : null, e: next, n: partitionCount };
     checkAlive(pl);
     try {
       await consumer!.commit([{ topic, partition: pl.partition, offset: String(rp.offset), metadata: JSON.stringify(meta) }]);
@@ -570,11 +578,21 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
       await ensurePacketColumns(store);
       const seg = opts.topology?.segments.find((s) => s.id === segment);
       await bus.ensureTopics([{ topic, partitions: Math.max(seg?.maxReplicas ?? 1, 1) }, { topic: dlqTopic, partitions: 1 }]);
+      partitionCount = await bus.partitionCount(topic);
+      consumer = bus.consumer({ groupId, topics: [topic], fromBeginning: true, maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024 });
+      // Before anything is consumed: a group committed under another partition count would
+      // count vehicles twice (recover() checks again after every rebalance).
+      for (const c of await consumer.committed(topic)) {
+        const n = parseCommitMeta(c.metadata)?.n;
+        if (n !== undefined && n !== partitionCount) {
+          status = 'stopped';
+          throw new SegmentError('SEG_PARTITIONS_CHANGED', [topic, n, partitionCount]);
+        }
+      }
       runner = workers > 0
         ? piscinaRunner(workers, { workerFault: faults.workerFault, onFailure })
         : inProcessRunner({ workerFault: faults.workerFault, onFailure });
       await runner.warm();
-      consumer = bus.consumer({ groupId, topics: [topic], fromBeginning: true, maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024 });
       consumer.onAssign((assignment) => {
         // Kafka re-delivers every partition from its committed offset after a rebalance:
         // every pipeline starts again from the commit (docs/segment.md).
