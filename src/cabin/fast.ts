@@ -13,9 +13,10 @@
 //    a small random kick (a few shifts) restarts the descent; every so often the search
 //    goes back to the best feasible solution.
 // Time-bounded and seeded; returns the best feasible assignment, the bound and the gap.
-import { lagrangianBound, removeOversizePairs } from './bound.ts';
+import { lagrangianBound, removeOversizePairs, worstAssignmentCost } from './bound.ts';
 import { CabinError, badOption } from './errors.ts';
 import { knapsackBound } from './kbound.ts';
+import { knapsackHeuristic, type KlhResult } from './klh.ts';
 import { isFeasible, type Gap } from './gap.ts';
 import { createRng } from './rng.ts';
 
@@ -43,6 +44,12 @@ export interface FastOptions {
   ilsMinJobs?: number;
   /** tabu: moves without a new best before going back to the best (default 20·n) */
   restartEvery?: number;
+  /** share of the budget for the knapsack-Lagrangian heuristic before the search (klh.ts;
+   *  default 0.2 when time-bounded, 0 in effort mode or with `start`) */
+  knapsackShare?: number;
+  /** called with every feasible solution the tabu search visits within 1 % of its best
+   *  (the array is reused: copy what you keep) — the column pool of master.ts */
+  onFeasible?: (a: Int32Array, cost: number) => void;
 }
 
 export interface FastResult {
@@ -61,6 +68,9 @@ export interface FastResult {
   mu?: Float64Array;
   /** the knapsack bound's multipliers, when it ran (for knapsack fixing) */
   lambda?: Float64Array;
+  /** solveFastHybrid: where its MILP phase ran ('thread': a worker thread, concurrently
+   *  with the heuristic; 'main': after it, on the calling thread; 'none': not run) */
+  milpPhase?: 'thread' | 'main' | 'none';
 }
 
 export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
@@ -252,9 +262,23 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
     }
   };
 
+  // The knapsack-Lagrangian heuristic (klh.ts): near-optimal solutions from the iterates of
+  // the knapsack bound's subgradient, and that (stronger) bound.
+  let klh: KlhResult | null = null;
+  const klhShare = opts.knapsackShare ?? (timed && !opts.start ? 0.2 : 0);
+  if (!(klhShare >= 0 && klhShare < 0.9)) throw badOption('options.knapsackShare must be in [0, 0.9)');
+  if (klhShare > 0) {
+    klh = knapsackHeuristic(g, {
+      mu, upper: gCost ?? worstAssignmentCost(g), deadline: t0 + budget * klhShare, maxIterations: timed ? 1e9 : 100,
+      ...(opts.target !== undefined ? { stopAt: opts.target } : {}),
+    });
+    if (klh && klh.bound > lb) lb = klh.bound;
+  }
+
   // initial: the relaxed assignment, or the given start
   const init = new Int32Array(n);
   if (opts.start) init.set(opts.start);
+  else if (klh?.best) init.set(klh.best);
   else {
     const gr = greedyAssign(g, mu);
     if (gr.feasible) init.set(gr.assignment);
@@ -274,6 +298,7 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
     }
   };
   const provenAt = (): boolean => bestCost <= lb + (g.integerCosts ? 1e-6 : 1e-9 * Math.max(1, Math.abs(lb)));
+  if (klh?.best) { bestCost = klh.cost; best.set(klh.best); tBest = Date.now() - t0; }
 
   // Iterated local search for large instances (n ≥ 400 by default). The tabu loop pays a
   // full O(n·K) shift scan plus a swap sample for every single move (≈ 3 ms per move at
@@ -410,7 +435,10 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
     }
     exSum = totalExcess();
     const before = bestCost;
-    if (exSum <= 1e-9) record();
+    if (exSum <= 1e-9) {
+      record();
+      if (opts.onFeasible && curCost <= bestCost * (1 + 0.01) + 1e-9) opts.onFeasible(a, curCost);
+    }
     if (bestCost < before) sinceBest = 0; else sinceBest++;
     // strategic oscillation: overloaded agents get dearer, feasible phases relax the weights
     if (exSum > 1e-9) {
@@ -439,7 +467,7 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
     let cells = 0;
     for (let i = 0; i < m; i++) cells += Math.max(0, Math.floor(capacity[i]!)) * n;
     const kbIts = timed ? 500 : Math.max(5, Math.min(150, Math.round(2e8 / Math.max(1, cells))));
-    const kb = knapsackBound(g, { upper: bestCost, mu: lagMu, maxIterations: kbIts, ...(timed ? { deadline: Date.now() + Math.max(20, budget * 0.04) } : {}) });
+    const kb = knapsackBound(g, { upper: bestCost, mu: lagMu, maxIterations: kbIts, ...(klh ? { lambda: klh.lambda } : {}), ...(timed ? { deadline: Date.now() + Math.max(20, budget * 0.04) } : {}) });
     if (kb) lambda = kb.lambda;
     if (kb && kb.bound > lb) lb = kb.bound;
   }

@@ -159,35 +159,50 @@ export function knapsackBound(g: Gap, opts: KnapsackBoundOptions): KnapsackBound
  * forbidden-pair mask (1 = remove).
  */
 export function knapsackFixing(g: Gap, lambda: Float64Array, upper: number, keepEqual: boolean): { mask: Uint8Array; removed: number; bound: number } {
+  const { forced, bound, chosen } = knapsackForced(g, lambda);
+  const mask = new Uint8Array(g.m * g.n);
+  const tol = 1e-6 * Math.max(1, Math.abs(upper));
+  const limit = g.integerCosts && !keepEqual ? upper - 1 + 1e-6 : upper + tol;
+  let removed = 0;
+  for (let k = 0; k < mask.length; k++) {
+    if (g.weight[k] === Infinity || chosen[k]) continue;
+    if (forced[k]! > limit) { mask[k] = 1; removed++; }
+  }
+  return { mask, removed, bound };
+}
+
+/**
+ * For every pair, a lower bound on the cost of any solution that uses it (from the
+ * knapsack relaxation at λ): L(λ) for pairs the agent's knapsack chose, else L(λ) + P_i −
+ * (λ_j − c_ij) − P_i(b_i − w_ij); Infinity for unusable pairs.
+ */
+export function knapsackForced(g: Gap, lambda: Float64Array): { forced: Float64Array; bound: number; chosen: Uint8Array } {
   const { m, n, cost, weight } = g;
   const W = makeWork(g);
   const x = new Int32Array(n);
-  const mask = new Uint8Array(m * n);
-  // L(λ), and per agent the chosen jobs
+  const forced = new Float64Array(m * n).fill(Infinity);
   let L = 0;
   for (let j = 0; j < n; j++) L += lambda[j]!;
   const P = new Float64Array(m);
   const chosen = new Uint8Array(m * n);
+  const dpCopy = new Float64Array(W.dp.length);
   for (let i = 0; i < m; i++) {
     x.fill(0);
     P[i] = knap(g, i, lambda, W, x);
     L -= P[i]!;
     for (let j = 0; j < n; j++) if (x[j]) chosen[i * n + j] = 1;
+    const off = W.capOff[i]!;
+    for (let c = 0; c <= W.cap[i]!; c++) dpCopy[off + c] = W.dp[off + c]!;
   }
-  const tol = 1e-6 * Math.max(1, Math.abs(upper));
-  const limit = g.integerCosts && !keepEqual ? upper - 1 + 1e-6 : upper + tol;
-  let removed = 0;
   for (let i = 0; i < m; i++) {
     const C = W.cap[i]!;
     const off = W.capOff[i]!;
     for (let j = 0; j < n; j++) {
       const k = i * n + j;
       const w = weight[k]!;
-      if (w === Infinity || chosen[k]) continue;
-      if (w > C) { mask[k] = 1; removed++; continue; }
-      const forced = L + P[i]! - (lambda[j]! - cost[k]!) - W.dp[off + C - w]!;
-      if (forced > limit) { mask[k] = 1; removed++; }
+      if (w === Infinity || w > C) continue;
+      forced[k] = chosen[k] ? L : L + P[i]! - (lambda[j]! - cost[k]!) - dpCopy[off + C - w]!;
     }
   }
-  return { mask, removed, bound: L };
+  return { forced, bound: L, chosen };
 }

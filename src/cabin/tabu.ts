@@ -41,6 +41,10 @@ export interface TabuParams {
   /** weight factor per iteration for an overloaded agent (default 1.1) and for all while feasible (default 0.95) */
   up?: number;
   down?: number;
+  /** one weight steered by the share of feasible iterations in a window */
+  globalWeight?: boolean;
+  window?: number;
+  step?: number;
 }
 
 export interface TabuResult {
@@ -131,6 +135,8 @@ export function tabuSearch(g: Gap, start: Int32Array, p: TabuParams): TabuResult
   const restartAfter = p.restartAfter ?? 10 * n;
   const maxIt = p.maxIterations ?? Infinity;
   const up = p.up ?? 1.1, down = p.down ?? 0.95;
+  const globalW = p.globalWeight ?? false, winLen = p.window ?? 10, step = p.step ?? 0.2;
+  let winN = 0, winF = 0;
   const stopAt = p.stopAt ?? -Infinity;
   let it = 0, sinceBest = 0, feasIts = 0, restarts = 0;
   const EPS = 1e-9;
@@ -195,7 +201,16 @@ export function tabuSearch(g: Gap, start: Int32Array, p: TabuParams): TabuResult
     move(mJ, mI);
     tabu[mJ * m + f1] = it + tMin + Math.floor(rng() * tSpan);
     if (mJ2 >= 0) { move(mJ2, mI2); tabu[mJ2 * m + mI] = it + tMin + Math.floor(rng() * tSpan); }
-    if (exSum > 0) {
+    if (globalW) {
+      // one weight for all agents, steered so that about half of the recent iterations are feasible
+      if (exSum <= 0) { record(); feasIts++; winF++; }
+      if (++winN >= winLen) {
+        const f = winF / winN;
+        const k = f > 0.5 ? 1 / (1 + step * (f - 0.5) * 2) : 1 + step * (0.5 - f) * 2;
+        for (let i = 0; i < m; i++) alpha[i] = Math.min(aMax, Math.max(aMin, alpha[i]! * k));
+        winN = 0; winF = 0;
+      }
+    } else if (exSum > 0) {
       for (let i = 0; i < m; i++) if (exc[i]! > 0) alpha[i] = Math.min(aMax, alpha[i]! * up);
     } else {
       record(); feasIts++;

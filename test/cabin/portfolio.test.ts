@@ -1,0 +1,84 @@
+// The knapsack-Lagrangian heuristic (klh.ts) and the two-thread hybrid (milp-thread.ts,
+// hybrid.ts portfolio): answers checked against brute force / the proven optimum.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CabinError, gapDataDir, isFeasible, lagrangianBound, readGapFile, solveExact, solveFastHybrid } from '../../src/cabin/index.ts';
+import { makeGap } from '../../src/cabin/gap.ts';
+import { knapsackForced, knapsackBound } from '../../src/cabin/kbound.ts';
+import { knapsackHeuristic } from '../../src/cabin/klh.ts';
+import { solveExactInThread, stopMilpThread } from '../../src/cabin/milp-thread.ts';
+import { createRng } from '../../src/cabin/rng.ts';
+import { bruteForce } from './helpers.ts';
+
+function randomIntGap(m: number, n: number, seed: number, tight: number) {
+  const r = createRng(seed);
+  const cost: number[] = [], weight: number[] = [];
+  for (let k = 0; k < m * n; k++) { cost.push(10 + Math.floor(r() * 40)); weight.push(5 + Math.floor(r() * 20)); }
+  const cap: number[] = [];
+  for (let i = 0; i < m; i++) { let s = 0; for (let j = 0; j < n; j++) s += weight[i * n + j]!; cap.push(Math.floor((s / m) * tight)); }
+  return makeGap(m, n, cost, weight, cap);
+}
+
+afterAll(async () => { await stopMilpThread(); });
+
+describe('knapsack-Lagrangian heuristic', () => {
+  it('gives feasible solutions and a valid bound (brute force)', () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const g = randomIntGap(3, 9, seed, 1.3);
+      const bf = bruteForce(g);
+      if (!bf.assignment) continue;
+      const mu = lagrangianBound(g, { maxIterations: 200 }).mu;
+      const r = knapsackHeuristic(g, { mu, upper: 10_000, maxIterations: 200 })!;
+      expect(r.bound).toBeLessThanOrEqual(bf.cost);
+      if (r.best) {
+        expect(isFeasible(g, r.best)).toBe(true);
+        expect(r.cost).toBeGreaterThanOrEqual(bf.cost);
+        for (const e of r.pool) expect(isFeasible(g, e.a)).toBe(true);
+      }
+    }
+  });
+
+  it('reaches the proven optimum of chu1997 c10100 (1402) within 300 iterations', () => {
+    const g = readGapFile(join(gapDataDir(), 'chu1997/c10100'));
+    const mu = lagrangianBound(g, { maxIterations: 600 }).mu;
+    const r = knapsackHeuristic(g, { mu, upper: 1e6, maxIterations: 300, stopAt: 1402 })!;
+    expect(r.cost).toBe(1402);
+    expect(isFeasible(g, r.best!)).toBe(true);
+    expect(r.bound).toBeLessThanOrEqual(1402);
+  });
+
+  it('knapsackForced: every pair of an optimal solution has a forced bound ≤ the optimum', () => {
+    const g = randomIntGap(4, 12, 5, 1.2);
+    const bf = bruteForce(g);
+    expect(bf.assignment).not.toBeNull();
+    const mu = lagrangianBound(g, { maxIterations: 200 }).mu;
+    const kb = knapsackBound(g, { upper: bf.cost, mu, maxIterations: 100 })!;
+    const { forced, bound } = knapsackForced(g, kb.lambda);
+    expect(bound).toBeLessThanOrEqual(bf.cost + 1e-9);
+    for (let j = 0; j < g.n; j++) expect(forced[bf.assignment![j]! * g.n + j]!).toBeLessThanOrEqual(bf.cost + 1e-6);
+  });
+});
+
+describe('two-thread hybrid', () => {
+  it('runs the MILP phase on the worker thread and returns the optimum', async () => {
+    const g = randomIntGap(5, 30, 11, 1.2);
+    const ref = await solveExact(g, { timeLimitMs: 20_000 });
+    expect(ref.status).toBe('optimal');
+    const r = await solveFastHybrid(g, { timeLimitMs: 2500, seed: 1 });
+    expect(r.milpPhase).toBe('thread');
+    expect(isFeasible(g, r.assignment!)).toBe(true);
+    expect(r.cost).toBe(ref.cost);
+    const one = await solveFastHybrid(g, { timeLimitMs: 2500, seed: 1, threads: 1 });
+    expect(one.milpPhase).toBe('main');
+    expect(one.cost).toBe(ref.cost);
+  });
+
+  it('a request whose deadline has passed is refused, not run', async () => {
+    const g = randomIntGap(3, 9, 1, 1.3);
+    await expect(solveExactInThread(g, {}, Date.now() - 1)).rejects.toBeInstanceOf(CabinError);
+  });
+
+  it('rejects a bad thread count', async () => {
+    await expect(solveFastHybrid(randomIntGap(2, 4, 1, 1.5), { threads: 3 as never })).rejects.toThrow('options.threads must be 1 or 2');
+  });
+});
