@@ -45,11 +45,9 @@ export interface FastOptions {
   /** tabu: moves without a new best before going back to the best (default 20·n) */
   restartEvery?: number;
   /** share of the budget for the knapsack-Lagrangian heuristic before the search (klh.ts;
-   *  default 0.2 when time-bounded, 0 in effort mode or with `start`) */
+   *  default 0.2 when time-bounded and one knapsack evaluation has ≤ 4·10⁷ DP cells, else 0;
+   *  0 in effort mode or with `start`) */
   knapsackShare?: number;
-  /** called with every feasible solution the tabu search visits within 1 % of its best
-   *  (the array is reused: copy what you keep) — the column pool of master.ts */
-  onFeasible?: (a: Int32Array, cost: number) => void;
 }
 
 export interface FastResult {
@@ -108,6 +106,23 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   const lag = lagrangianBound(g, { maxIterations: timed ? 1500 : 600, ...(timed ? { deadline: t0 + budget * 0.15 } : {}), ...(gCost !== undefined ? { upper: gCost } : {}) });
   const mu = lag.mu;
   let lb = lag.bound;
+  // The knapsack-Lagrangian heuristic (klh.ts): near-optimal solutions from the iterates of
+  // the knapsack bound's subgradient, and that (stronger) bound.
+  let klh: KlhResult | null = null;
+  // Default: 20 % of a timed budget, unless one evaluation (m DPs over Σ_i b_i·n cells) is
+  // too dear for enough iterations (yagiura's 1600-job instances: ~10⁸ cells, ~60 ms each).
+  let dpCells = 0;
+  for (let i = 0; i < m; i++) dpCells += Math.max(0, Math.floor(capacity[i]!)) * n;
+  const klhShare = opts.knapsackShare ?? (timed && !opts.start && dpCells <= 4e7 ? 0.2 : 0);
+  if (!(klhShare >= 0 && klhShare < 0.9)) throw badOption('options.knapsackShare must be in [0, 0.9)');
+  if (klhShare > 0) {
+    klh = knapsackHeuristic(g, {
+      mu, upper: gCost ?? worstAssignmentCost(g), deadline: t0 + budget * klhShare, maxIterations: timed ? 1e9 : 100,
+      ...(opts.target !== undefined ? { stopAt: opts.target } : {}),
+    });
+    if (klh && klh.bound > lb) lb = klh.bound;
+  }
+
   const K = Math.max(1, Math.min(m, opts.candidates ?? 12));
   const cand = new Int32Array(n * K).fill(-1);
   const candN = new Int32Array(n);
@@ -261,19 +276,6 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
       if (!imp || Date.now() > deadline) return;
     }
   };
-
-  // The knapsack-Lagrangian heuristic (klh.ts): near-optimal solutions from the iterates of
-  // the knapsack bound's subgradient, and that (stronger) bound.
-  let klh: KlhResult | null = null;
-  const klhShare = opts.knapsackShare ?? (timed && !opts.start ? 0.2 : 0);
-  if (!(klhShare >= 0 && klhShare < 0.9)) throw badOption('options.knapsackShare must be in [0, 0.9)');
-  if (klhShare > 0) {
-    klh = knapsackHeuristic(g, {
-      mu, upper: gCost ?? worstAssignmentCost(g), deadline: t0 + budget * klhShare, maxIterations: timed ? 1e9 : 100,
-      ...(opts.target !== undefined ? { stopAt: opts.target } : {}),
-    });
-    if (klh && klh.bound > lb) lb = klh.bound;
-  }
 
   // initial: the relaxed assignment, or the given start
   const init = new Int32Array(n);
@@ -435,10 +437,7 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
     }
     exSum = totalExcess();
     const before = bestCost;
-    if (exSum <= 1e-9) {
-      record();
-      if (opts.onFeasible && curCost <= bestCost * (1 + 0.01) + 1e-9) opts.onFeasible(a, curCost);
-    }
+    if (exSum <= 1e-9) record();
     if (bestCost < before) sinceBest = 0; else sinceBest++;
     // strategic oscillation: overloaded agents get dearer, feasible phases relax the weights
     if (exSum > 1e-9) {

@@ -10,7 +10,6 @@
 // near-optimal solutions: good starts for the tabu search, far apart in the search space.
 import type { Gap } from './gap.ts';
 import { integerWeights, knap, makeWork } from './kbound.ts';
-import type { ColumnPool } from './master.ts';
 
 export interface KlhOptions {
   /** capacity multipliers of the LP bound (starting λ_j = min_i c_ij + μ_i w_ij) */
@@ -23,8 +22,6 @@ export interface KlhOptions {
   deadline?: number;
   /** stop when a solution of cost ≤ this is found */
   stopAt?: number;
-  /** collect every agent's knapsack set (a feasible column for the set-partitioning master, master.ts) */
-  columns?: ColumnPool;
 }
 
 export interface KlhResult {
@@ -88,7 +85,6 @@ export function knapsackHeuristic(g: Gap, opts: KlhOptions): KlhResult | null {
     for (let i = 0; i < m; i++) {
       xi.fill(0);
       val -= knap(g, i, lambda, Wk, xi);
-      if (opts.columns) opts.columns.addFromMask(i, xi);
       for (let j = 0; j < n; j++) {
         if (!xi[j]) continue;
         x[j]++;

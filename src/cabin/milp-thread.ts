@@ -44,7 +44,7 @@ export function startMilpThread(): boolean {
 }
 
 /** solveExact on the worker thread, to finish by `deadline` (Date.now() ms); rejects if the
- *  worker has not answered 200 ms after it. */
+ *  worker has not answered 100 ms after it. */
 export function solveExactInThread(gap: Gap, opts: ExactOptions, deadline: number): Promise<ExactResult> {
   if (!startMilpThread() || !worker) return Promise.reject(new CabinError('CABIN_SOLVER_FAILED', 'MILP worker unavailable'));
   const w = worker;
@@ -54,7 +54,7 @@ export function solveExactInThread(gap: Gap, opts: ExactOptions, deadline: numbe
       if (!pending.delete(id)) return;
       if (pending.size === 0) w.unref();
       reject(new CabinError('CABIN_SOLVER_FAILED', 'MILP worker did not answer in time'));
-    }, Math.max(0, deadline - Date.now()) + 200);
+    }, Math.max(0, deadline - Date.now()) + 100);
     pending.set(id, { resolve: (r) => { clearTimeout(timer); resolve(r); }, reject: (e) => { clearTimeout(timer); reject(e); } });
     w.ref();
     w.postMessage({ id, gap, opts, deadline });
