@@ -1,6 +1,7 @@
 // Segment processor benchmark. Prints JSON and writes bench/results/<date>-segment.json.
 //
 //   npx tsx bench/segment.ts [--packets 150000] [--reps 3] [--rate 20000] [--seconds 20] [--window 5]
+//     [--skip-compute] [--skip-latency] [--pool-only | --inprocess-only] [--json-rows] [--profile]
 //
 // Servers: the local infrastructure of IOV_STATE_DIR (`iov infra up`) when it runs, else a
 // private Kafka mock cluster + clickhouse-server started (and stopped) by this script.
@@ -146,7 +147,9 @@ function markFirstBatch(bus: Bus, mark: () => void): Bus {
 interface RunResult { pps: number; seconds: number; rows: number; main_thread_busy: number; cpu_us_per_packet: { node: number; clickhouse?: number } }
 
 async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: number, chPid?: number): Promise<RunResult> {
-  const store: Store = createClickHouseStore({ cloud: 'bench', endpoint: { url: chUrl, database: rnd('bench') } });
+  const ch: Store = createClickHouseStore({ cloud: 'bench', endpoint: { url: chUrl, database: rnd('bench') } });
+  // --json-rows: the store offers JSONEachRow only, as before RowBinary (the A/B of that change).
+  const store: Store = argv.includes('--json-rows') ? Object.assign(Object.create(ch) as Store, { encodedFormats: ['JSONEachRow'] as const }) : ch;
   // Timed from the first fetched batch reaching the processor (after the group join) to the
   // end of drain(): every packet's decode, aggregation, inserts and commits are inside. (The
   // stats().messages counter moves only when a step ends, and the first step coalesces
@@ -316,7 +319,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, totalmem_gb: Math.round(totalmem() / 2 ** 30), freemem_gb: Math.round(freemem() / 2 ** 30), loadavg: loadavg(), node: process.version },
       servers: srv.private ? 'private (started by the bench)' : 'local infrastructure (IOV_STATE_DIR)',
-      params: { packets: N, reps: REPS, rate: RATE, seconds: SECONDS, window_s: WINDOW_S, lateness_s: LATENESS_S, partitions: 4 },
+      params: { packets: N, reps: REPS, rate: RATE, seconds: SECONDS, window_s: WINDOW_S, lateness_s: LATENESS_S, partitions: 4, packets_rows: argv.includes('--json-rows') ? 'JSONEachRow' : 'RowBinary' },
       compute, throughput, latency,
     };
     const text = JSON.stringify(out, null, 2);

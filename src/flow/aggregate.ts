@@ -6,26 +6,14 @@
 // partition's message order — not on how the stream was cut into batches or where a
 // restart happened (docs/segment.md, "Why the result is deterministic").
 import { enrichedPacketCodec, CodecError, type Codec, type EnrichedPacket } from '../schemas/index.ts';
-import { cellToDecimal } from '../topology/index.ts';
+import { cellDecimal } from './cell.ts';
 import {
   MIN_SPEED_KMH, type BatchResult, type BatchTask, type CellAgg, type FlowRow, type FlowRules, type PackedRows, type PacketRow,
   type PartialCell, type PoisonMessage, type WindowOpen,
 } from './types.ts';
-import { PacketRowEncoder } from './encode.ts';
+import { createRowEncoder } from './encode.ts';
 
 let codec: Codec<EnrichedPacket> | undefined;
-const decimalCache = new Map<string, string>();
-
-/** H3 hex → decimal string, cached (a segment has a bounded set of hot cells). */
-export function cellDecimal(hex: string): string {
-  let d = decimalCache.get(hex);
-  if (d === undefined) {
-    if (decimalCache.size > 200_000) decimalCache.clear();
-    d = cellToDecimal(hex);
-    decimalCache.set(hex, d);
-  }
-  return d;
-}
 
 /** Window start (epoch seconds) of an event time in ms. */
 export function windowStartOf(tsMs: number, windowS: number): number {
@@ -103,7 +91,7 @@ export function processBatch(task: BatchTask): BatchResult {
   const cells = new Map<string, PartialCellAcc>();
   const opens = new Map<number, WindowOpen>();
   const rows: PacketRow[] = [];
-  const enc = task.encode ? new PacketRowEncoder(segment, partition, Math.max(4096, task.data.length * 4)) : undefined;
+  const enc = task.encode ? createRowEncoder(task.encode === true ? 'JSONEachRow' : task.encode, segment, partition, Math.max(4096, task.data.length * 4)) : undefined;
   const poison: PoisonMessage[] = [];
   let wm = task.wm;
   let owned = 0, late = 0, foreign = 0, replayed = 0;
@@ -150,7 +138,7 @@ export function processBatch(task: BatchTask): BatchResult {
       if (!opens.has(ws)) opens.set(ws, { windowStart: ws, offset, wmBefore });
     }
     if (offset >= task.packetsFrom && enc) {
-      enc.add(p.vehicleId, p.seq ?? 0, p.ts, p.lat, p.lng, speed, p.heading ?? 0, cellDecimal(p.cell), p.ingestTs, p.gatewayId, offset, isLate);
+      enc.add(p.vehicleId, p.seq ?? 0, p.ts, p.lat, p.lng, speed, p.heading ?? 0, p.cell, p.ingestTs, p.gatewayId, offset, isLate);
     } else if (offset >= task.packetsFrom) {
       rows.push({
         segment,

@@ -3,9 +3,10 @@
 export * from './types.ts';
 export {
   processBatch, packMessages, packRows, unpackRows, addPacket, mergePartial, emptyAgg, toFlowRow, toTrafficFlowRecord,
-  windowStartOf, windowClosed, cellDecimal,
+  windowStartOf, windowClosed,
 } from './aggregate.ts';
-export { PacketRowEncoder, encodedMonthRuns, rowSlice, decodeRows, encodedTransferables } from './encode.ts';
+export { cellDecimal, cellHalves } from './cell.ts';
+export { PACKET_COLUMNS, createRowEncoder, JsonRowEncoder, RowBinaryEncoder, type RowEncoder, encodedMonthRuns, rowSlice, decodeRows, encodedTransferables } from './encode.ts';
 export { PartitionWindows, type ResumePoint } from './state.ts';
 export { batchTrafficFlow, type OraclePacket, type OracleOptions, type OracleResult } from './oracle.ts';
 

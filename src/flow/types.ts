@@ -95,8 +95,8 @@ export interface BatchTask {
   skipWindows: number[];
   /** Owned packets with an offset below this are already in `packets`: no row again. */
   packetsFrom: number;
-  /** Return `packets` rows as JSONEachRow bytes (`encoded`) instead of row objects. */
-  encode?: boolean;
+  /** Return `packets` rows as bytes in this format (`encoded`; true = JSONEachRow) instead of row objects. */
+  encode?: boolean | RowFormat;
   /** Pool warm-up: the worker holds its thread this long (ms) so each thread gets one warm task. */
   holdMs?: number;
   /** Test fault: 'throw' makes the worker throw, 'exit' makes the worker thread die. */
@@ -151,8 +151,12 @@ export interface PackedRows {
  * `packets` rows as JSONEachRow bytes (in offset order), made where they were decoded, so the
  * main thread only slices and sends them (all four buffers are transferred, not copied).
  */
+/** Encodings of `packets` rows the processor can hand to Store.insertEncoded. */
+export type RowFormat = 'JSONEachRow' | 'RowBinary';
+
 export interface EncodedRows {
-  /** Row i is bytes [ends[i-1] (or 0), ends[i]), newline included. */
+  format: RowFormat;
+  /** Row i is bytes [ends[i-1] (or 0), ends[i]) (JSONEachRow: newline included). */
   body: Uint8Array;
   ends: Uint32Array;
   /** Kafka offset of each row. */
@@ -169,7 +173,7 @@ export interface BatchResult {
   /** Row objects (in-process), or empty with `packed` set (from a worker). */
   rows: PacketRow[];
   packed?: PackedRows;
-  /** With `task.encode`: the rows as JSONEachRow bytes (and `rows` empty). */
+  /** With `task.encode`: the rows as encoded bytes (and `rows` empty). */
   encoded?: EncodedRows;
   poison: PoisonMessage[];
   /** Owned packets seen (on-time + late, including skipped replays). */

@@ -52,7 +52,9 @@ export function inProcessRunner(hooks: RunnerHooks = {}): BatchRunner {
 
 /** execArgv for worker threads that must load a .ts module. */
 function workerExecArgv(): string[] {
-  const inherited = process.execArgv;
+  // V8 heap-size flags (e.g. --max-semi-space-size for the main thread) are per process and
+  // refused by worker threads: their heaps are sized through resourceLimits instead.
+  const inherited = process.execArgv.filter((a) => !HEAP_FLAG.test(a));
   if (inherited.some((a) => a.includes('tsx'))) return inherited;
   let loader = 'tsx';
   try {
@@ -63,6 +65,8 @@ function workerExecArgv(): string[] {
   return [...inherited.filter((a) => !a.startsWith('--input-type')), '--import', loader];
 }
 
+const HEAP_FLAG = /^--(max|min)-(semi-space|old-space|heap)-size|^--max-old-space-size|^--stack-size/;
+
 export function piscinaRunner(threads: number, hooks: RunnerHooks = {}): BatchRunner {
   const pool = new Piscina<BatchTask, BatchResult>({
     filename: FLOW_WORKER_URL,
@@ -72,7 +76,7 @@ export function piscinaRunner(threads: number, hooks: RunnerHooks = {}): BatchRu
     // queue inside the thread would only hide backpressure.
     concurrentTasksPerWorker: 1,
     idleTimeout: 60_000,
-    execArgv: FLOW_WORKER_URL.endsWith('.ts') ? workerExecArgv() : process.execArgv,
+    execArgv: FLOW_WORKER_URL.endsWith('.ts') ? workerExecArgv() : process.execArgv.filter((a) => !HEAP_FLAG.test(a)),
   });
   const attempts = hooks.attempts ?? 3;
   return {

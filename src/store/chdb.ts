@@ -191,8 +191,10 @@ export function createChdbStore(opts: ChdbStoreOptions): Store {
       // Raw passthrough: the engine parses the JSONEachRow bytes; rows never become SQL text.
       await run((s) => s.insert({ table: qualified(table), values: Buffer.from(body), format: 'JSONEachRow' }));
     },
+    encodedFormats: ['JSONEachRow'],
     async insertEncoded(table, format, body) {
-      if (format !== 'JSONEachRow') throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded supports JSONEachRow only (got ${String(format)})`, false);
+      // chDB takes the data inside the SQL text: no binary formats.
+      if (format !== 'JSONEachRow') throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded takes JSONEachRow only here (got ${String(format)})`, false);
       if (!/^[A-Za-z0-9_]+$/.test(table)) throw new StoreError('STORE_QUERY', `${cloud}: invalid table name ${JSON.stringify(table)}`, false);
       const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
       if (bytes.length === 0) return;

@@ -101,15 +101,18 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
         throw toStoreError(err, cloud);
       }
     },
-    async insertEncoded(table, format, body) {
-      if (format !== 'JSONEachRow') throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded supports JSONEachRow only (got ${String(format)})`, false);
+    encodedFormats: ['JSONEachRow', 'RowBinary'],
+    async insertEncoded(table, format, body, columns) {
+      if (format !== 'JSONEachRow' && format !== 'RowBinary') throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded takes JSONEachRow or RowBinary (got ${String(format)})`, false);
+      if (format === 'RowBinary' && !columns?.length) throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded RowBinary needs the column list`, false);
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       if (bytes.length === 0) return;
+      const cols = columns?.length ? ` (${columns.map(quoteIdent).join(', ')})` : '';
       try {
         // The client would JSON-encode row objects itself (insert); here the body is sent as
         // the request body and the statement as the query parameter, which 18.16 accepts.
         const r = await client.exec({
-          query: `INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)} FORMAT JSONEachRow`,
+          query: `INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)}${cols} FORMAT ${format}`,
           values: Readable.from([bytes], { objectMode: false }),
         });
         for await (const _ of r.stream) { /* drain the (empty) response */ }

@@ -22,11 +22,14 @@ export interface Store {
   /** Insert rows (objects keyed by column name; UInt64 as decimal strings) in one block. */
   insert(table: string, rows: Row[]): Promise<void>;
   /**
-   * Insert rows already encoded by the caller (e.g. in a worker thread) in one block: `body`
-   * is JSONEachRow text, one object per line, sent to the server as is. Optional: callers
-   * fall back to `insert()` when an adapter lacks it. Same errors as `insert()`.
+   * Insert rows already encoded by the caller (e.g. in a worker thread) in one block, sent to
+   * the server as is: JSONEachRow text (one object per line), or RowBinary with `columns`
+   * naming the encoded columns in order. Optional: callers fall back to `insert()` when an
+   * adapter lacks it. Same errors as `insert()`.
    */
-  insertEncoded?(table: string, format: 'JSONEachRow', body: string | Uint8Array): Promise<void>;
+  insertEncoded?(table: string, format: EncodedFormat, body: string | Uint8Array, columns?: readonly string[]): Promise<void>;
+  /** Formats insertEncoded takes (absent: JSONEachRow only). */
+  readonly encodedFormats?: readonly EncodedFormat[];
   /** Run a SELECT in this store's database; rows come back as JSON objects (UInt64 as strings). */
   query<T extends Row = Row>(sql: string, opts?: QueryOptions): Promise<T[]>;
   /** Run a statement that returns no rows (DDL, TRUNCATE, OPTIMIZE). */
@@ -34,6 +37,9 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Row encodings for Store.insertEncoded. */
+export type EncodedFormat = 'JSONEachRow' | 'RowBinary';
 
 export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_TIMEOUT' | 'STORE_QUERY' | 'STORE_TOO_MANY_ROWS';
 
