@@ -10,13 +10,14 @@ import pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus, BusConsumer, ConsumedBatch, BatchContext } from '../bus/index.ts';
 import {
-  PACKET_COLUMNS, PartitionWindows, decodeRows, encodedMonthRuns, packMessages, rowSlice, toTrafficFlowRecord, unpackRows,
+  PACKET_COLUMNS, PartitionWindows, decodeRows, encodedMonthRuns, rowSlice, toTrafficFlowRecord, unpackRows,
   type BatchTask, type EncodedRows, type FlowRow, type FlowRules, type PacketRow, type RowFormat,
 } from '../flow/index.ts';
 import { quoteString, type Store } from '../store/index.ts';
 import { segmentGroup, segmentTopic, type Topology } from '../topology/index.ts';
 import { SegmentError } from './errors.ts';
 import { segmentMetrics, type SegmentMetrics } from './metrics.ts';
+import { concatPacked, dropHead, firstAtOrAfter, keyAt, packBatch, taskBuffers, valueAt, type PackedBatch } from './packed.ts';
 import { resolveWorkers } from './plan.ts';
 import { inProcessRunner, piscinaRunner, type BatchRunner } from './pool.ts';
 
@@ -154,8 +155,8 @@ interface Pipeline {
   skipWindows: Set<number>;
   packetsFrom: number;
   dlqFrom: number;
-  /** Kafka batches waiting for the next step, and whether that step is scheduled. */
-  buffer: ConsumedBatch[];
+  /** Kafka batches (packed on arrival) waiting for the next step, and whether that step is scheduled. */
+  buffer: PackedBatch[];
   scheduled: boolean;
 }
 
@@ -428,32 +429,30 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     metrics.openWindows.set({ segment, partition: String(pl.partition) }, pl.state!.openCount);
   }
 
-  async function step(pl: Pipeline, batches: ConsumedBatch[]): Promise<void> {
+  async function step(pl: Pipeline, batches: PackedBatch[]): Promise<void> {
     if (!alive(pl) || batches.length === 0) return;
     const t0 = performance.now();
     if (!pl.recovered) await recover(pl);
-    let msgs = batches.length === 1 ? batches[0]!.messages : batches.flatMap((b) => b.messages);
-    const highWatermark = batches[batches.length - 1]!.highWatermark;
-    if (pl.next !== undefined && msgs.length) {
+    let msgs = concatPacked(batches);
+    const highWatermark = msgs.highWatermark;
+    if (pl.next !== undefined && msgs.offsets.length) {
       const from = pl.next;
-      if (Number(msgs[0]!.offset) > from) {
-        log.warn({ partition: pl.partition }, new SegmentError('SEG_OFFSET_GAP', [pl.partition, from, msgs[0]!.offset]).message);
+      if (msgs.offsets[0]! > from) {
+        log.warn({ partition: pl.partition }, new SegmentError('SEG_OFFSET_GAP', [pl.partition, from, msgs.offsets[0]!]).message);
       }
-      // Offsets ascend within a partition: drop the already-processed head, no per-message filter.
-      let k = 0;
-      while (k < msgs.length && Number(msgs[k]!.offset) < from) k++;
-      if (k > 0) msgs = msgs.slice(k);
+      // Offsets ascend within a partition: drop the already-processed head.
+      msgs = dropHead(msgs, firstAtOrAfter(msgs, from));
     }
-    if (msgs.length === 0) return;
-    const first = Number(msgs[0]!.offset);
-    const last = Number(msgs[msgs.length - 1]!.offset);
+    const n = msgs.offsets.length;
+    if (n === 0) return;
+    const first = msgs.offsets[0]!;
+    const last = msgs.offsets[n - 1]!;
     const state = pl.state!;
-    const { data, ends, offsets } = packMessages(msgs);
     const task: BatchTask = {
-      segment, partition: pl.partition, rules, data, ends, offsets,
+      segment, partition: pl.partition, rules, ...taskBuffers(msgs),
       wm: state.wm, skipWindows: [...pl.skipWindows], packetsFrom: pl.packetsFrom, encode,
     };
-    const res = await runner!.run(task, pl.partition, () => packMessages(msgs));
+    const res = await runner!.run(task, pl.partition, () => taskBuffers(msgs));
     checkAlive(pl);
     if (res.packed) res.rows = unpackRows(res.packed);
     state.apply(res);
@@ -462,9 +461,9 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
 
     const poison = res.poison.filter((x) => x.offset >= pl.dlqFrom);
     if (poison.length) {
-      const byOffset = new Map(msgs.map((m) => [Number(m.offset), m]));
       await persist(pl, 'produce to the dead-letter topic', () => bus.produce(poison.map((x) => {
-        const m = byOffset.get(x.offset)!;
+        const i = firstAtOrAfter(msgs, x.offset);
+        const m = { key: keyAt(msgs, i), value: valueAt(msgs, i) };
         log.warn({ partition: pl.partition, offset: x.offset }, new SegmentError('SEG_POISON', [pl.partition, x.offset, dlqTopic, x.reason]).message);
         return {
           topic: dlqTopic,
@@ -491,7 +490,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     await commit(pl, last + 1);
 
     st.batches++;
-    st.messages += msgs.length;
+    st.messages += n;
     st.owned += res.owned;
     st.late += res.late;
     st.foreign += res.foreign;
@@ -550,7 +549,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     const pl = pipelineFor(batch.partition);
     // Batches that arrive while the partition's previous step runs are coalesced into the
     // next step: fewer, larger inserts and commits (a mock-cluster fetch is ~1 000 messages).
-    pl.buffer.push(batch);
+    pl.buffer.push(packBatch(batch.messages, batch.highWatermark));
     if (!pl.scheduled) {
       pl.scheduled = true;
       void enqueue(pl, () => {
