@@ -1,6 +1,6 @@
 // Segment processor benchmark. Prints JSON and writes bench/results/<date>-segment.json.
 //
-//   npx tsx bench/segment.ts [--packets 150000] [--reps 3] [--rate 20000] [--seconds 20] [--window 5]
+//   npx tsx bench/segment.ts [--packets 150000] [--reps 5] [--rate 20000] [--seconds 20] [--window 5]
 //     [--skip-compute] [--skip-latency] [--pool-only | --inprocess-only] [--json-rows] [--profile]
 //
 // Servers: the local infrastructure of IOV_STATE_DIR (`iov infra up`) when it runs, else a
@@ -30,7 +30,7 @@ import { readLocalState, segmentTopic, stateFile } from '../src/topology/index.t
 const argv = process.argv.slice(2);
 const arg = (f: string, d: number): number => { const k = argv.indexOf(f); return k >= 0 ? Number(argv[k + 1]) : d; };
 const N = arg('--packets', 150_000); // the mock cluster keeps only ~40 000 messages per partition
-const REPS = arg('--reps', 3);
+const REPS = arg('--reps', 5);
 const RATE = arg('--rate', 20_000);
 const SECONDS = arg('--seconds', 20);
 const WINDOW_S = arg('--window', 5);
