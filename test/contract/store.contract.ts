@@ -79,6 +79,8 @@ export function storeContract(name: string, makeStore: () => Store | Promise<Sto
     // After the readonly test, which counts the packets table.
     it('inserts pre-encoded JSONEachRow (string or bytes) exactly, and rejects a bad body', async () => {
       expect(typeof store.insertEncoded).toBe('function');
+      // Every adapter takes JSONEachRow; RowBinary (server only) is tested in test/flow/rowbinary.
+      expect(store.encodedFormats).toContain('JSONEachRow');
       const line = (i: number) => `${JSON.stringify({ ...packet(i), segment: 'encoded', vehicle_id: `é-${i}`, kafka_offset: String(2 ** 53 + 2 * i) })}\n`;
       await store.insertEncoded!('packets', 'JSONEachRow', line(1) + line(2));
       await store.insertEncoded!('packets', 'JSONEachRow', new TextEncoder().encode(line(3)));
