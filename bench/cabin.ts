@@ -2,8 +2,8 @@
 // bench/results/<date>-cabin.json and a markdown table next to it.
 //
 //   npx tsx bench/cabin.ts [--quick] [--only cabin|gap] [--match chu1997/b] [--reps 3] [--threads 1|2] [--write]
-//   (--threads: the hybrid's MILP phase on a worker thread, concurrently with the heuristic
-//    (2, the default, as `iov allocate --solver fast` runs) or after it on one thread (1);
+//   (--threads: the hybrid's MILP phase after the heuristic on one thread (1, the default,
+//    as `iov allocate --solver fast` runs) or on a worker thread concurrently with it (2);
 //    the plain-HiGHS baseline always uses one thread)
 //   (--match keeps the GAP instances whose path contains the text, or one of several
 //    comma-separated texts: for iterating;
@@ -28,7 +28,7 @@ const arg = (f: string, d: string): string => { const k = argv.indexOf(f); retur
 const quick = flag('--quick');
 const only = arg('--only', 'all');
 const reps = Number(arg('--reps', quick ? '1' : '3'));
-const threads = Number(arg('--threads', '2')) === 1 ? 1 : 2;
+const threads = Number(arg('--threads', '1')) === 2 ? 2 : 1;
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]!; };
 const gapPct = (c: number, lb: number): number | null => (Number.isFinite(c) && Number.isFinite(lb) && lb > 0 ? Math.round(((c - lb) / lb) * 1e6) / 1e4 : null);
 const r2 = (x: number): number => Math.round(x * 100) / 100;

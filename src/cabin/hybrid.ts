@@ -30,8 +30,9 @@ export interface HybridOptions {
    *  3 s). On 10 s runs it cost chu d10100 6375 → 6381: without the incumbent as a start
    *  HiGHS's improvement heuristics have nothing to work from, so long runs keep it. */
   strict?: boolean;
-  /** 2 (default): the MILP phase runs on a worker thread while the heuristic keeps
-   *  searching on the main thread (best answer wins); 1: one thread, phases in turn */
+  /** 1 (default): one thread, heuristic then MILP phase; 2: the MILP phase runs on a worker
+   *  thread while the heuristic keeps searching on the calling thread (best answer wins).
+   *  Two threads were not better on the shared, loaded benchmark machine (docs/cabin.md). */
   threads?: 1 | 2;
   /** with two threads: the heuristic's share before the MILP phase starts (default 0.3 up
    *  to 3 s, else 0.15) */
@@ -53,7 +54,7 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   // (A 40 000-pair limit on two threads, to cover yagiura's 900×30 and 1600×20 instances,
   // made c201600 18 822 → 18 871 and c30900 10 009 → 10 029 at load ≈ 4.6: the worker took
   // CPU from the heuristic that does the work on those; not kept.)
-  const threaded = milp && (opts.threads ?? 2) === 2 && startMilpThread();
+  const threaded = milp && opts.threads === 2 && startMilpThread();
   if (threaded) return portfolio(g, t0, budget, seed, opts);
   const left = (): number => budget - (Date.now() - t0);
   // Phase 1: the heuristic. If it found nothing feasible (a short phase on a loaded machine
