@@ -1,9 +1,10 @@
 // Benchmark: ingest gateway end to end over loopback, against the raw producer ceiling.
-//   npx tsx bench/gateway.ts [--reps 3] [--seconds 15] [--concurrency 12,24,48] [--p99-limit 500] [--batch 500] [--vehicles 50000] [--produces 2]
+//   npx tsx bench/gateway.ts [--reps 3] [--seconds 15] [--concurrency 12,24,48] [--p99-limit 500] [--batch 500] [--vehicles 50000] [--produces 2] [--prerender 120000]
 //   npx tsx bench/gateway.ts --state-script 1 [--reps 3] [--calls 200] [--batch 500]   (the Redis observe script alone)
 // Starts its own redis-server and Kafka mock cluster (src/infra), then --reps times, back to back:
 //   1. ceiling: Bus.produce alone on pre-encoded EnrichedPackets (same adapter, acks = all);
-//   2. end to end: a client in a SECOND process posts 500-packet JSON requests over HTTP
+//   2. end to end: a client in a SECOND process posts 500-packet JSON requests (rendered before
+//      its clock starts) over HTTP
 //      (keep-alive, N in flight) to the gateway listening on 127.0.0.1, once per N in
 //      --concurrency (a closed loop with few requests in flight measures latency, not
 //      capacity: at 12 in flight the gateway's threads were ~30 % idle). The rep's end-to-end
@@ -40,6 +41,8 @@ const CONCURRENCIES = (() => {
   return list;
 })();
 const CONCURRENCY = arg('client-concurrency', CONCURRENCIES[0]!);
+/** Packets/s the client renders bodies for before its clock starts (0: render on the fly). */
+const PRERENDER_PPS = arg('prerender', 120_000);
 /** A point counts for the rep's figure only if its p99 request latency is within this (ms). */
 const P99_LIMIT_MS = arg('p99-limit', 500);
 const REPS = arg('reps', 3);
@@ -91,6 +94,8 @@ interface ClientReport {
   latenciesMs: { p50: number; p90: number; p99: number; max: number };
   /** CPU seconds the client process used over the whole run (warm-up included). */
   cpuSeconds: number;
+  /** Request bodies rendered before the clock started, and on the fly once those ran out. */
+  bodies: { prerendered: number; live: number };
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
@@ -149,15 +154,30 @@ async function client(port: number): Promise<void> {
       req.end(payload);
     });
 
+  // The request bodies are rendered before the clock starts, as a load generator does (the
+  // ceiling's messages are pre-encoded too): rendering 500 packets of JSON costs the client
+  // ~1.3 µs per packet, CPU the 2-core box would otherwise take from the gateway. Enough
+  // for PRERENDER_PPS over the whole run; past that, bodies are rendered on the fly.
+  const ready: string[] = [];
+  const want = Math.ceil((PRERENDER_PPS * (WARMUP_S + SECONDS)) / BATCH);
+  for (let i = 0; i < want; i++) ready.push(body());
+  let nextReady = 0;
+  let live = 0;
+  const take = (): string => {
+    if (nextReady < ready.length) return ready[nextReady++]!;
+    live++;
+    return body();
+  };
+
   const cpu0 = process.cpuUsage();
-  const rep: ClientReport = { requests: 0, packets: 0, accepted: 0, duplicates: 0, rejected: 0, crossings: 0, errors: {}, seconds: 0, latenciesMs: { p50: 0, p90: 0, p99: 0, max: 0 }, cpuSeconds: 0 };
+  const rep: ClientReport = { requests: 0, packets: 0, accepted: 0, duplicates: 0, rejected: 0, crossings: 0, errors: {}, seconds: 0, latenciesMs: { p50: 0, p90: 0, p99: 0, max: 0 }, cpuSeconds: 0, bodies: { prerendered: ready.length, live: 0 } };
   const lats: number[] = [];
   const t0 = Date.now();
   const measureFrom = t0 + WARMUP_S * 1000;
   const end = measureFrom + SECONDS * 1000;
   const worker = async () => {
     while (Date.now() < end) {
-      const payload = body();
+      const payload = take();
       const s = performance.now();
       const res = await post(payload);
       const ms = performance.now() - s;
@@ -179,6 +199,7 @@ async function client(port: number): Promise<void> {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   rep.seconds = (Date.now() - measureFrom) / 1000;
+  rep.bodies.live = live;
   rep.latenciesMs = { p50: round(pct(lats, 50)), p90: round(pct(lats, 90)), p99: round(pct(lats, 99)), max: round(pct(lats, 100)) };
   agent.destroy();
   const cpu = process.cpuUsage(cpu0);
@@ -337,7 +358,7 @@ async function main(): Promise<void> {
       const redis0 = procCpuSeconds(redis.pid);
       const kafka0 = procCpuSeconds(kafka.pid);
       const w0 = performance.now();
-      const childArgs = ['--client', String(port), '--client-concurrency', String(c), '--tag', `${r}-${c}`, '--seconds', String(SECONDS), '--warmup', String(WARMUP_S), '--batch', String(BATCH), '--vehicles', String(VEHICLES)];
+      const childArgs = ['--client', String(port), '--client-concurrency', String(c), '--tag', `${r}-${c}`, '--seconds', String(SECONDS), '--warmup', String(WARMUP_S), '--batch', String(BATCH), '--vehicles', String(VEHICLES), '--prerender', String(PRERENDER_PPS)];
       const child = fork(fileURLToPath(import.meta.url), childArgs, { execArgv: ['--import', 'tsx'] });
       const rep = await new Promise<ClientReport>((resolve, reject) => {
         child.once('message', (m) => resolve(m as ClientReport));
@@ -362,7 +383,7 @@ async function main(): Promise<void> {
         requestsPerSec: round(rep.requests / rep.seconds),
         latencyMs: rep.latenciesMs,
         withinP99Limit: rep.latenciesMs.p99 <= P99_LIMIT_MS && Object.keys(rep.errors).length === 0,
-        requests: rep.requests, packets: rep.packets, accepted: rep.accepted, duplicates: rep.duplicates,
+        requests: rep.requests, packets: rep.packets, accepted: rep.accepted, duplicates: rep.duplicates, bodies: rep.bodies,
         rejected: rep.rejected, crossings: rep.crossings, errors: rep.errors, seconds: rep.seconds,
         cpuCores: { gateway: round(gwCpu / wall, 2), client: round(rep.cpuSeconds / wall, 2), redis: round(redisCpu / wall, 2), kafkaMock: round(kafkaCpu / wall, 2) },
         cpuUsPerPacket: { gateway: perPacketUs(gwCpu), client: perPacketUs(rep.cpuSeconds), redis: perPacketUs(redisCpu), kafkaMock: perPacketUs(kafkaCpu) },
@@ -406,7 +427,7 @@ async function main(): Promise<void> {
       bench: 'gateway',
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
-      params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCIES, p99LimitMs: P99_LIMIT_MS, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, produceWorker: WORKER, semiSpaceMiB: SEMI_SPACE_MB || 'node default', kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
+      params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCIES, p99LimitMs: P99_LIMIT_MS, prerenderPacketsPerSec: PRERENDER_PPS, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, produceWorker: WORKER, semiSpaceMiB: SEMI_SPACE_MB || 'node default', kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
       ceilingWhat: 'Bus.produce alone (kafkajs, acks=all) on pre-encoded EnrichedPackets, 200k messages per configuration; best configuration per rep',
       endToEndWhat: `accepted packets/s over HTTP from a second process, per rep the best in-flight level (of ${CONCURRENCIES.join(', ')}) with p99 <= ${P99_LIMIT_MS} ms and no errors; all points under reps[].points`,
       median: {
