@@ -8,6 +8,8 @@ export {
 export { lagrangianBound, type LagrangianResult } from './bound.ts';
 export { solveFast, greedyAssign, relGap, type FastOptions, type FastResult } from './fast.ts';
 export { solveFastHybrid, type HybridOptions } from './hybrid.ts';
+export { knapsackHeuristic, type KlhOptions, type KlhResult } from './klh.ts';
+export { stopMilpThread } from './milp-thread.ts';
 export { solveExact, gapToLp, type ExactOptions, type ExactResult, type ExactStatus } from './exact.ts';
 export { solveGa, type GaOptions, type GaResult } from './ga.ts';
 export { toGap, pairInfo, explainInfeasible, validateInstance, haversineKm, type PairInfo, type Reduction } from './model.ts';
