@@ -110,24 +110,35 @@ function evaluate(g: Gap, lambda: Float64Array, W: Work, x: Int32Array): number 
   return v;
 }
 
+/**
+ * Starting job multipliers of the knapsack relaxation: the given ones, else each job's
+ * cheapest Lagrangian cost c_ij + mu_i * w_ij over the agents that can take it.
+ */
+export function startLambda(g: Gap, mu: ArrayLike<number>, given?: ArrayLike<number>): Float64Array {
+  const { m, n, cost, weight } = g;
+  const lambda = new Float64Array(n);
+  if (given) {
+    lambda.set(given);
+    return lambda;
+  }
+  for (let j = 0; j < n; j++) {
+    let b = Infinity;
+    for (let i = 0; i < m; i++) {
+      const w = weight[i * n + j]!;
+      if (w === Infinity) continue;
+      const v = cost[i * n + j]! + mu[i]! * w;
+      if (v < b) b = v;
+    }
+    lambda[j] = b === Infinity ? 0 : b;
+  }
+  return lambda;
+}
+
 export function knapsackBound(g: Gap, opts: KnapsackBoundOptions): KnapsackBoundResult | null {
   if (!integerWeights(g) || !Number.isFinite(opts.upper)) return null;
-  const { m, n, cost, weight } = g;
+  const { n } = g;
   const W = makeWork(g);
-  const lambda = new Float64Array(n);
-  if (opts.lambda) lambda.set(opts.lambda);
-  else {
-    for (let j = 0; j < n; j++) {
-      let b = Infinity;
-      for (let i = 0; i < m; i++) {
-        const w = weight[i * n + j]!;
-        if (w === Infinity) continue;
-        const v = cost[i * n + j]! + opts.mu[i]! * w;
-        if (v < b) b = v;
-      }
-      lambda[j] = b === Infinity ? 0 : b;
-    }
-  }
+  const lambda = startLambda(g, opts.mu, opts.lambda);
   const x = new Int32Array(n);
   const bestL = Float64Array.from(lambda);
   let best = -Infinity;

@@ -9,7 +9,7 @@
 // swap, feasibility first) repairs and polishes it. Different iterates give different,
 // near-optimal solutions: good starts for the tabu search, far apart in the search space.
 import type { Gap } from './gap.ts';
-import { integerWeights, knap, makeWork } from './kbound.ts';
+import { integerWeights, knap, makeWork, startLambda } from './kbound.ts';
 
 export interface KlhOptions {
   /** capacity multipliers of the LP bound (starting λ_j = min_i c_ij + μ_i w_ij) */
@@ -38,22 +38,9 @@ export interface KlhResult {
 
 export function knapsackHeuristic(g: Gap, opts: KlhOptions): KlhResult | null {
   if (!integerWeights(g) || !Number.isFinite(opts.upper)) return null;
-  const { m, n, cost, weight } = g;
+  const { m, n, cost } = g;
   const Wk = makeWork(g);
-  const lambda = new Float64Array(n);
-  if (opts.lambda) lambda.set(opts.lambda);
-  else {
-    for (let j = 0; j < n; j++) {
-      let b = Infinity;
-      for (let i = 0; i < m; i++) {
-        const w = weight[i * n + j]!;
-        if (w === Infinity) continue;
-        const v = cost[i * n + j]! + opts.mu[i]! * w;
-        if (v < b) b = v;
-      }
-      lambda[j] = b === Infinity ? 0 : b;
-    }
-  }
+  const lambda = startLambda(g, opts.mu, opts.lambda);
   const x = new Int32Array(n);
   const xi = new Int32Array(n);
   const owner = new Int32Array(n);
