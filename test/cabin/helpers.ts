@@ -1,5 +1,17 @@
 // Brute force over every assignment: the oracle for tiny instances.
 import type { Gap } from '../../src/cabin/index.ts';
+import { makeGap } from '../../src/cabin/gap.ts';
+import { createRng } from '../../src/cabin/rng.ts';
+
+/** A seeded GAP with integer costs 10-49 and weights 5-24; capacity = tight x the mean load. */
+export function randomIntGap(m: number, n: number, seed: number, tight: number) {
+  const r = createRng(seed);
+  const cost: number[] = [], weight: number[] = [];
+  for (let k = 0; k < m * n; k++) { cost.push(10 + Math.floor(r() * 40)); weight.push(5 + Math.floor(r() * 20)); }
+  const cap: number[] = [];
+  for (let i = 0; i < m; i++) { let s = 0; for (let j = 0; j < n; j++) s += weight[i * n + j]!; cap.push(Math.floor((s / m) * tight)); }
+  return makeGap(m, n, cost, weight, cap);
+}
 
 export function bruteForce(g: Gap): { cost: number; assignment: Int32Array | null } {
   const a = new Int32Array(g.n);

@@ -3,21 +3,10 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CabinError, gapDataDir, isFeasible, lagrangianBound, readGapFile, solveExact, solveFastHybrid } from '../../src/cabin/index.ts';
-import { makeGap } from '../../src/cabin/gap.ts';
 import { knapsackForced, knapsackBound } from '../../src/cabin/kbound.ts';
 import { knapsackHeuristic } from '../../src/cabin/klh.ts';
 import { solveExactInThread, stopMilpThread } from '../../src/cabin/milp-thread.ts';
-import { createRng } from '../../src/cabin/rng.ts';
-import { bruteForce } from './helpers.ts';
-
-function randomIntGap(m: number, n: number, seed: number, tight: number) {
-  const r = createRng(seed);
-  const cost: number[] = [], weight: number[] = [];
-  for (let k = 0; k < m * n; k++) { cost.push(10 + Math.floor(r() * 40)); weight.push(5 + Math.floor(r() * 20)); }
-  const cap: number[] = [];
-  for (let i = 0; i < m; i++) { let s = 0; for (let j = 0; j < n; j++) s += weight[i * n + j]!; cap.push(Math.floor((s / m) * tight)); }
-  return makeGap(m, n, cost, weight, cap);
-}
+import { bruteForce, randomIntGap } from './helpers.ts';
 
 afterAll(async () => { await stopMilpThread(); });
 

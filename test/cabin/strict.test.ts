@@ -3,18 +3,7 @@
 // the incumbent's own pairs may be removed; the answer must still be the optimum.
 import { describe, expect, it } from 'vitest';
 import { isFeasible, solveExact, solveFast } from '../../src/cabin/index.ts';
-import { makeGap } from '../../src/cabin/gap.ts';
-import { createRng } from '../../src/cabin/rng.ts';
-import { bruteForce } from './helpers.ts';
-
-function randomIntGap(m: number, n: number, seed: number, tight: number) {
-  const r = createRng(seed);
-  const cost: number[] = [], weight: number[] = [];
-  for (let k = 0; k < m * n; k++) { cost.push(10 + Math.floor(r() * 40)); weight.push(5 + Math.floor(r() * 20)); }
-  const cap: number[] = [];
-  for (let i = 0; i < m; i++) { let s = 0; for (let j = 0; j < n; j++) s += weight[i * n + j]!; cap.push(Math.floor((s / m) * tight)); }
-  return makeGap(m, n, cost, weight, cap);
-}
+import { bruteForce, randomIntGap } from './helpers.ts';
 
 describe('strict fixing with a cutoff', () => {
   it('agrees with brute force on small integer instances, from a poor warm start', async () => {
