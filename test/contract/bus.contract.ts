@@ -108,7 +108,10 @@ export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): vo
         await cb.commit([{ topic, partition: x.partition, offset: String(Number(x.messages.at(-1)!.offset) + 1) }]);
       });
       await waitFor(() => ca.assignment().length > 0 && cb.assignment().length > 0 &&
-        ca.assignment()[0]!.partitions.length + cb.assignment()[0]!.partitions.length === 4, { what: 'both members assigned', timeoutMs: 40_000 });
+        ca.assignment()[0]!.partitions.length + cb.assignment()[0]!.partitions.length === 4, { what: 'both members assigned', timeoutMs: 40_000 }).catch((err: Error) => {
+        // Say where the group was stuck (seen once in a fully loaded CI run, 8 s otherwise).
+        throw new Error(`${err.message}; assignments: a=${JSON.stringify(ca.assignment())} b=${JSON.stringify(cb.assignment())}`, { cause: err });
+      });
       const pa = ca.assignment()[0]!.partitions;
       const pb = cb.assignment()[0]!.partitions;
       expect(pa.filter((p) => pb.includes(p))).toEqual([]);
