@@ -69,6 +69,12 @@ export interface FastResult {
   /** solveFastHybrid: where its MILP phase ran ('thread': a worker thread, concurrently
    *  with the heuristic; 'main': after it, on the calling thread; 'none': not run) */
   milpPhase?: 'thread' | 'main' | 'none';
+  /** solveFastHybrid: 'lagrangian-bb' when the answer came from the Lagrangian
+   *  branch-and-bound (lbb.ts), with its node count; absent otherwise */
+  method?: 'lagrangian-bb';
+  nodes?: number;
+  /** what proved optimality, when something did ('lagrangian-bb': the tree was exhausted) */
+  proof?: string;
 }
 
 export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {

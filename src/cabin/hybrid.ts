@@ -7,10 +7,13 @@
 // instances (≥ ~900 jobs, or tens of thousands of pairs) it rarely even finds a feasible
 // point in seconds (bench results, issue 6). The reduced model keeps only pairs whose Lagrangian reduced cost still allows a
 // solution better than the incumbent, so the MILP is much smaller than the plain one.
+import { lagrangianBound } from './bound.ts';
 import { badOption } from './errors.ts';
 import { solveExact } from './exact.ts';
 import { relGap, solveFast, type FastResult } from './fast.ts';
 import type { Gap } from './gap.ts';
+import { integerWeights } from './kbound.ts';
+import { lagrangianBB } from './lbb.ts';
 import { solveExactInThread, startMilpThread } from './milp-thread.ts';
 
 export interface HybridOptions {
@@ -39,6 +42,40 @@ export interface HybridOptions {
   threadedShare?: number;
   /** passed to the heuristic phase (FastOptions.knapsackShare) */
   knapsackShare?: number;
+  /** Lagrangian branch-and-bound (lbb.ts) instead of heuristic + MILP phase. Default: for
+   *  budgets up to 3 s on instances with integer costs and weights whose knapsack tables
+   *  stay small (n · Σ_i (b_i + 1) ≤ 4·10⁶). Unproven after its share (`lbbShare`), its
+   *  answer is the MILP phase's start; with no solution at all the usual path runs. */
+  lagrangianBB?: boolean;
+  /** the B&B's share of the budget before an unproven answer goes to the MILP phase
+   *  (instances within milpMaxPairs; default 0.75, else 0.95) */
+  lbbShare?: number;
+}
+
+/** Integer data and knapsack DP tables of a sane size: the B&B's preconditions. */
+export function lbbApplies(g: Gap): boolean {
+  if (!g.integerCosts || !integerWeights(g)) return false;
+  let cells = 0;
+  for (let i = 0; i < g.m; i++) cells += (Math.max(0, Math.floor(g.capacity[i]! + 1e-9)) + 1) * g.n;
+  return cells <= 4e6;
+}
+
+/**
+ * The B&B path: the LP bound's multipliers (capacity relaxation, a few ms) start the
+ * knapsack multipliers; the tree runs until it proves its answer or 95 % of the budget.
+ */
+function lbbPath(g: Gap, t0: number, budget: number, share: number): FastResult | null {
+  const lp = lagrangianBound(g, { maxIterations: 300, deadline: t0 + budget * 0.1 });
+  if (lp.bound === -Infinity) return null; // a job with no usable agent: the heuristic path says which
+  const r = lagrangianBB(g, { mu: lp.mu, deadline: t0 + budget * share });
+  if (!r || !r.assignment) return null;
+  const timeMs = Date.now() - t0;
+  const lowerBound = Math.max(lp.bound, r.lowerBound);
+  return {
+    assignment: r.assignment, cost: r.cost, lowerBound, gap: relGap(r.cost, lowerBound), provenOptimal: r.provenOptimal,
+    timeMs, timeToBestMs: r.stats.bestAtMs + (timeMs - r.timeMs), iterations: r.nodes, unplaceable: [], mu: lp.mu, lambda: r.lambda,
+    milpPhase: 'none', method: 'lagrangian-bb', nodes: r.nodes, ...(r.provenOptimal ? { proof: 'lagrangian-bb' } : {}),
+  };
 }
 
 export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise<FastResult> {
@@ -54,16 +91,26 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   // (A 40 000-pair limit on two threads, to cover yagiura's 900×30 and 1600×20 instances,
   // made c201600 18 822 → 18 871 and c30900 10 009 → 10 029 at load ≈ 4.6: the worker took
   // CPU from the heuristic that does the work on those; not kept.)
-  const threaded = milp && opts.threads === 2 && startMilpThread();
-  if (threaded) return portfolio(g, t0, budget, seed, opts);
   const left = (): number => budget - (Date.now() - t0);
-  // Phase 1: the heuristic. If it found nothing feasible (a short phase on a loaded machine
-  // can miss, issue 6), keep searching with fresh seeds rather than hand HiGHS an empty
-  // start: on the instances where this happens HiGHS alone finds poor points or none.
-  let h = solveFast(g, { timeLimitMs: milp ? budget * share : budget, seed, ...(opts.knapsackShare !== undefined ? { knapsackShare: opts.knapsackShare } : {}) });
-  for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > budget * (milp ? 0.3 : 0.05); s++) {
-    const h2 = solveFast(g, { timeLimitMs: milp ? Math.max(left() - budget * 0.3, budget * 0.1) : left(), seed: s });
-    if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
+  let h: FastResult | null = null;
+  if (opts.lagrangianBB ?? (budget <= 3000 && lbbApplies(g))) {
+    // Phase 1 (B&B): proven → done; unproven → its incumbent and multipliers go to the MILP
+    // phase below in the time left; no solution at all → the heuristic phase as usual
+    h = lbbPath(g, t0, budget, milp ? opts.lbbShare ?? 0.75 : 0.95);
+    if (h?.provenOptimal) return h;
+  }
+  if (!h) {
+    const threaded = milp && opts.threads === 2 && startMilpThread();
+    if (threaded) return portfolio(g, t0, budget, seed, opts);
+    // Phase 1: the heuristic. If it found nothing feasible (a short phase on a loaded machine
+    // can miss, issue 6), keep searching with fresh seeds rather than hand HiGHS an empty
+    // start: on the instances where this happens HiGHS alone finds poor points or none.
+    const t1 = Date.now() - t0;
+    h = solveFast(g, { timeLimitMs: Math.max(1, milp ? Math.min(left(), Math.max(budget * share - t1, budget * 0.1)) : left()), seed, ...(opts.knapsackShare !== undefined ? { knapsackShare: opts.knapsackShare } : {}) });
+    for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > budget * (milp ? 0.3 : 0.05); s++) {
+      const h2 = solveFast(g, { timeLimitMs: milp ? Math.max(left() - budget * 0.3, budget * 0.1) : left(), seed: s });
+      if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
+    }
   }
   const total = (r: FastResult, timeToBestMs: number): FastResult => ({ ...r, timeMs: Date.now() - t0, timeToBestMs });
   if (!milp || h.unplaceable.length || left() < 20) return { ...total(h, h.timeToBestMs), milpPhase: 'none' };
@@ -74,7 +121,8 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   // limit or a numerically odd answer must not cost us it).
   if (!ex.assignment || (h.assignment && h.cost <= ex.cost)) {
     const r = total(h, h.timeToBestMs);
-    return { ...r, milpPhase: 'main', lowerBound, gap: relGap(r.cost, lowerBound), provenOptimal: r.provenOptimal || (h.assignment !== null && (ex.status === 'optimal' || relGap(h.cost, lowerBound) <= 1e-9)) };
+    const proven = r.provenOptimal || (h.assignment !== null && (ex.status === 'optimal' || relGap(h.cost, lowerBound) <= 1e-9));
+    return { ...r, milpPhase: 'main', lowerBound, gap: relGap(r.cost, lowerBound), provenOptimal: proven, ...(proven && !r.proof ? { proof: ex.status === 'optimal' ? ex.proof : 'bound' } : {}) };
   }
   // HiGHS reports no time of its own improvements: if it beat the heuristic, the honest
   // "time to best" is the whole run.
@@ -83,6 +131,7 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     assignment: ex.assignment, cost: ex.cost, lowerBound, gap: relGap(ex.cost, lowerBound),
     provenOptimal: ex.status === 'optimal' || relGap(ex.cost, lowerBound) <= 1e-9,
     timeMs, timeToBestMs: timeMs, iterations: h.iterations, unplaceable: [], milpPhase: 'main',
+    ...(ex.status === 'optimal' ? { proof: ex.proof } : {}),
   };
 }
 
