@@ -1,5 +1,5 @@
 // Benchmark: ingest gateway end to end over loopback, against the raw producer ceiling.
-//   npx tsx bench/gateway.ts [--reps 3] [--seconds 15] [--concurrency 12,24,48] [--p99-limit 500] [--batch 500] [--vehicles 50000] [--produces 2] [--prerender 120000]
+//   npx tsx bench/gateway.ts [--reps 3] [--seconds 15] [--concurrency 12,24,48] [--p99-limit 500] [--batch 500] [--vehicles 50000] [--produces 2] [--prerender 120000] [--write 0]
 //   npx tsx bench/gateway.ts --state-script 1 [--reps 3] [--calls 200] [--batch 500]   (the Redis observe script alone)
 // Starts its own redis-server and Kafka mock cluster (src/infra), then --reps times, back to back:
 //   1. ceiling: Bus.produce alone on pre-encoded EnrichedPackets (same adapter, acks = all);
@@ -73,6 +73,8 @@ const WORKER = arg('worker', 1) !== 0;
  */
 const SEMI_SPACE_MB = arg('semi-space', 0);
 const API_KEY = 'bench-secret-0001';
+/** --write 0: print only (A/B runs), leave bench/results alone. */
+const WRITE = arg('write', 1) !== 0;
 
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
@@ -315,7 +317,7 @@ async function stateScript(): Promise<void> {
   process.stdout.write(`${text}\n`);
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway-state.json`), `${text}\n`);
+  if (WRITE) writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway-state.json`), `${text}\n`);
   process.exit(0);
 }
 
@@ -448,7 +450,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\n`);
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway.json`), `${text}\n`);
+  if (WRITE) writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway.json`), `${text}\n`);
   process.exit(0);
 }
 

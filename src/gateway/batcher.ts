@@ -9,6 +9,8 @@
 //    once (the caller answers 503), so memory stays bounded while Kafka is slow or down.
 import type { Bus, ProduceRecord } from '../bus/index.ts';
 
+const NO_RECORDS: ProduceRecord[] = [];
+
 interface Job {
   records: ProduceRecord[];
   bytes: number;
@@ -75,6 +77,8 @@ export function createBatcher(opts: BatcherOptions): ProduceBatcher {
         head++;
         jobs.push(j);
         for (const r of j.records) records.push(r);
+        // The job keeps only its promise and size: the records go with this call alone.
+        j.records = NO_RECORDS;
       }
       if (head > 1024 && head * 2 > queue.length) {
         queue.splice(0, head);
@@ -82,9 +86,10 @@ export function createBatcher(opts: BatcherOptions): ProduceBatcher {
       }
       sending++;
       const t0 = performance.now();
+      const n = records.length;
       opts.bus.produce(records).then(
-        () => finish(jobs, records.length, t0, undefined),
-        (err: unknown) => finish(jobs, records.length, t0, err ?? new Error('produce failed')),
+        () => finish(jobs, n, t0, undefined),
+        (err: unknown) => finish(jobs, n, t0, err ?? new Error('produce failed')),
       );
     }
   };

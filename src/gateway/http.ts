@@ -9,7 +9,7 @@ import { segmentTopic, type Topology } from '../topology/index.ts';
 import { createAuthenticator, createRateLimiter, presentedKey } from './auth.ts';
 import type { GatewayConfig } from './config.ts';
 import { format, GatewayError, REQUEST_ERRORS, type RequestErrorCode } from './errors.ts';
-import type { IngestCore } from './ingest.ts';
+import type { IngestCore, IngestResult } from './ingest.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { parseJsonBody, parseNdjsonBody } from './parse.ts';
 
@@ -118,17 +118,22 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
     return undefined;
   };
 
-  app.post('/v1/packets', { onRequest: guard }, async (req, reply) => {
+  // Not an async function, and the body is taken off the request: nothing keeps the parsed
+  // items alive while the request waits for Redis and Kafka (see ingest.ts).
+  app.post('/v1/packets', { onRequest: guard }, (req, reply) => {
     const items = req.body as unknown[] | undefined;
+    req.body = undefined;
     if (items === undefined || items === null) throw new GatewayError('EMPTY_BODY');
-    const res = await core.ingest(items, { gatewayId: req.iovGatewayId });
+    return core.ingest(items, { gatewayId: req.iovGatewayId }).then((res) => answer(reply, res));
+  });
+  const answer = (reply: FastifyReply, res: IngestResult) => {
     if (res.accepted + res.duplicates === 0) {
       metrics.requests.inc({ status: '422', code: 'ALL_REJECTED' });
       return reply.code(422).send({ statusCode: 422, code: 'ALL_REJECTED', message: format(REQUEST_ERRORS.ALL_REJECTED.message, []), ...res });
     }
     metrics.requests.inc({ status: '200', code: '' });
     return reply.code(200).send(res);
-  });
+  };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

@@ -3,7 +3,7 @@
 // generic schema interpreter on this hot path, and it gives every field its own stable code.
 // Checks run in a fixed order (vehicleId, ts, lat, lng, seq, speedKmh, heading, extra) and
 // the first failure is reported, so the same bad packet always gets the same code.
-import type { VehiclePacket } from '../schemas/index.ts';
+import type { EnrichedPacket } from '../schemas/index.ts';
 import type { GatewayConfig } from './config.ts';
 import { kindOf, packetError, show, type PacketRejection } from './errors.ts';
 
@@ -16,7 +16,25 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 // writes to a packet's extra.
 const NO_EXTRA: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
 
-export type Validated = { ok: true; packet: VehiclePacket } | { ok: false; error: PacketRejection };
+/**
+ * A valid packet as the ingest core carries it: the client's fields plus every field the
+ * ingest path adds (enrichment, the dedup key), all declared by the validator with
+ * placeholders, so every packet has one hidden class with all fields in-object. Filling
+ * them in later used to allocate a property store per packet; and the packet itself is the
+ * Observation handed to the state store (no wrapper object per packet).
+ */
+export interface IngestPacket extends EnrichedPacket {
+  /** Dedup identity within the vehicle: `s<seq>`, or `t<ts>` when seq is absent. */
+  dedupKey: string;
+}
+
+export interface Rejected {
+  ok: false;
+  error: PacketRejection;
+}
+
+/** The packet, or why it was rejected (`'error' in v`). */
+export type Validated = IngestPacket | Rejected;
 
 export type PacketValidator = (item: unknown, index: number, now: number) => Validated;
 
@@ -24,7 +42,7 @@ type Limits = Pick<GatewayConfig, 'maxFutureSkewMs' | 'maxAgeMs' | 'maxExtraFiel
 
 export function compileValidator(limits: Limits): PacketValidator {
   const { maxFutureSkewMs, maxAgeMs, maxExtraFields, maxExtraValueChars } = limits;
-  const fail = (index: number, code: Parameters<typeof packetError>[1], ...args: unknown[]): Validated => ({ ok: false, error: packetError(index, code, ...args) });
+  const fail = (index: number, code: Parameters<typeof packetError>[1], ...args: unknown[]): Rejected => ({ ok: false, error: packetError(index, code, ...args) });
   const optionalNumber = (v: unknown): v is number | null | undefined => v === undefined || v === null || typeof v === 'number';
 
   return (item, index, now) => {
@@ -88,17 +106,23 @@ export function compileValidator(limits: Limits): PacketValidator {
     }
 
     return {
-      ok: true,
-      packet: {
-        vehicleId,
-        seq: typeof seq === 'number' ? seq : null,
-        ts,
-        lat,
-        lng,
-        speedKmh: typeof speed === 'number' ? speed : null,
-        heading: typeof heading === 'number' ? heading : null,
-        extra,
-      },
+      vehicleId,
+      seq: typeof seq === 'number' ? seq : null,
+      ts,
+      lat,
+      lng,
+      speedKmh: typeof speed === 'number' ? speed : null,
+      heading: typeof heading === 'number' ? heading : null,
+      extra,
+      // Filled in by the ingest core.
+      cell: '',
+      segment: '',
+      ownerSegment: '',
+      crossing: false,
+      prevSegment: null,
+      ingestTs: 0,
+      gatewayId: '',
+      dedupKey: typeof seq === 'number' ? `s${seq}` : `t${ts}`,
     };
   };
 }

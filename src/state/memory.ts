@@ -33,6 +33,11 @@ export function createMemoryState(now: () => number = Date.now): VehicleState {
         return { duplicate: false, advanced: false, prev };
       });
     },
+    undoer(obs: Observation[], results: ObserveResult[]) {
+      const o = obs.slice();
+      const r = results.slice();
+      return () => this.rollback(o, r);
+    },
     async rollback(obs: Observation[], results: ObserveResult[]) {
       for (let i = obs.length - 1; i >= 0; i--) {
         const x = obs[i]!;

@@ -1,8 +1,13 @@
 // Vehicle state in Redis (ioredis). A whole request's observations go in ONE script call:
 // one round trip, applied atomically and in order (DESIGN.md §3).
-//   iov:v:<vehicleId>   hash { s: segment, t: ts ms, a: lat, o: lng,   (the state)
-//                              d<dedupKey>: expiry epoch ms, ...       (dedup entries)
+//   iov:v:<vehicleId>   hash { q: "<ts>|<lat>|<lng>|<segment>",   (the state, one field)
+//                              d<dedupKey>: expiry epoch ms, ...     (dedup entries)
 //                              x: upkeep due (epoch ms), p: prune threshold, h: padding }
+// The state is one packed field: a request's vehicle costs an HMGET of 3 fields and an HSET
+// of 2 (was 6 and 5 with one field per value), and the reply carries one string per packet.
+// ts, lat and lng are numbers, so the segment goes last and may contain anything. Hashes
+// written by the earlier layout (s: segment, t: ts, a: lat, o: lng) are read as such and
+// rewritten in the packed form at their vehicle's next state change (docs/gateway.md).
 // A vehicle's dedup entries live in its own hash (not one key per packet): a packet costs no
 // key creation and no per-key expiry, and a request's packets of one vehicle touch one key
 // with two commands (HMGET, HSET) however many they are. An entry is live while its expiry
@@ -15,12 +20,14 @@
 import { Redis } from 'ioredis';
 import { StateError, type Observation, type ObserveOptions, type ObserveResult, type VehicleRecord, type VehicleState } from './types.ts';
 
-// The whole request travels as ONE argument (a JSON array of strings, six per observation:
-// vehicleId, dedupKey, ts, segment, lat, lng) and the answer comes back as ONE JSON string
-// (six values per observation: dup, adv, prev segment, ts, lat, lng; false when absent).
-// With 500 observations that is 2 arguments instead of 3 000 and one bulk reply instead of
-// 3 000 array elements: ioredis' per-argument encoding and per-element reply parsing were
-// ~5 µs per packet on the client, more than the script itself. Keys are built inside the
+// The whole request travels as ONE argument: a JSON array of strings, three per observation
+// (vehicleId, dedupKey, packed state "<ts>|<lat>|<lng>|<segment>"). The answer is ONE bulk
+// string, read as bytes: per observation a flag byte (a = advanced the state, k = kept: not
+// a duplicate but older than the state, d = duplicate), the packed previous state ('' when
+// none) and a newline. With 500 observations that is 2 arguments instead of 1 500 and one
+// reply instead of 1 500 array elements: ioredis' per-argument encoding and per-element
+// reply parsing were ~5 µs per packet on the client, more than the script itself. Request
+// and reply are kept as bytes (off the JS heap) for undoer(). Keys are built inside the
 // script from the prefix; like before, one request's keys span many slots (single Redis,
 // not Cluster). cjson is part of Redis' Lua environment.
 // Observations are grouped by vehicle (first-seen order; vehicles are independent, and each
@@ -42,6 +49,13 @@ local CH = 1000
 -- encoding: a dedup check is a lookup that usually misses, and on a listpack a miss scans
 -- every field (3.7 us per HMGET+HSET at 5 fields, 11 at 120, vs 2.2 hashed at 600).
 local HT = string.rep('h', 72)
+local function tsOf(q) return tonumber(string.match(q, '^[^|]*')) end
+-- A hash of the earlier layout (s, t, a, o; no q): its state in the packed form.
+local function legacy(sk)
+  local o = redis.call('HMGET', sk, 's', 't', 'a', 'o')
+  if not o[1] then return false end
+  return o[2] .. '|' .. o[3] .. '|' .. o[4] .. '|' .. o[1]
+end
 local function chunked(cmd, key, args, out)
   local n = #args
   for i = 1, n, CH do
@@ -80,46 +94,45 @@ local function upkeep(sk)
     redis.call('HSET', sk, 'x', string.format('%d', x), 'h', HT)
   end
 end
-local n = #a / 6
+local n = #a / 3
 -- nxt[i] = the next observation of the same vehicle (most vehicles have one per request).
 local last, nxt, done = {}, {}, {}
 for i = 1, n do
-  local id = a[i*6-5]
+  local id = a[i*3-2]
   local l = last[id]
   if l then nxt[l] = i end
   last[id] = i
 end
 local out = {}
 for i = 1, n do
-  local id = a[i*6-5]
+  local id = a[i*3-2]
   if not done[id] then
     done[id] = true
     local sk = vp .. id
-    local b = i*6-6
+    local b = i*3-3
     if not nxt[i] then
       -- One observation of this vehicle: HMGET + HSET.
       local f = 'd' .. a[b+2]
-      local cur = redis.call('HMGET', sk, 's', 't', 'a', 'o', 'x', f)
-      local stt = cur[2]
-      out[b+3] = cur[1] or false
-      out[b+4] = stt or false
-      out[b+5] = cur[3] or false
-      out[b+6] = cur[4] or false
-      local d = cur[6]
+      local cur = redis.call('HMGET', sk, 'q', 'x', f, 's')
+      local q = cur[1]
+      local old = (not q) and cur[4]
+      if old then q = legacy(sk) end
+      out[b+2] = q or ''
+      out[b+3] = '\\n'
+      local d = cur[3]
       if d and tonumber(d) > now then
-        out[b+1] = 1
-        out[b+2] = 0
+        out[b+1] = 'd'
       else
-        out[b+1] = 0
-        local ts = a[b+3]
-        if (not stt) or tonumber(ts) >= tonumber(stt) then
-          out[b+2] = 1
-          redis.call('HSET', sk, f, dexp, 's', a[b+4], 't', ts, 'a', a[b+5], 'o', a[b+6])
+        local nq = a[b+3]
+        if (not q) or tsOf(nq) >= tsOf(q) then
+          out[b+1] = 'a'
+          redis.call('HSET', sk, f, dexp, 'q', nq)
+          if old then redis.call('HDEL', sk, 's', 't', 'a', 'o') end
         else
-          out[b+2] = 0
+          out[b+1] = 'k'
           redis.call('HSET', sk, f, dexp)
         end
-        if due(cur[5]) then upkeep(sk) end
+        if due(cur[2]) then upkeep(sk) end
       end
     else
       -- Several: one HMGET of the state and every dedup field, the observations applied in
@@ -127,76 +140,72 @@ for i = 1, n do
       local idx = {}
       local j = i
       while j do idx[#idx+1] = j; j = nxt[j] end
-      local fields = {'s', 't', 'a', 'o', 'x'}
+      local fields = {'q', 'x', 's'}
       local seen = {}
       for _, k in ipairs(idx) do
-        local f = 'd' .. a[k*6-4]
+        local f = 'd' .. a[k*3-1]
         if not seen[f] then seen[f] = true; fields[#fields+1] = f end
       end
       local cur = {}
       chunked('HMGET', sk, fields, cur)
-      local st, stt, sa, so = cur[1], cur[2], cur[3], cur[4]
+      local q = cur[1]
+      local old = (not q) and cur[3]
+      if old then q = legacy(sk) end
+      local qt = q and tsOf(q)
       local dv = {}
-      for k = 6, #fields do dv[fields[k]] = cur[k] end
+      for k = 4, #fields do dv[fields[k]] = cur[k] end
       local adv = false
       local set = {}
       for _, k in ipairs(idx) do
-        local c = k*6-6
+        local c = k*3-3
         local f = 'd' .. a[c+2]
-        out[c+3] = st or false
-        out[c+4] = stt or false
-        out[c+5] = sa or false
-        out[c+6] = so or false
+        out[c+2] = q or ''
+        out[c+3] = '\\n'
         local d = dv[f]
         if d and tonumber(d) > now then
-          out[c+1] = 1
-          out[c+2] = 0
+          out[c+1] = 'd'
         else
           dv[f] = dexp
           set[#set+1] = f
           set[#set+1] = dexp
-          out[c+1] = 0
-          local ts = a[c+3]
-          if (not stt) or tonumber(ts) >= tonumber(stt) then
-            st, stt, sa, so = a[c+4], ts, a[c+5], a[c+6]
+          local nq = a[c+3]
+          local nt = tsOf(nq)
+          if (not q) or nt >= qt then
+            q, qt = nq, nt
             adv = true
-            out[c+2] = 1
+            out[c+1] = 'a'
           else
-            out[c+2] = 0
+            out[c+1] = 'k'
           end
         end
       end
       if #set > 0 then
         if adv then
-          set[#set+1] = 's'; set[#set+1] = st
-          set[#set+1] = 't'; set[#set+1] = stt
-          set[#set+1] = 'a'; set[#set+1] = sa
-          set[#set+1] = 'o'; set[#set+1] = so
+          set[#set+1] = 'q'; set[#set+1] = q
         end
         chunked('HSET', sk, set, nil)
-        if due(cur[5]) then upkeep(sk) end
+        if adv and old then redis.call('HDEL', sk, 's', 't', 'a', 'o') end
+        if due(cur[2]) then upkeep(sk) end
       end
     end
   end
 end
-return cjson.encode(out)
+return table.concat(out)
 `;
 
 // Reverse order: restore the state where it is still what this call set (rollback of the
-// state fields, never of the whole key: the hash holds other requests' dedup entries too),
-// and release this call's dedup reservations.
+// state field, never of the whole key: the hash holds other requests' dedup entries too),
+// and release this call's dedup reservations. Per key: reserved, advanced, the packed state
+// this call wrote, the packed state before it ('' = none), the dedup field.
 const ROLLBACK = `
 local n = #KEYS
 for i = n, 1, -1 do
   local sk = KEYS[i]
-  local b = (i-1)*8
-  local reserved, adv, ts, seg = ARGV[b+1], ARGV[b+2], ARGV[b+3], ARGV[b+4]
-  local ps, pt, pa, po = ARGV[b+5], ARGV[b+6], ARGV[b+7], ARGV[b+8]
-  local df = ARGV[n*8 + i]
+  local b = (i-1)*5
+  local reserved, adv, q, pq, df = ARGV[b+1], ARGV[b+2], ARGV[b+3], ARGV[b+4], ARGV[b+5]
   if adv == '1' then
-    local cur = redis.call('HMGET', sk, 's', 't')
-    if cur[1] == seg and cur[2] == ts then
-      if ps == '' then redis.call('HDEL', sk, 's', 't', 'a', 'o') else redis.call('HSET', sk, 's', ps, 't', pt, 'a', pa, 'o', po) end
+    if redis.call('HGET', sk, 'q') == q then
+      if pq == '' then redis.call('HDEL', sk, 'q') else redis.call('HSET', sk, 'q', pq) end
     end
   end
   if reserved == '1' then redis.call('HDEL', sk, df) end
@@ -205,9 +214,71 @@ return n
 `;
 
 type RedisWithScripts = Redis & {
-  iovObserve(horizon: string, ttl: string, prefix: string, packed: string): Promise<string>;
+  iovObserveBuffer(horizon: string, ttl: string, prefix: string, packed: Buffer): Promise<Buffer>;
   iovRollback(...args: (string | number)[]): Promise<number>;
 };
+
+/** The packed state field: "<ts>|<lat>|<lng>|<segment>" (numbers first: the segment may hold any character but a newline). */
+function pack(r: VehicleRecord): string {
+  return `${r.ts}|${r.lat}|${r.lng}|${r.segment}`;
+}
+
+function unpack(q: string): VehicleRecord {
+  const i = q.indexOf('|');
+  const j = q.indexOf('|', i + 1);
+  const k = q.indexOf('|', j + 1);
+  return { segment: q.slice(k + 1), ts: Number(q.slice(0, i)), lat: Number(q.slice(i + 1, j)), lng: Number(q.slice(j + 1, k)) };
+}
+
+/**
+ * The script's argument, ["<vehicleId>","<dedupKey>","<packed state>",...], as bytes (kept
+ * for undoer(); built in a function of its own, so nothing but the bytes outlives it).
+ */
+export function encodeObservations(obs: readonly Observation[]): Buffer {
+  const packed: string[] = new Array<string>(obs.length * 3);
+  let j = 0;
+  for (const x of obs) {
+    if (x.segment.includes('\n')) throw new Error(`vehicle state: segment id ${JSON.stringify(x.segment)} contains a newline`);
+    packed[j++] = x.vehicleId;
+    packed[j++] = x.dedupKey;
+    packed[j++] = pack(x);
+  }
+  return Buffer.from(JSON.stringify(packed), 'utf8');
+}
+
+/** The script's answer: per observation a flag byte, the packed previous state, a newline. */
+export function decodeReply(reply: Buffer, n: number): ObserveResult[] {
+  // One string, read with indexOf and charCodeAt: faster than reading the buffer piecewise.
+  const s = reply.toString('utf8');
+  const out = new Array<ObserveResult>(n);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const flag = s.charCodeAt(pos);
+    const nl = s.indexOf('\n', pos + 1);
+    if (nl < 0 || (flag !== 0x61 && flag !== 0x6b && flag !== 0x64)) throw new StateError(`redis observe: malformed reply at observation ${i}`);
+    let prev: VehicleRecord | undefined;
+    if (nl > pos + 1) {
+      const a = s.indexOf('|', pos + 1);
+      const b = s.indexOf('|', a + 1);
+      const c = s.indexOf('|', b + 1);
+      if (a < 0 || c < 0 || c > nl) throw new StateError(`redis observe: malformed state in the reply at observation ${i}`);
+      // ts: plain digits as this adapter writes them (anything else through Number).
+      let ts = 0;
+      let k = pos + 1;
+      for (; k < a; k++) {
+        const d = s.charCodeAt(k) - 48;
+        if (d < 0 || d > 9) break;
+        ts = ts * 10 + d;
+      }
+      if (k < a || a === pos + 1) ts = Number(s.slice(pos + 1, a));
+      prev = { segment: s.slice(c + 1, nl), ts, lat: Number(s.slice(a + 1, b)), lng: Number(s.slice(b + 1, c)) };
+    }
+    out[i] = { duplicate: flag === 0x64, advanced: flag === 0x61, prev };
+    pos = nl + 1;
+  }
+  if (pos !== s.length) throw new StateError(`redis observe: reply has ${s.length - pos} characters after ${n} observations`);
+  return out;
+}
 
 export interface RedisStateOptions {
   url: string;
@@ -232,50 +303,60 @@ export function createRedisState(opts: RedisStateOptions): VehicleState {
   redis.defineCommand('iovObserve', { lua: OBSERVE, numberOfKeys: 0 });
   redis.defineCommand('iovRollback', { lua: ROLLBACK });
   const sk = (id: string) => `${prefix}v:${id}`;
+  // Each observe() call's request and reply bytes, by its results array, for undoer().
+  const calls = new WeakMap<ObserveResult[], { body: Buffer; reply: Buffer }>();
+  // rollback() from a call's own bytes: the request's [vehicleId, dedupKey, packed state]
+  // triples and the reply's flags and previous states are exactly the rollback's arguments.
+  const rollbackRaw = async (body: Buffer, reply: Buffer) => {
+    const a = JSON.parse(body.toString('utf8')) as string[];
+    const keys: string[] = [];
+    const argv: string[] = [];
+    let pos = 0;
+    for (let i = 0; i < a.length; i += 3) {
+      const flag = reply[pos];
+      const nl = reply.indexOf(10, pos + 1);
+      keys.push(sk(a[i]!));
+      argv.push(flag === 0x64 ? '0' : '1', flag === 0x61 ? '1' : '0', a[i + 2]!, reply.toString('utf8', pos + 1, nl), `d${a[i + 1]!}`);
+      pos = nl + 1;
+    }
+    if (keys.length === 0) return;
+    try {
+      await redis.iovRollback(keys.length, ...keys, ...argv);
+    } catch (err) {
+      throw wrap(err, 'rollback');
+    }
+  };
   const wrap = (err: unknown, what: string) => new StateError(`redis ${what}: ${(err as Error).message}`, { cause: err });
-  const rec = (s: unknown, t: unknown, a: unknown, o: unknown): VehicleRecord | undefined =>
-    s === null || s === undefined || s === false ? undefined : { segment: String(s), ts: Number(t), lat: Number(a), lng: Number(o) };
 
   return {
     async observe(obs: Observation[], o: ObserveOptions): Promise<ObserveResult[]> {
       if (obs.length === 0) return [];
-      const packed: string[] = new Array<string>(obs.length * 6);
-      let j = 0;
-      for (const x of obs) {
-        packed[j++] = x.vehicleId;
-        packed[j++] = x.dedupKey;
-        packed[j++] = String(x.ts);
-        packed[j++] = x.segment;
-        packed[j++] = String(x.lat);
-        packed[j++] = String(x.lng);
-      }
-      let res: (string | number | false)[];
+      const body = encodeObservations(obs);
+      let reply: Buffer;
       try {
-        const text = await redis.iovObserve(String(Math.max(1, Math.round(o.dedupHorizonMs))), String(Math.round(o.stateTtlMs ?? 0)), prefix, JSON.stringify(packed));
-        res = JSON.parse(text) as (string | number | false)[];
+        reply = await redis.iovObserveBuffer(String(Math.max(1, Math.round(o.dedupHorizonMs))), String(Math.round(o.stateTtlMs ?? 0)), prefix, body);
       } catch (err) {
         throw wrap(err, 'observe');
       }
-      const out: ObserveResult[] = new Array<ObserveResult>(obs.length);
-      for (let i = 0; i < obs.length; i++) {
-        const b = i * 6;
-        out[i] = { duplicate: res[b] === 1, advanced: res[b + 1] === 1, prev: rec(res[b + 2], res[b + 3], res[b + 4], res[b + 5]) };
-      }
-      return out;
+      const results = decodeReply(reply, obs.length);
+      // A copy: the parser's buffers may be reused for later replies.
+      calls.set(results, { body, reply: Buffer.from(reply) });
+      return results;
+    },
+    undoer(obs: Observation[], results: ObserveResult[]) {
+      const raw = calls.get(results);
+      if (raw === undefined) return () => this.rollback(obs, results);
+      return () => rollbackRaw(raw.body, raw.reply);
     },
     async rollback(obs: Observation[], results: ObserveResult[]) {
       if (obs.length === 0) return;
       const keys: string[] = [];
       const argv: string[] = [];
-      const fields: string[] = [];
       obs.forEach((x, i) => {
         const r = results[i]!;
         keys.push(sk(x.vehicleId));
-        fields.push(`d${x.dedupKey}`);
-        argv.push(r.duplicate ? '0' : '1', r.advanced ? '1' : '0', String(x.ts), x.segment);
-        argv.push(r.prev?.segment ?? '', r.prev ? String(r.prev.ts) : '', r.prev ? String(r.prev.lat) : '', r.prev ? String(r.prev.lng) : '');
+        argv.push(r.duplicate ? '0' : '1', r.advanced ? '1' : '0', pack(x), r.prev ? pack(r.prev) : '', `d${x.dedupKey}`);
       });
-      argv.push(...fields);
       try {
         await redis.iovRollback(keys.length, ...keys, ...argv);
       } catch (err) {
@@ -285,7 +366,7 @@ export function createRedisState(opts: RedisStateOptions): VehicleState {
     async get(ids: string[]) {
       if (ids.length === 0) return [];
       const p = redis.pipeline();
-      for (const id of ids) p.hmget(sk(id), 's', 't', 'a', 'o');
+      for (const id of ids) p.hmget(sk(id), 'q', 's', 't', 'a', 'o');
       let res: [Error | null, unknown][] | null;
       try {
         res = await p.exec();
@@ -294,8 +375,9 @@ export function createRedisState(opts: RedisStateOptions): VehicleState {
       }
       return (res ?? []).map(([err, v]) => {
         if (err) throw wrap(err, 'get');
-        const [s, t, a, o] = v as (string | null)[];
-        return rec(s, t, a, o);
+        const [q, s, t, a, o] = v as (string | null)[];
+        if (q !== null && q !== undefined) return unpack(q);
+        return s === null || s === undefined ? undefined : { segment: s, ts: Number(t), lat: Number(a), lng: Number(o) };
       });
     },
     async ping() {

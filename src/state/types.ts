@@ -48,6 +48,13 @@ export interface VehicleState {
    * One round trip.
    */
   rollback(obs: Observation[], results: ObserveResult[]): Promise<void>;
+  /**
+   * rollback(obs, results) as a function to call later (at most once), taken right after
+   * observe(): the caller may drop obs and results meanwhile. The Redis adapter keeps only
+   * the call's request and reply bytes (off the JS heap), so a gateway request waiting for
+   * Kafka holds no per-packet objects for its rollback.
+   */
+  undoer(obs: Observation[], results: ObserveResult[]): () => Promise<void>;
   get(vehicleIds: string[]): Promise<(VehicleRecord | undefined)[]>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -79,6 +79,27 @@ export function stateContract(name: string, makeState: () => VehicleState | Prom
       expect(await st.get([w])).toEqual([undefined]);
     });
 
+    it('an undoer taken after observe does what rollback does, after the caller dropped its arrays', async () => {
+      const v = randomName('veh');
+      const w = randomName('veh');
+      await st.observe([obs(v, 1000, 'north', 's1')], H);
+      // Mixed: a duplicate (kept reservation), an advance, a late packet, a new vehicle.
+      let batch: Observation[] | undefined = [obs(v, 1000, 'north', 's1'), obs(v, 3000, 'south', 's3'), obs(v, 2000, 'central', 's2'), obs(w, 10, 'central', 's1')];
+      let res = await st.observe(batch, H);
+      expect(res.map((x) => [x.duplicate, x.advanced])).toEqual([[true, false], [false, true], [false, false], [false, true]]);
+      const undo = st.undoer(batch, res);
+      // The caller may reuse or drop what it passed in.
+      batch.length = 0;
+      res.length = 0;
+      batch = undefined;
+      expect((await st.get([v]))[0]).toMatchObject({ segment: 'south', ts: 3000 });
+      await undo();
+      expect(await st.get([v, w])).toEqual([{ segment: 'north', ts: 1000, lat: 31 + 1000 / 1e7, lng: 121 + 1000 / 1e7 }, undefined]);
+      // s2 and s3 were released, s1 (reserved by an earlier call) was not.
+      res = await st.observe([obs(v, 3000, 'south', 's3'), obs(v, 2000, 'central', 's2'), obs(v, 1000, 'north', 's1'), obs(w, 10, 'central', 's1')], H);
+      expect(res.map((x) => x.duplicate)).toEqual([false, false, true, false]);
+    });
+
     it('handles a large batch in one call', async () => {
       const ids = Array.from({ length: 500 }, () => randomName('veh'));
       const r = await st.observe(ids.map((id, i) => obs(id, i + 1, i % 2 ? 'north' : 'south')), H);

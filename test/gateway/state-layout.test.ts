@@ -108,4 +108,30 @@ describe('Redis layout: one hash per vehicle, TTL and pruning', () => {
     expect(await raw.hget(key, 'p')).toBe('800');
     expect((await st.get([v]))[0]!.ts).toBe(ob(v, 700).ts);
   });
+
+  it('the state is one packed field; a hash of the earlier layout is read and rewritten packed', async () => {
+    const v = randomName('veh');
+    const key = `${prefix}v:${v}`;
+    await st.observe([ob(v, 1)], { dedupHorizonMs: 60_000, stateTtlMs: 0 });
+    expect(await raw.hget(key, 'q')).toBe(`${ob(v, 1).ts}|31.2|${121.4 + 1 / 1e6}|north`);
+    expect(await raw.hmget(key, 's', 't', 'a', 'o')).toEqual([null, null, null, null]);
+    // Earlier layout: s, t, a, o (and a dedup entry), as a gateway before the change wrote it.
+    const w = randomName('veh');
+    const old = `${prefix}v:${w}`;
+    await raw.hset(old, 's', 'central', 't', '1795300000000', 'a', '31.25', 'o', '121.5', 'ds7', String(Date.now() + 60_000));
+    expect(await st.get([w])).toEqual([{ segment: 'central', ts: 1_795_300_000_000, lat: 31.25, lng: 121.5 }]);
+    // A late packet leaves it as it is; the duplicate is still known.
+    const late = await st.observe([ob(w, 8, 1_795_200_000_000), ob(w, 7)], { dedupHorizonMs: 60_000 });
+    expect(late.map((r) => [r.duplicate, r.advanced, r.prev?.segment])).toEqual([[false, false, 'central'], [true, false, 'central']]);
+    expect(await raw.hget(old, 'q')).toBeNull();
+    // An advance rewrites it packed and removes the old fields; rollback restores the packed form.
+    const adv = [ob(w, 9)];
+    const res = await st.observe(adv, { dedupHorizonMs: 60_000 });
+    expect(res[0]).toEqual({ duplicate: false, advanced: true, prev: { segment: 'central', ts: 1_795_300_000_000, lat: 31.25, lng: 121.5 } });
+    expect(await raw.hmget(old, 's', 't', 'a', 'o')).toEqual([null, null, null, null]);
+    expect(await raw.hget(old, 'q')).toBe(`${ob(w, 9).ts}|31.2|${121.4 + 9 / 1e6}|north`);
+    await st.undoer(adv, res)();
+    expect(await raw.hget(old, 'q')).toBe('1795300000000|31.25|121.5|central');
+    expect(await st.get([w])).toEqual([{ segment: 'central', ts: 1_795_300_000_000, lat: 31.25, lng: 121.5 }]);
+  });
 });
