@@ -5,7 +5,8 @@
 //   (--threads: the hybrid's MILP phase after the heuristic on one thread (1, the default,
 //    as `iov allocate --solver fast` runs) or on a worker thread concurrently with it (2);
 //    the plain-HiGHS baseline always uses one thread; --klh-share x overrides the heuristic's
-//    knapsack-Lagrangian share, for A/B runs)
+//    knapsack-Lagrangian share, for A/B runs; --lbb-share x the Lagrangian B&B phase's
+//    share, 0 = off)
 //   (--match keeps the GAP instances whose path contains the text, or one of several
 //    comma-separated texts: for iterating;
 //    --merge with --write keeps the rows of the existing results file that this run did not
@@ -32,6 +33,8 @@ const reps = Number(arg('--reps', quick ? '1' : '3'));
 const threads = Number(arg('--threads', '1')) === 2 ? 2 : 1;
 // --klh-share x: the heuristic's knapsack-Lagrangian share (FastOptions.knapsackShare) for A/B runs
 const klhShare = argv.includes('--klh-share') ? Number(arg('--klh-share', '0')) : undefined;
+// --lbb-share x: the Lagrangian B&B phase's share (HybridOptions.lbbShare; 0 = off) for A/B runs
+const lbbShare = argv.includes('--lbb-share') ? Number(arg('--lbb-share', '0')) : undefined;
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]!; };
 const gapPct = (c: number, lb: number): number | null => (Number.isFinite(c) && Number.isFinite(lb) && lb > 0 ? Math.round(((c - lb) / lb) * 1e6) / 1e4 : null);
 const r2 = (x: number): number => Math.round(x * 100) / 100;
@@ -117,7 +120,10 @@ async function gapPart(): Promise<GapRow[]> {
     for (let k = 0; k < (easy ? reps : 1); k++) {
       // The fast solver as `iov allocate --solver fast` runs it (heuristic, then the reduced
       // MILP on instances with up to 10 000 pairs), same limit as HiGHS gets below.
-      const r = await solveFastHybrid(g, { timeLimitMs: limitMs, seed: 1 + k, threads, ...(klhShare !== undefined ? { knapsackShare: klhShare } : {}) });
+      const r = await solveFastHybrid(g, {
+        timeLimitMs: limitMs, seed: 1 + k, threads, ...(klhShare !== undefined ? { knapsackShare: klhShare } : {}),
+        ...(lbbShare !== undefined ? (lbbShare > 0 ? { lbbShare } : { lagrangianBB: false }) : {}),
+      });
       costs.push(r.cost); tb.push(r.timeToBestMs); lb = Math.max(lb, r.lowerBound); phase = r.milpPhase ?? 'none';
       if (r.method) { method = r.method; nodes.push(r.nodes ?? 0); }
       proven.push(r.provenOptimal);
@@ -160,7 +166,7 @@ function markdown(res: { machine: unknown; cabin: CabinRow[]; gap: GapRow[] }): 
   return out.join('\n') + '\n';
 }
 
-const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString(), quick, reps, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100), note: 'shared 2-core machine: timings are noisy', threads, ...(klhShare !== undefined ? { klhShare } : {}), threadsNote: threads === 2 ? 'ours: up to 2 threads (HiGHS MILP phase on a worker thread, concurrently with the heuristic, for instances with <= 20000 usable pairs); the plain-HiGHS baseline: 1 thread' : 'ours: 1 thread, like the plain-HiGHS baseline' };
+const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString(), quick, reps, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100), note: 'shared 2-core machine: timings are noisy', threads, ...(klhShare !== undefined ? { klhShare } : {}), ...(lbbShare !== undefined ? { lbbShare } : {}), threadsNote: threads === 2 ? 'ours: up to 2 threads (HiGHS MILP phase on a worker thread, concurrently with the heuristic, for instances with <= 20000 usable pairs); the plain-HiGHS baseline: 1 thread' : 'ours: 1 thread, like the plain-HiGHS baseline' };
 const cabin = only === 'gap' ? [] : await cabinPart();
 const gap = only === 'cabin' ? [] : await gapPart();
 const res = { machine, cabin, gap };

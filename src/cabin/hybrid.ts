@@ -42,13 +42,15 @@ export interface HybridOptions {
   threadedShare?: number;
   /** passed to the heuristic phase (FastOptions.knapsackShare) */
   knapsackShare?: number;
-  /** Lagrangian branch-and-bound (lbb.ts) instead of heuristic + MILP phase. Default: for
-   *  budgets up to 3 s on instances with integer costs and weights whose knapsack tables
-   *  stay small (n · Σ_i (b_i + 1) ≤ 4·10⁶). Unproven after its share (`lbbShare`), its
-   *  answer is the MILP phase's start; with no solution at all the usual path runs. */
+  /** Lagrangian branch-and-bound (lbb.ts) as a first phase. Default: on instances with
+   *  integer costs and weights whose knapsack tables stay small (n · Σ_i (b_i + 1) ≤ 4·10⁶),
+   *  for budgets up to 3 s, and for longer ones up to 200 jobs. A proof ends the run.
+   *  Otherwise, up to 3 s its answer is the MILP phase's start; longer runs continue with
+   *  the heuristic and MILP phases in the time left and keep the better answer; with no
+   *  solution at all the usual path runs. */
   lagrangianBB?: boolean;
-  /** the B&B's share of the budget before an unproven answer goes to the MILP phase
-   *  (instances within milpMaxPairs; default 0.75, else 0.95) */
+  /** the B&B phase's share of the budget (default: up to 3 s 0.85 on instances within
+   *  milpMaxPairs, else 0.95; longer budgets 0.2: at 0.3, under load, chu d10100 went 0.33 → 0.74 % and d20100 0.79 → 1.52 % in single runs — the heuristic needs the time) */
   lbbShare?: number;
 }
 
@@ -93,23 +95,39 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   // CPU from the heuristic that does the work on those; not kept.)
   const left = (): number => budget - (Date.now() - t0);
   let h: FastResult | null = null;
-  if (opts.lagrangianBB ?? (budget <= 3000 && lbbApplies(g))) {
-    // Phase 1 (B&B): proven → done; unproven → its incumbent and multipliers go to the MILP
-    // phase below in the time left; no solution at all → the heuristic phase as usual
-    h = lbbPath(g, t0, budget, milp ? opts.lbbShare ?? 0.75 : 0.95);
-    if (h?.provenOptimal) return h;
+  let bb: FastResult | null = null;
+  const short = budget <= 3000;
+  if (opts.lagrangianBB ?? (lbbApplies(g) && (short || g.n <= 200))) {
+    // Phase 0 (B&B): proven → done. Unproven, short budgets: its incumbent and multipliers go
+    // straight to the MILP phase; longer ones: the heuristic and MILP phases run as usual in
+    // the time left and the B&B's incumbent is kept if it is better. No solution at all →
+    // the heuristic phase as usual.
+    bb = lbbPath(g, t0, budget, opts.lbbShare ?? (short ? (milp ? 0.85 : 0.95) : 0.2));
+    if (bb?.provenOptimal) return bb;
+    if (short) h = bb;
   }
   if (!h) {
-    const threaded = milp && opts.threads === 2 && startMilpThread();
+    const threaded = milp && opts.threads === 2 && !bb && startMilpThread();
     if (threaded) return portfolio(g, t0, budget, seed, opts);
     // Phase 1: the heuristic. If it found nothing feasible (a short phase on a loaded machine
     // can miss, issue 6), keep searching with fresh seeds rather than hand HiGHS an empty
     // start: on the instances where this happens HiGHS alone finds poor points or none.
-    const t1 = Date.now() - t0;
-    h = solveFast(g, { timeLimitMs: Math.max(1, milp ? Math.min(left(), Math.max(budget * share - t1, budget * 0.1)) : left()), seed, ...(opts.knapsackShare !== undefined ? { knapsackShare: opts.knapsackShare } : {}) });
-    for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > budget * (milp ? 0.3 : 0.05); s++) {
-      const h2 = solveFast(g, { timeLimitMs: milp ? Math.max(left() - budget * 0.3, budget * 0.1) : left(), seed: s });
+    const rem = left();
+    // (the knapsack-Lagrangian phase keys on the heuristic's own budget: keep it on when the
+    // whole run is long enough, as without the B&B phase)
+    const klh = opts.knapsackShare ?? (bb && g.n <= 200 && budget >= 3000 ? 0.2 : undefined);
+    h = solveFast(g, { timeLimitMs: Math.max(1, milp ? rem * share : rem), seed, ...(klh !== undefined ? { knapsackShare: klh } : {}) });
+    for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > rem * (milp ? 0.3 : 0.05); s++) {
+      const h2 = solveFast(g, { timeLimitMs: milp ? Math.max(left() - rem * 0.3, rem * 0.1) : left(), seed: s });
       if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
+    }
+    // the heuristic started after the B&B phase: its time to best counts from the run's start
+    if (rem < budget - 1) h = { ...h, timeToBestMs: h.timeToBestMs + (budget - rem) };
+    if (bb) {
+      // the B&B's incumbent if better (its bound anyway), as the MILP phase's start
+      const lowerBound = Math.max(h.lowerBound, bb.lowerBound);
+      const b = bb.assignment && (!h.assignment || bb.cost < h.cost) ? bb : h;
+      h = { ...b, lowerBound, gap: relGap(b.cost, lowerBound), provenOptimal: b.assignment !== null && relGap(b.cost, lowerBound) <= 1e-9 };
     }
   }
   const total = (r: FastResult, timeToBestMs: number): FastResult => ({ ...r, timeMs: Date.now() - t0, timeToBestMs });

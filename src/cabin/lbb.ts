@@ -50,6 +50,9 @@ export interface LbbOptions {
    *  tried; the open ones are searched to the end afterwards (default: no limit — on
    *  c20200 a limit of 60–150 only postponed the tree that finds the optimum) */
   treeNodeLimit?: number;
+  /** improvement mode: first target ⌈bound × (1 + dive)⌉, then U − 1 after each solution
+   *  (a plain B&B with a cutoff), raised by the same step when a tree is exhausted */
+  dive?: number;
 }
 
 export interface LbbResult {
@@ -482,6 +485,18 @@ export function lagrangianBB(g: Gap, opts: LbbOptions): LbbResult | null {
     Tmax += base.fixedCost;
     lb = rootBound;
     let step = 1, trees = 0;
+    if (opts.dive !== undefined) {
+      // Dive (improvement mode): the first target is dive × the bound above it, then U − 1
+      // after each solution; an exhausted tree proves nothing cheaper than T + 1 exists
+      let T = Math.min(U - 1, Math.max(rootBound, Math.ceil(rootBound * (1 + opts.dive))));
+      while (T >= lb && T < Tmax) {
+        const r = search(T, treeNodeLimit);
+        if (r === 'found') { T = U - 1; continue; }
+        if (r === 'exhausted') lb = Math.max(lb, T + 1);
+        if (U < Infinity && lb >= U) return result('optimal', U, true, rootBound, rootPairs, targets);
+        T = Math.min(U - 1, T + Math.max(1, Math.ceil(rootBound * opts.dive)));
+      }
+    }
     for (let T = rootBound; T < U;) {
       const r = search(T, treeNodeLimit);
       if (r === 'found') break;
