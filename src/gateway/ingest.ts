@@ -86,26 +86,12 @@ const NO_RECORDS: ProduceRecord[] = [];
 /** Maps the per-vehicle turns are spread over (a power of two). */
 const TURN_SHARDS = 64;
 
-/** Fine cells remembered with their segment before the cache is cleared (bounded memory). */
-const SEGMENT_CACHE_MAX = 200_000;
 
 export function createIngest(deps: IngestDeps): IngestCore {
   const { topology, bus, state, config, metrics, logger, now } = deps;
   // Built once: H3 lookup table, Avro type, validator, topic names.
   const lookup = createSegmentLookup(topology);
   const resolution = topology.h3.resolution;
-  // cell -> segment is a pure function of the topology: memoised, so a packet costs one H3
-  // call (latLngToCell) instead of two (cellToParent too). Vehicles revisit the same cells.
-  const segmentCache = new Map<string, string | undefined>();
-  const segmentOf = (cell: string): string | undefined => {
-    let seg = segmentCache.get(cell);
-    if (seg === undefined && !segmentCache.has(cell)) {
-      seg = lookup.segmentOfCell(cell);
-      if (segmentCache.size >= SEGMENT_CACHE_MAX) segmentCache.clear();
-      segmentCache.set(cell, seg);
-    }
-    return seg;
-  };
   const encode = createPacketEncoder();
   const validate = compileValidator(config);
   const topicOf = new Map<string, string>();
@@ -228,7 +214,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
         continue;
       }
       const cell = latLngToCell(p.lat, p.lng, resolution);
-      const segment = segmentOf(cell);
+      const segment = lookup.segmentOfRoutedCell(cell);
       if (segment === undefined || !topicOf.has(segment)) {
         rejected.push(packetError(i, 'OUT_OF_AREA', show(p.lat), show(p.lng), topology.name));
         continue;
