@@ -85,6 +85,7 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   const budget = opts.timeLimitMs ?? 1000;
   const share = opts.heuristicShare ?? 0.4;
   if (!(share > 0 && share <= 1)) throw badOption('options.heuristicShare must be in (0, 1]');
+  if (opts.lbbShare !== undefined && !(opts.lbbShare > 0 && opts.lbbShare <= 1)) throw badOption('options.lbbShare must be in (0, 1]');
   const seed = opts.seed ?? 1;
   let pairs = 0;
   for (let i = 0; i < g.m; i++) for (let j = 0; j < g.n; j++) if (g.weight[i * g.n + j]! <= g.capacity[i]! + 1e-9) pairs++;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  allocate, assignmentCost, checkAllocation, gapDataDir, isFeasible, lagrangianBB, lagrangianBound, lbbApplies, makeGap,
+  allocate, assignmentCost, CabinError, checkAllocation, gapDataDir, isFeasible, lagrangianBB, lagrangianBound, lbbApplies, makeGap,
   readGapFile, solveFastHybrid, toGap, type AllocationInstance,
 } from '../../src/cabin/index.ts';
 import { createRng } from '../../src/cabin/rng.ts';
@@ -66,6 +66,23 @@ describe('Lagrangian B&B = brute force on tiny integer GAPs', () => {
       expect(r.cost).toBe(bf.cost);
       expect(isFeasible(g, r.assignment!)).toBe(true);
     }
+  });
+
+  it('rejects bad options with the option named', async () => {
+    const g = randomIntGap(2, 4, 1, 1.5);
+    const mu = new Float64Array(2);
+    const bad = (msg: string) => new CabinError('CABIN_BAD_OPTION', msg);
+    expect(() => lagrangianBB(g, { mu, maxNodes: -1 })).toThrow(bad('options.maxNodes must be an integer ≥ 0'));
+    expect(() => lagrangianBB(g, { mu, rootIterations: 0 })).toThrow(bad('options.rootIterations must be an integer ≥ 1'));
+    expect(() => lagrangianBB(g, { mu, targetRootIterations: 1.5 })).toThrow(bad('options.targetRootIterations must be an integer ≥ 1'));
+    expect(() => lagrangianBB(g, { mu, nodeIterations: 0 })).toThrow(bad('options.nodeIterations must be an integer ≥ 1'));
+    expect(() => lagrangianBB(g, { mu, polishMaxViolated: -2 })).toThrow(bad('options.polishMaxViolated must be an integer ≥ -1'));
+    expect(() => lagrangianBB(g, { mu, rootPolishMaxViolated: NaN })).toThrow(bad('options.rootPolishMaxViolated must be an integer ≥ -1'));
+    expect(() => lagrangianBB(g, { mu, nodeTheta: 0 })).toThrow(bad('options.nodeTheta must be in (0, 2]'));
+    expect(() => lagrangianBB(g, { mu, deadline: Infinity })).toThrow(bad('options.deadline must be a finite time in ms'));
+    await expect(solveFastHybrid(g, { lbbShare: 1.5 })).rejects.toThrow(bad('options.lbbShare must be in (0, 1]'));
+    // the defaults pass
+    expect(lagrangianBB(g, { mu, maxNodes: Infinity })!.stop).not.toBe('nodes');
   });
 
   it('declines fractional costs (the target steps need integers)', () => {
