@@ -52,6 +52,8 @@ export interface HybridOptions {
   /** the B&B phase's share of the budget (default: up to 3 s 0.85 on instances within
    *  milpMaxPairs, else 0.95; longer budgets 0.2: at 0.3, under load, chu d10100 went 0.33 → 0.74 % and d20100 0.79 → 1.52 % in single runs — the heuristic needs the time) */
   lbbShare?: number;
+  /** stop the B&B phase after this many nodes as well (effort-bounded runs and tests) */
+  lbbMaxNodes?: number;
 }
 
 /** Integer data and knapsack DP tables of a sane size: the B&B's preconditions. */
@@ -66,10 +68,10 @@ export function lbbApplies(g: Gap): boolean {
  * The B&B path: the LP bound's multipliers (capacity relaxation, a few ms) start the
  * knapsack multipliers; the tree runs until it proves its answer or 95 % of the budget.
  */
-function lbbPath(g: Gap, t0: number, budget: number, share: number): FastResult | null {
+function lbbPath(g: Gap, t0: number, budget: number, share: number, maxNodes?: number): FastResult | null {
   const lp = lagrangianBound(g, { maxIterations: 300, deadline: t0 + budget * 0.1 });
   if (lp.bound === -Infinity) return null; // a job with no usable agent: the heuristic path says which
-  const r = lagrangianBB(g, { mu: lp.mu, deadline: t0 + budget * share });
+  const r = lagrangianBB(g, { mu: lp.mu, deadline: t0 + budget * share, ...(maxNodes !== undefined ? { maxNodes } : {}) });
   if (!r || !r.assignment) return null;
   const timeMs = Date.now() - t0;
   const lowerBound = Math.max(lp.bound, r.lowerBound);
@@ -86,6 +88,7 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   const share = opts.heuristicShare ?? 0.4;
   if (!(share > 0 && share <= 1)) throw badOption('options.heuristicShare must be in (0, 1]');
   if (opts.lbbShare !== undefined && !(opts.lbbShare > 0 && opts.lbbShare <= 1)) throw badOption('options.lbbShare must be in (0, 1]');
+  if (opts.lbbMaxNodes !== undefined && !(Number.isInteger(opts.lbbMaxNodes) && opts.lbbMaxNodes >= 0)) throw badOption('options.lbbMaxNodes must be an integer ≥ 0');
   const seed = opts.seed ?? 1;
   let pairs = 0;
   for (let i = 0; i < g.m; i++) for (let j = 0; j < g.n; j++) if (g.weight[i * g.n + j]! <= g.capacity[i]! + 1e-9) pairs++;
@@ -98,12 +101,15 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   let h: FastResult | null = null;
   let bb: FastResult | null = null;
   const short = budget <= 3000;
-  if (opts.lagrangianBB ?? (lbbApplies(g) && (short || g.n <= 200))) {
+  // (not below 0.5 s: on tight instances the B&B's root needs ~0.1–0.3 s before it has any
+  // solution, where the heuristic finds one in a few ms — yagiura e10100 at 150 ms)
+  const lbbTried = opts.lagrangianBB ?? (lbbApplies(g) && budget >= 500 && (short || g.n <= 200));
+  if (lbbTried) {
     // Phase 0 (B&B): proven → done. Unproven, short budgets: its incumbent and multipliers go
     // straight to the MILP phase; longer ones: the heuristic and MILP phases run as usual in
     // the time left and the B&B's incumbent is kept if it is better. No solution at all →
     // the heuristic phase as usual.
-    bb = lbbPath(g, t0, budget, opts.lbbShare ?? (short ? (milp ? 0.85 : 0.95) : 0.2));
+    bb = lbbPath(g, t0, budget, opts.lbbShare ?? (short ? (milp ? 0.85 : 0.95) : 0.2), opts.lbbMaxNodes);
     if (bb?.provenOptimal) return bb;
     if (short) h = bb;
   }
@@ -117,7 +123,10 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     // (the knapsack-Lagrangian phase keys on the heuristic's own budget: keep it on when the
     // whole run is long enough, as without the B&B phase)
     const klh = opts.knapsackShare ?? (bb && g.n <= 200 && budget >= 3000 ? 0.2 : undefined);
-    h = solveFast(g, { timeLimitMs: Math.max(1, milp ? rem * share : rem), seed, ...(klh !== undefined ? { knapsackShare: klh } : {}) });
+    // (after a B&B phase that found nothing, a short run has no time for a MILP phase: the
+    // heuristic gets all that is left)
+    const heurOnly = lbbTried && short;
+    h = solveFast(g, { timeLimitMs: Math.max(1, milp && !heurOnly ? rem * share : rem), seed, ...(klh !== undefined ? { knapsackShare: klh } : {}) });
     for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > rem * (milp ? 0.3 : 0.05); s++) {
       const h2 = solveFast(g, { timeLimitMs: milp ? Math.max(left() - rem * 0.3, rem * 0.1) : left(), seed: s });
       if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };

@@ -80,7 +80,9 @@ describe('Lagrangian B&B = brute force on tiny integer GAPs', () => {
     expect(() => lagrangianBB(g, { mu, rootPolishMaxViolated: NaN })).toThrow(bad('options.rootPolishMaxViolated must be an integer ≥ -1'));
     expect(() => lagrangianBB(g, { mu, nodeTheta: 0 })).toThrow(bad('options.nodeTheta must be in (0, 2]'));
     expect(() => lagrangianBB(g, { mu, deadline: Infinity })).toThrow(bad('options.deadline must be a finite time in ms'));
+    expect(() => lagrangianBB(g, { mu, noIncumbentDeadline: NaN })).toThrow(bad('options.noIncumbentDeadline must be a finite time in ms'));
     await expect(solveFastHybrid(g, { lbbShare: 1.5 })).rejects.toThrow(bad('options.lbbShare must be in (0, 1]'));
+    await expect(solveFastHybrid(g, { lbbMaxNodes: -1 })).rejects.toThrow(bad('options.lbbMaxNodes must be an integer ≥ 0'));
     // the defaults pass
     expect(lagrangianBB(g, { mu, maxNodes: Infinity })!.stop).not.toBe('nodes');
   });
@@ -138,29 +140,57 @@ function integerInstance(seed: number, blocks: number, centres: number): Allocat
 }
 
 describe('allocation path: integer instances, B&B (or its MILP hand-over) = HiGHS, plans pass the checker', () => {
-  it('24 blocks × 6 centres, seeds 2-5', async () => {
-    const methods: string[] = [];
-    for (const seed of [2, 3, 4, 5]) {
+  // Generous limits: both paths return as soon as they have a proof, so nothing here
+  // depends on the machine's speed.
+  it('24 blocks × 6 centres, seeds 2 and 5 through allocate: the B&B proves the optimum', async () => {
+    for (const seed of [2, 5]) {
       const inst = integerInstance(seed, 24, 6);
       const red = toGap(inst);
       expect(red.gap.integerCosts).toBe(true);
       expect(lbbApplies(red.gap)).toBe(true);
       const exact = await allocate(inst, { solver: 'exact', timeLimitMs: 20_000 });
       expect(exact.status).toBe('optimal');
-      const fast = await allocate(inst, { solver: 'fast', timeLimitMs: 2000 });
-      // the B&B proves it, or (seed 4: ~30 000 nodes are not enough) hands its incumbent
-      // to the MILP phase, which does; either way the status names its proof
-      expect(fast.totalCost).toBeCloseTo(exact.totalCost, 6);
+      // (the B&B needs 0 and 21 nodes here; a 20 s budget gives it 4 s)
+      const fast = await allocate(inst, { solver: 'fast', timeLimitMs: 20_000 });
+      expect(fast.info.method).toBe('lagrangian-bb');
+      expect(fast.info.proof).toBe('lagrangian-bb');
       expect(fast.status).toBe('optimal');
-      expect(String(fast.info.proof)).toMatch(/^(lagrangian-bb|highs:|cutoff|reduced|knapsack|bound)/);
-      methods.push(String(fast.info.method ?? fast.info.milpPhase));
+      expect(fast.totalCost).toBeCloseTo(exact.totalCost, 6);
       for (const r of [exact, fast]) {
         const chk = checkAllocation(inst, r.allocations);
         expect(chk.violations).toEqual([]);
         expect(chk.totalCost).toBeCloseTo(r.totalCost, 6);
       }
     }
-    expect(methods).toContain('lagrangian-bb');
+  });
+
+  it('seed 3 (~12 000 nodes): the B&B alone proves the optimum HiGHS finds', async () => {
+    const inst = integerInstance(3, 24, 6);
+    const g = toGap(inst).gap;
+    const exact = await allocate(inst, { solver: 'exact', timeLimitMs: 20_000 });
+    expect(exact.status).toBe('optimal');
+    const r = await solveFastHybrid(g, { timeLimitMs: 20_000, lbbShare: 1 });
+    expect(r.method).toBe('lagrangian-bb');
+    expect(r.proof).toBe('lagrangian-bb');
+    expect(r.nodes).toBeGreaterThan(1000);
+    expect(r.cost).toBeCloseTo(exact.totalCost, 6);
+    expect(isFeasible(g, r.assignment!)).toBe(true);
+  });
+
+  it('seed 4 (the B&B needs > 700 000 nodes): its incumbent goes to the MILP phase, which proves the optimum', async () => {
+    const inst = integerInstance(4, 24, 6);
+    const g = toGap(inst).gap;
+    const exact = await allocate(inst, { solver: 'exact', timeLimitMs: 20_000 });
+    expect(exact.status).toBe('optimal');
+    // (3 s: the short-budget path, where an unproven B&B answer is the MILP phase's start;
+    // HiGHS needs ~0.3 s on it)
+    const r = await solveFastHybrid(g, { timeLimitMs: 3000, lbbMaxNodes: 2000 });
+    expect(r.method).toBeUndefined(); // the answer is the MILP phase's
+    expect(r.milpPhase).toBe('main');
+    expect(r.provenOptimal).toBe(true);
+    expect(r.proof).toMatch(/^(highs:|cutoff|reduced|knapsack|lagrangian-bound|bound)/);
+    expect(r.cost).toBeCloseTo(exact.totalCost, 6);
+    expect(isFeasible(g, r.assignment!)).toBe(true);
   });
 
   it('the hybrid reports the B&B honestly: proven only with a proof', async () => {
