@@ -31,9 +31,6 @@ export interface LbbOptions {
   incumbent?: Int32Array | null;
   /** Date.now() ms */
   deadline?: number;
-  /** give up at this time (Date.now() ms) if no solution has been found by then, so a
-   *  caller can still run something else */
-  noIncumbentDeadline?: number;
   /** stop after this many nodes in all (fixed-effort runs) */
   maxNodes?: number;
   /** subgradient iterations of the root pass that sets the first target (default 400) */
@@ -103,7 +100,6 @@ export function validateLbbOptions(o: LbbOptions): void {
   count(o.rootPolishMaxViolated, 'rootPolishMaxViolated', -1);
   if (o.nodeTheta !== undefined && !(o.nodeTheta > 0 && o.nodeTheta <= 2)) throw badOption('options.nodeTheta must be in (0, 2]');
   if (o.deadline !== undefined && !Number.isFinite(o.deadline)) throw badOption('options.deadline must be a finite time in ms');
-  if (o.noIncumbentDeadline !== undefined && !Number.isFinite(o.noIncumbentDeadline)) throw badOption('options.noIncumbentDeadline must be a finite time in ms');
 }
 
 /** Returns null unless costs and weights are integers (the target steps rely on it). */
@@ -115,7 +111,6 @@ export function lagrangianBB(g: Gap, opts: LbbOptions): LbbResult | null {
   const W = new Int32Array(m * n);
   for (let k = 0; k < m * n; k++) W[k] = weight[k] === Infinity ? -1 : weight[k]!;
   const deadline = opts.deadline ?? Infinity;
-  const soloDeadline = opts.noIncumbentDeadline ?? Infinity;
   const maxNodes = opts.maxNodes ?? Infinity;
   const rootIt = opts.rootIterations ?? 400;
   const targetRootIt = opts.targetRootIterations ?? 60;
@@ -353,7 +348,7 @@ export function lagrangianBB(g: Gap, opts: LbbOptions): LbbResult | null {
       return false;
     };
     for (let it = 0; it < maxIt; it++) {
-      if (Date.now() > deadline || (U === Infinity && Date.now() > soloDeadline)) break;
+      if (Date.now() > deadline) break;
       if (root) T = U - 1;
       const L = evaluate(st, lam, T);
       if (L > best + 1e-9) { best = L; bestLam.set(lam); since = 0; }
@@ -390,7 +385,7 @@ export function lagrangianBB(g: Gap, opts: LbbOptions): LbbResult | null {
     if (root) {
       // no incumbent yet and time left: repair the best iterate once (the root only repairs
       // nearly feasible ones as it goes; one repair can take ~35 ms on tight instances)
-      if (U === Infinity && Date.now() < Math.min(deadline, soloDeadline)) { evaluate(st, lam, U - 1); tryPolish(); }
+      if (U === Infinity && Date.now() < deadline) { evaluate(st, lam, U - 1); tryPolish(); }
       return 'branch';
     }
     // leave count/dIn of the best λ for branching
@@ -405,7 +400,7 @@ export function lagrangianBB(g: Gap, opts: LbbOptions): LbbResult | null {
   const dfs = (st: NodeState, lam: Float64Array, T: number, depth: number): boolean => {
     nodes++;
     if (nodes > maxNodes) throw new Abort('nodes');
-    if ((nodes & 7) === 0 && (Date.now() > deadline || (U === Infinity && Date.now() > soloDeadline))) throw new Abort('time');
+    if ((nodes & 7) === 0 && Date.now() > deadline) throw new Abort('time');
     const out = { bound: -Infinity, root: false };
     const r = processNode(st, lam, T, depth === 0 ? targetRootIt : nodeIt, out);
     if (r === 'pruned') return false;

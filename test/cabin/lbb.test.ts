@@ -80,7 +80,6 @@ describe('Lagrangian B&B = brute force on tiny integer GAPs', () => {
     expect(() => lagrangianBB(g, { mu, rootPolishMaxViolated: NaN })).toThrow(bad('options.rootPolishMaxViolated must be an integer ≥ -1'));
     expect(() => lagrangianBB(g, { mu, nodeTheta: 0 })).toThrow(bad('options.nodeTheta must be in (0, 2]'));
     expect(() => lagrangianBB(g, { mu, deadline: Infinity })).toThrow(bad('options.deadline must be a finite time in ms'));
-    expect(() => lagrangianBB(g, { mu, noIncumbentDeadline: NaN })).toThrow(bad('options.noIncumbentDeadline must be a finite time in ms'));
     await expect(solveFastHybrid(g, { lbbShare: 1.5 })).rejects.toThrow(bad('options.lbbShare must be in (0, 1]'));
     await expect(solveFastHybrid(g, { lbbMaxNodes: -1 })).rejects.toThrow(bad('options.lbbMaxNodes must be an integer ≥ 0'));
     // the defaults pass
