@@ -282,7 +282,14 @@ export function createIngest(deps: IngestDeps): IngestCore {
     }
 
     const undo = state.undoer(req.good, results);
-    const out = toRecords(req.good, results, req.t, req.gatewayId);
+    let out: Encoded;
+    try {
+      out = toRecords(req.good, results, req.t, req.gatewayId);
+    } catch (err) {
+      // Nothing was produced: give the reservations back before answering 500.
+      await undo().catch((rbErr: unknown) => logger.error({ err: rbErr }, 'gateway: state rollback failed after an encoding error'));
+      throw err;
+    }
     const packets = req.good.length;
     req.good = NO_PACKETS;
     results = undefined;
