@@ -6,7 +6,7 @@
 //    as `iov allocate --solver fast` runs) or on a worker thread concurrently with it (2);
 //    the plain-HiGHS baseline always uses one thread; --klh-share x overrides the heuristic's
 //    knapsack-Lagrangian share, for A/B runs; --lbb-share x the Lagrangian B&B phase's
-//    share, 0 = off)
+//    share, 0 = off; --lns-share x the agent-subset LNS phase's, 0 = off)
 //   (--match keeps the GAP instances whose path contains the text, or one of several
 //    comma-separated texts: for iterating;
 //    --merge with --write keeps the rows of the existing results file that this run did not
@@ -35,6 +35,8 @@ const threads = Number(arg('--threads', '1')) === 2 ? 2 : 1;
 const klhShare = argv.includes('--klh-share') ? Number(arg('--klh-share', '0')) : undefined;
 // --lbb-share x: the Lagrangian B&B phase's share (HybridOptions.lbbShare; 0 = off) for A/B runs
 const lbbShare = argv.includes('--lbb-share') ? Number(arg('--lbb-share', '0')) : undefined;
+// --lns-share x: the agent-subset LNS phase's share (HybridOptions.lnsShare; 0 = off) for A/B runs
+const lnsShare = argv.includes('--lns-share') ? Number(arg('--lns-share', '0')) : undefined;
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]!; };
 const gapPct = (c: number, lb: number): number | null => (Number.isFinite(c) && Number.isFinite(lb) && lb > 0 ? Math.round(((c - lb) / lb) * 1e6) / 1e4 : null);
 const r2 = (x: number): number => Math.round(x * 100) / 100;
@@ -96,6 +98,8 @@ interface GapRow {
   /** B&B nodes per run (each rep), and whether each run proved its answer */
   nodes?: number[];
   proven?: boolean[];
+  /** the hybrid's LNS phase per run: "moves/improvements stop" */
+  lns?: string[];
 }
 
 async function gapPart(): Promise<GapRow[]> {
@@ -116,14 +120,16 @@ async function gapPart(): Promise<GapRow[]> {
     let lb = -Infinity;
     let phase = 'none';
     let method: string | undefined;
-    const nodes: number[] = [], proven: boolean[] = [];
+    const nodes: number[] = [], proven: boolean[] = [], lns: string[] = [];
     for (let k = 0; k < (easy ? reps : 1); k++) {
       // The fast solver as `iov allocate --solver fast` runs it (heuristic, then the reduced
       // MILP on instances with up to 10 000 pairs), same limit as HiGHS gets below.
       const r = await solveFastHybrid(g, {
         timeLimitMs: limitMs, seed: 1 + k, threads, ...(klhShare !== undefined ? { knapsackShare: klhShare } : {}),
         ...(lbbShare !== undefined ? (lbbShare > 0 ? { lbbShare } : { lagrangianBB: false }) : {}),
+        ...(lnsShare !== undefined ? { lnsShare } : {}),
       });
+      if (r.lns) lns.push(`${r.lns.moves}/${r.lns.improvements} ${r.lns.stop}`);
       costs.push(r.cost); tb.push(r.timeToBestMs); lb = Math.max(lb, r.lowerBound); phase = r.milpPhase ?? 'none';
       if (r.method) { method = r.method; nodes.push(r.nodes ?? 0); }
       proven.push(r.provenOptimal);
@@ -141,7 +147,7 @@ async function gapPart(): Promise<GapRow[]> {
       met: oursGap <= tgtPct + 1e-9,
       notWorseThanHighs: !Number.isFinite(h.cost) || ours <= h.cost,
       milpPhase: phase,
-      ...(method ? { method, nodes } : {}), proven,
+      ...(method ? { method, nodes } : {}), proven, ...(lns.length ? { lns } : {}),
     };
     log(JSON.stringify(row));
     rows.push(row);
@@ -161,12 +167,12 @@ function markdown(res: { machine: unknown; cabin: CabinRow[]; gap: GapRow[] }): 
   }
   if (res.gap.length) {
     out.push('## OR-Library GAP sets', '', '| instance | best known | ours | gap % | time to best ms | limit ms | method (B&B nodes per run) | proven | HiGHS (same limit) | HiGHS gap % | target | met | ≤ HiGHS |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const r of res.gap) out.push(`| ${r.instance} | ${r.bestKnown} | ${r.ours} | ${r.oursGapPct} | ${r.timeToBestMs} | ${r.limitMs} | ${r.method ? `${r.method} (${(r.nodes ?? []).join(', ')})` : `MILP phase: ${r.milpPhase ?? '—'}`} | ${r.proven ? `${r.proven.filter(Boolean).length}/${r.proven.length}` : '—'} | ${r.highs ?? '—'} (${r.highsStatus}) | ${r.highsGapPct ?? '—'} | ${r.target} | ${r.met ? 'yes' : 'NO'} | ${r.notWorseThanHighs ? 'yes' : 'NO'} |`);
+    for (const r of res.gap) out.push(`| ${r.instance} | ${r.bestKnown} | ${r.ours} | ${r.oursGapPct} | ${r.timeToBestMs} | ${r.limitMs} | ${r.method ? `${r.method} (${(r.nodes ?? []).join(', ')})` : `MILP phase: ${r.milpPhase ?? '—'}`}${r.lns ? `; LNS ${r.lns.join(', ')}` : ''} | ${r.proven ? `${r.proven.filter(Boolean).length}/${r.proven.length}` : '—'} | ${r.highs ?? '—'} (${r.highsStatus}) | ${r.highsGapPct ?? '—'} | ${r.target} | ${r.met ? 'yes' : 'NO'} | ${r.notWorseThanHighs ? 'yes' : 'NO'} |`);
   }
   return out.join('\n') + '\n';
 }
 
-const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString(), quick, reps, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100), note: 'shared 2-core machine: timings are noisy', threads, ...(klhShare !== undefined ? { klhShare } : {}), ...(lbbShare !== undefined ? { lbbShare } : {}), threadsNote: threads === 2 ? 'ours: up to 2 threads (HiGHS MILP phase on a worker thread, concurrently with the heuristic, for instances with <= 20000 usable pairs); the plain-HiGHS baseline: 1 thread' : 'ours: 1 thread, like the plain-HiGHS baseline' };
+const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, date: new Date().toISOString(), quick, reps, loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100), note: 'shared 2-core machine: timings are noisy', threads, ...(klhShare !== undefined ? { klhShare } : {}), ...(lbbShare !== undefined ? { lbbShare } : {}), ...(lnsShare !== undefined ? { lnsShare } : {}), threadsNote: threads === 2 ? 'ours: up to 2 threads (HiGHS MILP phase on a worker thread, concurrently with the heuristic, for instances with <= 20000 usable pairs); the plain-HiGHS baseline: 1 thread' : 'ours: 1 thread, like the plain-HiGHS baseline' };
 const cabin = only === 'gap' ? [] : await cabinPart();
 const gap = only === 'cabin' ? [] : await gapPart();
 const res = { machine, cabin, gap };

@@ -75,6 +75,9 @@ export interface FastResult {
   nodes?: number;
   /** what proved optimality, when something did ('lagrangian-bb': the tree was exhausted) */
   proof?: string;
+  /** solveFastHybrid: its agent-subset LNS phase (lns.ts), when it ran: sub-GAPs solved,
+   *  how many improved the plan, and why it stopped */
+  lns?: { moves: number; improvements: number; stop: 'deadline' | 'moves' | 'stall' | 'exhausted' };
 }
 
 export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {

@@ -14,6 +14,7 @@ import { relGap, solveFast, type FastResult } from './fast.ts';
 import type { Gap } from './gap.ts';
 import { integerWeights } from './kbound.ts';
 import { lagrangianBB } from './lbb.ts';
+import { lnsImprove } from './lns.ts';
 import { solveExactInThread, startMilpThread } from './milp-thread.ts';
 
 export interface HybridOptions {
@@ -25,7 +26,8 @@ export interface HybridOptions {
    *  reduced model improved the heuristic's answer on every one measured; at 1600 jobs
    *  (32 000 pairs) it added nothing in 10 s, and 1000×500 has 474 000 pairs) */
   milpMaxPairs?: number;
-  /** share of the budget the heuristic gets before the MILP phase (default 0.4; 0.15 at
+  /** share of the budget the heuristic gets before the LNS / MILP phases (default 0.4; 0.2
+   *  when an LNS phase follows and no MILP phase does; 0.15 at
    *  10 s was better on 9 chu d / yagiura e instances in single runs, but chu d10100 went
    *  0.44 → 0.52–0.63 %, over its 0.5 % target, so the default stays) */
   heuristicShare?: number;
@@ -54,6 +56,23 @@ export interface HybridOptions {
   lbbShare?: number;
   /** stop the B&B phase after this many nodes as well (effort-bounded runs and tests) */
   lbbMaxNodes?: number;
+  /** most of the time after the heuristic phase the agent-subset LNS (lns.ts) may take
+   *  before the MILP phase (default 1 on budgets over 3 s where lnsApplies; 0 = off) */
+  lnsShare?: number;
+  /** the LNS hands over to the MILP phase after this long without an improvement (and a
+   *  quarter of its time so far; default 1 000 ms) */
+  lnsStallMs?: number;
+  /** where the MILP phase applies, the LNS runs only if the heuristic's gap to its bound
+   *  exceeds this (default 0.003: below, HiGHS on the reduced model does better) */
+  lnsMinGap?: number;
+}
+
+/** Integer data, and sub-GAPs of a few agents whose knapsack tables stay small. */
+export function lnsApplies(g: Gap): boolean {
+  if (!g.integerCosts || !integerWeights(g)) return false;
+  let maxCap = 0;
+  for (let i = 0; i < g.m; i++) maxCap = Math.max(maxCap, Math.floor(g.capacity[i]! + 1e-9));
+  return (g.n / g.m) * maxCap <= 100_000;
 }
 
 /** Integer data and knapsack DP tables of a sane size: the B&B's preconditions. */
@@ -76,23 +95,42 @@ function lbbPath(g: Gap, t0: number, budget: number, share: number, maxNodes?: n
   const timeMs = Date.now() - t0;
   const lowerBound = Math.max(lp.bound, r.lowerBound);
   return {
-    assignment: r.assignment, cost: r.cost, lowerBound, gap: relGap(r.cost, lowerBound), provenOptimal: r.provenOptimal,
-    timeMs, timeToBestMs: r.stats.bestAtMs + (timeMs - r.timeMs), iterations: r.nodes, unplaceable: [], mu: lp.mu, lambda: r.lambda,
-    milpPhase: 'none', method: 'lagrangian-bb', nodes: r.nodes, ...(r.provenOptimal ? { proof: 'lagrangian-bb' } : {}),
+    assignment: r.assignment,
+    cost: r.cost,
+    lowerBound,
+    gap: relGap(r.cost, lowerBound),
+    provenOptimal: r.provenOptimal,
+    timeMs,
+    timeToBestMs: r.stats.bestAtMs + (timeMs - r.timeMs),
+    iterations: r.nodes,
+    unplaceable: [],
+    mu: lp.mu,
+    lambda: r.lambda,
+    milpPhase: 'none',
+    method: 'lagrangian-bb',
+    nodes: r.nodes,
+    ...(r.provenOptimal ? { proof: 'lagrangian-bb' } : {}),
   };
 }
 
 export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise<FastResult> {
   const t0 = Date.now();
   const budget = opts.timeLimitMs ?? 1000;
-  const share = opts.heuristicShare ?? 0.4;
-  if (!(share > 0 && share <= 1)) throw badOption('options.heuristicShare must be in (0, 1]');
+  const short = budget <= 3000;
+  const lnsShare = opts.lnsShare ?? (!short && lnsApplies(g) ? 1 : 0);
+  if (!(lnsShare >= 0 && lnsShare <= 1)) throw badOption('options.lnsShare must be in [0, 1]');
+  if (opts.heuristicShare !== undefined && !(opts.heuristicShare > 0 && opts.heuristicShare <= 1))
+    throw badOption('options.heuristicShare must be in (0, 1]');
   if (opts.lbbShare !== undefined && !(opts.lbbShare > 0 && opts.lbbShare <= 1)) throw badOption('options.lbbShare must be in (0, 1]');
-  if (opts.lbbMaxNodes !== undefined && !(Number.isInteger(opts.lbbMaxNodes) && opts.lbbMaxNodes >= 0)) throw badOption('options.lbbMaxNodes must be an integer ≥ 0');
+  if (opts.lbbMaxNodes !== undefined && !(Number.isInteger(opts.lbbMaxNodes) && opts.lbbMaxNodes >= 0))
+    throw badOption('options.lbbMaxNodes must be an integer ≥ 0');
   const seed = opts.seed ?? 1;
   let pairs = 0;
   for (let i = 0; i < g.m; i++) for (let j = 0; j < g.n; j++) if (g.weight[i * g.n + j]! <= g.capacity[i]! + 1e-9) pairs++;
-  const milp = pairs <= (opts.milpMaxPairs ?? 20_000) && share < 1;
+  const milp = pairs <= (opts.milpMaxPairs ?? 20_000) && (opts.heuristicShare ?? 0.4) < 1;
+  // (no MILP phase but an LNS one: the heuristic only has to hand it a good start — on the
+  // 900–1600-job instances it finds its best in well under a second)
+  const share = opts.heuristicShare ?? (lnsShare > 0 && !milp ? 0.2 : 0.4);
   if (opts.threads !== undefined && opts.threads !== 1 && opts.threads !== 2) throw badOption('options.threads must be 1 or 2');
   // (A 40 000-pair limit on two threads, to cover yagiura's 900×30 and 1600×20 instances,
   // made c201600 18 822 → 18 871 and c30900 10 009 → 10 029 at load ≈ 4.6: the worker took
@@ -100,7 +138,6 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   const left = (): number => budget - (Date.now() - t0);
   let h: FastResult | null = null;
   let bb: FastResult | null = null;
-  const short = budget <= 3000;
   // (not below 0.5 s: on tight instances the B&B's root needs ~0.1–0.3 s before it has any
   // solution, where the heuristic finds one in a few ms — yagiura e10100 at 150 ms)
   const lbbTried = opts.lagrangianBB ?? (lbbApplies(g) && budget >= 500 && (short || g.n <= 200));
@@ -126,7 +163,11 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     // (after a B&B phase that found nothing, a short run has no time for a MILP phase: the
     // heuristic gets all that is left)
     const heurOnly = lbbTried && short;
-    h = solveFast(g, { timeLimitMs: Math.max(1, milp && !heurOnly ? rem * share : rem), seed, ...(klh !== undefined ? { knapsackShare: klh } : {}) });
+    h = solveFast(g, {
+      timeLimitMs: Math.max(1, (milp || lnsShare > 0) && !heurOnly ? rem * share : rem),
+      seed,
+      ...(klh !== undefined ? { knapsackShare: klh } : {}),
+    });
     for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > rem * (milp ? 0.3 : 0.05); s++) {
       const h2 = solveFast(g, { timeLimitMs: milp ? Math.max(left() - rem * 0.3, rem * 0.1) : left(), seed: s });
       if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
@@ -141,6 +182,32 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     }
   }
   const total = (r: FastResult, timeToBestMs: number): FastResult => ({ ...r, timeMs: Date.now() - t0, timeToBestMs });
+  // Phase 1b: agent-subset LNS (lns.ts) from the best so far, on integer instances whose
+  // sub-GAPs stay cheap to solve exactly
+  if (lnsShare > 0 && h.assignment && !h.provenOptimal && !h.unplaceable.length && lnsApplies(g)) {
+    // a close bound: HiGHS on the reduced model is the better second phase (yagiura c/e
+    // 400–900 jobs: the LNS first cost it 1–50 units)
+    if (!milp || h.gap > (opts.lnsMinGap ?? 0.003)) {
+      const tl = Date.now();
+      const r = lnsImprove(g, h.assignment, {
+        deadline: tl + left() * (milp ? lnsShare : 1),
+        seed,
+        ...(h.lambda ? { lambda: h.lambda } : {}),
+        ...(milp ? { stallMs: opts.lnsStallMs ?? 1000 } : {}),
+      });
+      if (r) h = { ...h, lns: { moves: r.moves, improvements: r.improvements, stop: r.stop } };
+      if (r && r.cost < h.cost) {
+        h = {
+          ...h,
+          assignment: r.assignment,
+          cost: r.cost,
+          gap: relGap(r.cost, h.lowerBound),
+          provenOptimal: relGap(r.cost, h.lowerBound) <= 1e-9,
+          timeToBestMs: tl - t0 + r.timeToBestMs,
+        };
+      }
+    }
+  }
   if (!milp || h.unplaceable.length || left() < 20) return { ...total(h, h.timeToBestMs), milpPhase: 'none' };
   // Phase 2: HiGHS on the model reduced with this incumbent and its multipliers.
   const ex = await solveExact(g, { timeLimitMs: left(), seed, heuristicEffort: 0.3, warm: h, strict: opts.strict ?? budget <= 3000 });
@@ -150,16 +217,31 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   if (!ex.assignment || (h.assignment && h.cost <= ex.cost)) {
     const r = total(h, h.timeToBestMs);
     const proven = r.provenOptimal || (h.assignment !== null && (ex.status === 'optimal' || relGap(h.cost, lowerBound) <= 1e-9));
-    return { ...r, milpPhase: 'main', lowerBound, gap: relGap(r.cost, lowerBound), provenOptimal: proven, ...(proven && !r.proof ? { proof: ex.status === 'optimal' ? ex.proof : 'bound' } : {}) };
+    return {
+      ...r,
+      milpPhase: 'main',
+      lowerBound,
+      gap: relGap(r.cost, lowerBound),
+      provenOptimal: proven,
+      ...(proven && !r.proof ? { proof: ex.status === 'optimal' ? ex.proof : 'bound' } : {}),
+    };
   }
   // HiGHS reports no time of its own improvements: if it beat the heuristic, the honest
   // "time to best" is the whole run.
   const timeMs = Date.now() - t0;
   return {
-    assignment: ex.assignment, cost: ex.cost, lowerBound, gap: relGap(ex.cost, lowerBound),
+    assignment: ex.assignment,
+    cost: ex.cost,
+    lowerBound,
+    gap: relGap(ex.cost, lowerBound),
     provenOptimal: ex.status === 'optimal' || relGap(ex.cost, lowerBound) <= 1e-9,
-    timeMs, timeToBestMs: timeMs, iterations: h.iterations, unplaceable: [], milpPhase: 'main',
+    timeMs,
+    timeToBestMs: timeMs,
+    iterations: h.iterations,
+    unplaceable: [],
+    milpPhase: 'main',
     ...(ex.status === 'optimal' ? { proof: ex.proof } : {}),
+    ...(h.lns ? { lns: h.lns } : {}),
   };
 }
 
@@ -171,7 +253,11 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
 async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts: HybridOptions): Promise<FastResult> {
   const left = (): number => budget - (Date.now() - t0);
   const share = opts.threadedShare ?? (budget <= 3000 ? 0.3 : 0.15);
-  let h = solveFast(g, { timeLimitMs: budget * share, seed, ...(opts.knapsackShare !== undefined ? { knapsackShare: opts.knapsackShare } : {}) });
+  let h = solveFast(g, {
+    timeLimitMs: budget * share,
+    seed,
+    ...(opts.knapsackShare !== undefined ? { knapsackShare: opts.knapsackShare } : {}),
+  });
   for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > budget * 0.3; s++) {
     const h2 = solveFast(g, { timeLimitMs: Math.max(left() - budget * 0.3, budget * 0.1), seed: s });
     if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
@@ -180,28 +266,47 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
   const t2 = Date.now() - t0;
   // HiGHS overruns its time limit a little (and the request may wait for the worker to
   // start): aim 3 % early
-  const milpRun = solveExactInThread(g, { seed, heuristicEffort: 0.3, warm: h, strict: opts.strict ?? budget <= 3000 }, t0 + budget * 0.97)
-    .catch(() => null);
+  const milpRun = solveExactInThread(
+    g,
+    { seed, heuristicEffort: 0.3, warm: h, strict: opts.strict ?? budget <= 3000 },
+    t0 + budget * 0.97,
+  ).catch(() => null);
   // meanwhile: the heuristic again, from its incumbent (or afresh if it has none)
   const h2 = solveFast(g, { timeLimitMs: Math.max(1, left() - 5), seed: seed + 1000, ...(h.assignment ? { start: h.assignment } : {}) });
   const ex = await milpRun;
   let best: FastResult = h;
   let tBest = h.timeToBestMs;
-  if (h2.assignment && h2.cost < best.cost - 1e-9) { best = h2; tBest = t2 + h2.timeToBestMs; }
+  if (h2.assignment && h2.cost < best.cost - 1e-9) {
+    best = h2;
+    tBest = t2 + h2.timeToBestMs;
+  }
   let lowerBound = Math.max(h.lowerBound, h2.lowerBound, ex ? ex.lowerBound : -Infinity);
   const timeMs = Date.now() - t0;
   if (ex?.assignment && ex.cost < best.cost - 1e-9) {
     // HiGHS reports no time of its own improvements: the honest "time to best" is the run
     lowerBound = Math.max(lowerBound, ex.status === 'optimal' ? ex.cost : -Infinity);
     return {
-      assignment: ex.assignment, cost: ex.cost, lowerBound, gap: relGap(ex.cost, lowerBound),
+      assignment: ex.assignment,
+      cost: ex.cost,
+      lowerBound,
+      gap: relGap(ex.cost, lowerBound),
       provenOptimal: ex.status === 'optimal' || relGap(ex.cost, lowerBound) <= 1e-9,
-      timeMs, timeToBestMs: timeMs, iterations: h.iterations + h2.iterations, unplaceable: [], milpPhase: 'thread',
+      timeMs,
+      timeToBestMs: timeMs,
+      iterations: h.iterations + h2.iterations,
+      unplaceable: [],
+      milpPhase: 'thread',
     };
   }
   if (ex?.status === 'optimal' && best.assignment && best.cost <= ex.cost + 1e-9) lowerBound = Math.max(lowerBound, best.cost);
   return {
-    ...best, lowerBound, gap: relGap(best.cost, lowerBound), provenOptimal: best.assignment !== null && relGap(best.cost, lowerBound) <= 1e-9,
-    timeMs, timeToBestMs: tBest, iterations: h.iterations + h2.iterations, milpPhase: ex ? 'thread' : 'none',
+    ...best,
+    lowerBound,
+    gap: relGap(best.cost, lowerBound),
+    provenOptimal: best.assignment !== null && relGap(best.cost, lowerBound) <= 1e-9,
+    timeMs,
+    timeToBestMs: tBest,
+    iterations: h.iterations + h2.iterations,
+    milpPhase: ex ? 'thread' : 'none',
   };
 }

@@ -7,7 +7,8 @@ export {
 } from './gap.ts';
 export { lagrangianBound, type LagrangianResult } from './bound.ts';
 export { solveFast, greedyAssign, relGap, type FastOptions, type FastResult } from './fast.ts';
-export { solveFastHybrid, lbbApplies, type HybridOptions } from './hybrid.ts';
+export { solveFastHybrid, lbbApplies, lnsApplies, type HybridOptions } from './hybrid.ts';
+export { lnsImprove, type LnsOptions, type LnsResult } from './lns.ts';
 export { lagrangianBB, type LbbOptions, type LbbResult } from './lbb.ts';
 export { knapsackHeuristic, type KlhOptions, type KlhResult } from './klh.ts';
 export { stopMilpThread } from './milp-thread.ts';

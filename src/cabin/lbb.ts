@@ -47,6 +47,11 @@ export interface LbbOptions {
   /** the same at the root pass, every iteration (default 10: each repair costs ~2 ms at
    *  200 jobs, and repairs of iterates far from feasible rarely pay) */
   rootPolishMaxViolated?: number;
+  /** with an incumbent U: search only the target U − 1, again after each better solution,
+   *  instead of climbing from the bound. An exhausted tree still proves U optimal; the
+   *  lower bound stays the root's. For small sub-problems where any improvement matters
+   *  (lns.ts), not for closing a gap from below. */
+  descend?: boolean;
 }
 
 export interface LbbResult {
@@ -492,6 +497,10 @@ export function lagrangianBB(g: Gap, opts: LbbOptions): LbbResult | null {
     }
     Tmax += base.fixedCost;
     lb = rootBound;
+    if (opts.descend && U < Infinity) {
+      while (search(U - 1)) if (Date.now() > deadline) return result('time', lb, false, rootBound, rootPairs, targets);
+      return result('optimal', U, true, rootBound, rootPairs, targets);
+    }
     let step = 1, trees = 0;
     for (let T = rootBound; T < U;) {
       if (search(T)) break;

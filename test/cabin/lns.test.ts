@@ -1,0 +1,137 @@
+// Agent-subset LNS (src/cabin/lns.ts) and the B&B's "descend" mode it uses: against brute
+// force on tiny integer instances, and never worse than its start, always feasible, on a
+// larger tight one.
+import { describe, expect, it } from 'vitest';
+import {
+  assignmentCost,
+  CabinError,
+  isFeasible,
+  lagrangianBB,
+  lagrangianBound,
+  lnsImprove,
+  makeGap,
+  solveFast,
+  solveFastHybrid,
+} from '../../src/cabin/index.ts';
+import { bruteForce, randomIntGap } from './helpers.ts';
+
+/** The most expensive feasible assignment (brute force): the worst start there is. */
+function worstFeasible(g: ReturnType<typeof makeGap>): Int32Array | null {
+  const { m, n } = g;
+  let worst: Int32Array | null = null,
+    wc = -Infinity;
+  const a = new Int32Array(n),
+    load = new Float64Array(m);
+  const rec = (j: number, c: number): void => {
+    if (j === n) {
+      if (c > wc) {
+        wc = c;
+        worst = Int32Array.from(a);
+      }
+      return;
+    }
+    for (let i = 0; i < m; i++) {
+      const w = g.weight[i * n + j]!;
+      if (w === Infinity || load[i]! + w > g.capacity[i]!) continue;
+      a[j] = i;
+      load[i] += w;
+      rec(j + 1, c + g.cost[i * n + j]!);
+      load[i] -= w;
+    }
+  };
+  rec(0, 0);
+  return worst;
+}
+
+describe('B&B descend mode (target U − 1 only) = brute force', () => {
+  for (let seed = 1; seed <= 16; seed++) {
+    it(`seed ${seed}`, () => {
+      const g = randomIntGap(2 + (seed % 3), 6 + (seed % 4), seed, 0.9 + (seed % 3) * 0.15);
+      const bf = bruteForce(g);
+      const start = worstFeasible(g);
+      if (!bf.assignment || !start) {
+        expect(bf.assignment).toBeNull();
+        return;
+      }
+      const lp = lagrangianBound(g, { maxIterations: 200 });
+      const r = lagrangianBB(g, { mu: lp.mu, incumbent: start, descend: true, maxNodes: 200_000 })!;
+      expect(r.provenOptimal).toBe(true);
+      expect(r.cost).toBe(bf.cost);
+      expect(isFeasible(g, r.assignment!)).toBe(true);
+      expect(assignmentCost(g, r.assignment!)).toBe(bf.cost);
+    });
+  }
+});
+
+describe('agent-subset LNS', () => {
+  it('freeing every agent at once is the whole problem: the brute-force optimum from the worst start', () => {
+    let checked = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const g = randomIntGap(3, 8 + (seed % 3), seed, 1);
+      const bf = bruteForce(g);
+      const start = worstFeasible(g);
+      if (!bf.assignment || !start) continue;
+      const r = lnsImprove(g, start, { deadline: Date.now() + 60_000, minAgents: 3, maxAgents: 3, maxMoves: 1, maxNodes: 100_000 })!;
+      expect(r.moves).toBe(1);
+      expect(r.cost).toBe(bf.cost);
+      expect(assignmentCost(g, r.assignment)).toBe(bf.cost);
+      expect(isFeasible(g, r.assignment)).toBe(true);
+      if (assignmentCost(g, start) > bf.cost) expect(r.improvements).toBe(1);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('on a tight 10×80 instance: feasible, cost as reported, never worse than its start, usually better', () => {
+    const g = randomIntGap(10, 80, 7, 0.85);
+    const h = solveFast(g, { maxIterations: 200, seed: 3, strategy: 'tabu' });
+    expect(h.assignment).not.toBeNull();
+    const r = lnsImprove(g, h.assignment!, { deadline: Date.now() + 60_000, maxMoves: 300, seed: 5 })!;
+    expect(isFeasible(g, r.assignment)).toBe(true);
+    expect(assignmentCost(g, r.assignment)).toBe(r.cost);
+    expect(r.cost).toBeLessThanOrEqual(h.cost);
+    expect(r.moves).toBe(300);
+    // the start must not have been modified in place
+    expect(assignmentCost(g, h.assignment!)).toBe(h.cost);
+  });
+
+  it('fractional costs: not applicable (null); bad options: a stable error code', () => {
+    const g = makeGap(2, 3, [1.5, 2, 3, 1, 2, 3], [1, 1, 1, 1, 1, 1], [3, 3]);
+    expect(lnsImprove(g, Int32Array.from([0, 0, 1]), { deadline: Date.now() + 1000 })).toBeNull();
+    const gi = randomIntGap(3, 6, 1, 1.2);
+    const bad = (o: object): unknown => {
+      try {
+        lnsImprove(gi, new Int32Array(6), { deadline: Date.now() + 1000, ...o });
+        return null;
+      } catch (e) {
+        return e;
+      }
+    };
+    for (const o of [{ minAgents: 1 }, { maxAgents: 1 }, { minAgents: 2.5 }]) {
+      const e = bad(o);
+      expect(e).toBeInstanceOf(CabinError);
+      expect((e as CabinError).code).toBe('CABIN_BAD_OPTION');
+    }
+  });
+});
+
+describe('the hybrid with its LNS phase', () => {
+  it('on a tight integer instance over 3 s: feasible, cost and bound consistent, never worse than its own heuristic phase', async () => {
+    const g = randomIntGap(8, 120, 21, 0.85);
+    const h = solveFast(g, { maxIterations: 200, seed: 1 });
+    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 0, lagrangianBB: false });
+    expect(r.assignment).not.toBeNull();
+    expect(isFeasible(g, r.assignment!)).toBe(true);
+    expect(assignmentCost(g, r.assignment!)).toBe(r.cost);
+    expect(r.lowerBound).toBeLessThanOrEqual(r.cost);
+    expect(r.cost).toBeLessThanOrEqual(h.cost);
+    // the phase ran (it reports itself) unless the run was proven optimal before it
+    if (!r.lns) expect(r.provenOptimal).toBe(true);
+    else expect(r.lns.moves).toBeGreaterThan(0);
+  });
+
+  it('rejects a bad lnsShare with a stable code', async () => {
+    const g = randomIntGap(3, 6, 1, 1.2);
+    await expect(solveFastHybrid(g, { timeLimitMs: 100, lnsShare: 1.5 })).rejects.toMatchObject({ code: 'CABIN_BAD_OPTION' });
+  });
+});
