@@ -72,7 +72,7 @@ export function lnsApplies(g: Gap): boolean {
   if (!g.integerCosts || !integerWeights(g)) return false;
   let maxCap = 0;
   for (let i = 0; i < g.m; i++) maxCap = Math.max(maxCap, Math.floor(g.capacity[i]! + 1e-9));
-  return (g.n / g.m) * maxCap <= 100_000;
+  return (g.n / g.m) * maxCap <= 300_000;
 }
 
 /** Integer data and knapsack DP tables of a sane size: the B&B's preconditions. */

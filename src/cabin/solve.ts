@@ -40,7 +40,7 @@ export async function allocate(inst: AllocationInstance, opts: AllocateOptions =
     const r = await solveFastHybrid(red.gap, { timeLimitMs: opts.timeLimitMs ?? 2000, seed: opts.seed ?? 1 });
     a = r.assignment; lb = r.lowerBound;
     status = r.assignment ? (r.provenOptimal ? 'optimal' : 'feasible') : r.unplaceable.length ? 'infeasible' : 'unknown';
-    info = { iterations: r.iterations, timeToBestMs: r.timeToBestMs, milpPhase: r.milpPhase ?? 'none', ...(r.method ? { method: r.method, nodes: r.nodes } : {}), ...(r.proof ? { proof: r.proof } : {}) };
+    info = { iterations: r.iterations, timeToBestMs: r.timeToBestMs, milpPhase: r.milpPhase ?? 'none', ...(r.method ? { method: r.method, nodes: r.nodes } : {}), ...(r.proof ? { proof: r.proof } : {}), ...(r.lns ? { lns: r.lns } : {}) };
   } else {
     const r = solveGa(red.gap, { timeLimitMs: opts.timeLimitMs ?? 5000, seed: opts.seed ?? 1 });
     a = r.assignment;
