@@ -271,8 +271,27 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
     { seed, heuristicEffort: 0.3, warm: h, strict: opts.strict ?? budget <= 3000 },
     t0 + budget * 0.97,
   ).catch(() => null);
-  // meanwhile: the heuristic again, from its incumbent (or afresh if it has none)
-  const h2 = solveFast(g, { timeLimitMs: Math.max(1, left() - 5), seed: seed + 1000, ...(h.assignment ? { start: h.assignment } : {}) });
+  // meanwhile: the agent-subset LNS from the incumbent where it applies (budgets over 3 s),
+  // else the heuristic again from it (or afresh if it has none)
+  const lnsShare = opts.lnsShare ?? (budget > 3000 && lnsApplies(g) ? 1 : 0);
+  const tl = Date.now();
+  const ln =
+    lnsShare > 0 && h.assignment
+      ? lnsImprove(g, h.assignment, { deadline: tl + Math.max(1, left() - 5) * lnsShare, seed, ...(h.lambda ? { lambda: h.lambda } : {}) })
+      : null;
+  let h2: FastResult;
+  if (ln) {
+    h2 = {
+      ...h,
+      assignment: ln.assignment,
+      cost: ln.cost,
+      gap: relGap(ln.cost, h.lowerBound),
+      provenOptimal: relGap(ln.cost, h.lowerBound) <= 1e-9,
+      timeToBestMs: tl - t0 - t2 + ln.timeToBestMs,
+      iterations: 0,
+      lns: { moves: ln.moves, improvements: ln.improvements, stop: ln.stop },
+    };
+  } else h2 = solveFast(g, { timeLimitMs: Math.max(1, left() - 5), seed: seed + 1000, ...(h.assignment ? { start: h.assignment } : {}) });
   const ex = await milpRun;
   let best: FastResult = h;
   let tBest = h.timeToBestMs;
@@ -296,6 +315,7 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
       iterations: h.iterations + h2.iterations,
       unplaceable: [],
       milpPhase: 'thread',
+      ...(h2.lns ? { lns: h2.lns } : {}),
     };
   }
   if (ex?.status === 'optimal' && best.assignment && best.cost <= ex.cost + 1e-9) lowerBound = Math.max(lowerBound, best.cost);
@@ -308,5 +328,6 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
     timeToBestMs: tBest,
     iterations: h.iterations + h2.iterations,
     milpPhase: ex ? 'thread' : 'none',
+    ...(h2.lns ? { lns: h2.lns } : {}),
   };
 }

@@ -63,6 +63,19 @@ describe('two-thread hybrid', () => {
     expect(one.cost).toBe(ref.cost);
   });
 
+  it('over 3 s the calling thread runs the LNS meanwhile; the answer is still the optimum', async () => {
+    const g = randomIntGap(6, 40, 13, 0.9);
+    const ref = await solveExact(g, { timeLimitMs: 20_000 });
+    expect(ref.status).toBe('optimal');
+    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, threads: 2, lagrangianBB: false });
+    expect(r.milpPhase).toBe('thread');
+    // (it may make no move at all: when the heuristic is at the optimum every subset's slack
+    // is below one unit and the LNS stops as exhausted)
+    expect(['exhausted', 'deadline']).toContain(r.lns?.stop);
+    expect(isFeasible(g, r.assignment!)).toBe(true);
+    expect(r.cost).toBe(ref.cost);
+  });
+
   it('a request whose deadline has passed is refused, not run', async () => {
     const g = randomIntGap(3, 9, 1, 1.3);
     await expect(solveExactInThread(g, {}, Date.now() - 1)).rejects.toBeInstanceOf(CabinError);
