@@ -150,14 +150,14 @@ async function runGap(file: string, p: ParsedAllocateOptions, json: boolean): Pr
     const r = await solveFastHybrid(g, { seed: p.seed, timeLimitMs: limit ?? 2000 });
     out = {
       solver: 'fast', status: r.provenOptimal ? 'optimal' : r.assignment ? 'feasible' : 'unknown', cost: r.cost, lowerBound: r.lowerBound, gap: r.gap,
-      timeMs: r.timeMs, timeToBestMs: r.timeToBestMs, ...(r.method ? { method: r.method, nodes: r.nodes } : {}), ...(r.proof ? { proof: r.proof } : {}),
+      timeMs: r.timeMs, timeToBestMs: r.timeToBestMs, ...(r.method ? { method: r.method, nodes: r.nodes } : {}), ...(r.proof ? { proof: r.proof } : {}), milpPhase: r.milpPhase ?? 'none', ...(r.lns ? { lns: r.lns } : {}),
     };
   } else {
     const r = solveGa(g, { seed: p.seed, timeLimitMs: limit ?? 5000 });
     out = { solver: 'ga', status: r.assignment ? 'feasible' : 'unknown', cost: r.cost, timeMs: r.timeMs, generations: r.generations };
   }
   if (json) write(`${JSON.stringify({ file, agents: g.m, jobs: g.n, ...out })}\n`);
-  else write(`${file}: ${g.m} agents × ${g.n} jobs: ${Object.entries(out).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`).join(', ')}\n`);
+  else write(`${file}: ${g.m} agents × ${g.n} jobs: ${Object.entries(out).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}\n`);
 }
 
 // --- iov directory ---------------------------------------------------------------------

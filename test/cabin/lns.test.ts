@@ -1,6 +1,10 @@
 // Agent-subset LNS (src/cabin/lns.ts) and the B&B's "descend" mode it uses: against brute
 // force on tiny integer instances, and never worse than its start, always feasible, on a
 // larger tight one.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   assignmentCost,
@@ -13,6 +17,7 @@ import {
   solveFast,
   solveFastHybrid,
 } from '../../src/cabin/index.ts';
+import { createRng } from '../../src/cabin/rng.ts';
 import { bruteForce, randomIntGap } from './helpers.ts';
 
 /** The most expensive feasible assignment (brute force): the worst start there is. */
@@ -133,5 +138,60 @@ describe('the hybrid with its LNS phase', () => {
   it('rejects a bad lnsShare with a stable code', async () => {
     const g = randomIntGap(3, 6, 1, 1.2);
     await expect(solveFastHybrid(g, { timeLimitMs: 100, lnsShare: 1.5 })).rejects.toMatchObject({ code: 'CABIN_BAD_OPTION' });
+  });
+});
+
+describe('iov allocate --gap --solver fast', () => {
+  it('prints the hybrid phases, the LNS among them, as JSON and as text', () => {
+    // a chu/yagiura type-d instance (cost falls as weight rises): the bound stays far enough
+    // from the heuristic that the LNS phase runs
+    const rng = createRng(4);
+    const m = 10,
+      n = 240;
+    const w: number[] = [],
+      c: number[] = [],
+      cap: number[] = [];
+    for (let k = 0; k < m * n; k++) {
+      const x = 1 + Math.floor(rng() * 100);
+      w.push(x);
+      c.push(111 - x + Math.floor(rng() * 21) - 10);
+    }
+    for (let i = 0; i < m; i++) {
+      let t = 0;
+      for (let j = 0; j < n; j++) t += w[i * n + j]!;
+      cap.push(Math.floor((0.8 * t) / m));
+    }
+    const g = makeGap(m, n, c, w, cap);
+    const dir = mkdtempSync(join(tmpdir(), 'iov-gap-'));
+    const file = join(dir, 'g.txt');
+    const rows = (a: Float64Array): string =>
+      Array.from({ length: g.m }, (_, i) => Array.from(a.subarray(i * g.n, (i + 1) * g.n)).join(' ')).join('\n');
+    writeFileSync(file, `${g.m} ${g.n}\n${rows(g.cost)}\n${rows(g.weight)}\n${Array.from(g.capacity).join(' ')}\n`);
+    try {
+      const bin = join(import.meta.dirname, '..', '..', 'bin', 'iov.mjs');
+      const run = (...extra: string[]): string =>
+        execFileSync(process.execPath, [bin, 'allocate', '--gap', file, '--solver', 'fast', '--time-limit', '3500', ...extra], {
+          encoding: 'utf8',
+        });
+      const out = JSON.parse(run('--json')) as {
+        status: string;
+        cost: number;
+        lowerBound: number;
+        milpPhase: string;
+        lns?: { moves: number; stop: string };
+      };
+      expect(['optimal', 'feasible']).toContain(out.status);
+      expect(out.lowerBound).toBeLessThanOrEqual(out.cost);
+      expect(['main', 'none']).toContain(out.milpPhase);
+      // 240 jobs: no B&B phase first; the heuristic's gap to its bound is well over 0.3 % on
+      // such instances, so the LNS phase runs
+      expect(out.status).toBe('feasible');
+      expect(out.lns?.moves).toBeGreaterThan(0);
+      const text = run();
+      expect(text).toMatch(/solver fast, status (optimal|feasible), cost \d+/);
+      expect(text).toMatch(/lns \{"moves":\d+,"improvements":\d+,"stop":"\w+"\}/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
