@@ -9,12 +9,12 @@
 // solution better than the incumbent, so the MILP is much smaller than the plain one.
 import { lagrangianBound } from './bound.ts';
 import { badOption } from './errors.ts';
-import { solveExact } from './exact.ts';
+import { solveExact, type ExactResult } from './exact.ts';
 import { relGap, solveFast, type FastResult } from './fast.ts';
 import type { Gap } from './gap.ts';
 import { integerWeights } from './kbound.ts';
 import { lagrangianBB } from './lbb.ts';
-import { lnsImprove } from './lns.ts';
+import { lnsImprove, type LnsResult } from './lns.ts';
 import { solveExactInThread, startMilpThread } from './milp-thread.ts';
 
 export interface HybridOptions {
@@ -65,6 +65,17 @@ export interface HybridOptions {
   /** where the MILP phase applies, the LNS runs only if the heuristic's gap to its bound
    *  exceeds this (default 0.003: below, HiGHS on the reduced model does better) */
   lnsMinGap?: number;
+  /** where the LNS applies but its phase did not run (a close bound), the share of the time
+   *  after the heuristic it gets after HiGHS, from HiGHS's answer (default 0.3; 0 = off) */
+  lnsTailShare?: number;
+}
+
+/** `r` improved by an LNS run that started at `tl` (ms since the epoch; `t0` the run's start). */
+function withLns(r: FastResult, ln: LnsResult, t0: number, tl: number): FastResult {
+  const lns = { moves: ln.moves, improvements: ln.improvements, stop: ln.stop };
+  if (!(ln.cost < r.cost)) return { ...r, lns };
+  const gap = relGap(ln.cost, r.lowerBound);
+  return { ...r, assignment: ln.assignment, cost: ln.cost, gap, provenOptimal: gap <= 1e-9, timeToBestMs: tl - t0 + ln.timeToBestMs, lns };
 }
 
 /** Integer data, and sub-GAPs of a few agents whose knapsack tables stay small. */
@@ -119,6 +130,8 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   const short = budget <= 3000;
   const lnsShare = opts.lnsShare ?? (!short && lnsApplies(g) ? 1 : 0);
   if (!(lnsShare >= 0 && lnsShare <= 1)) throw badOption('options.lnsShare must be in [0, 1]');
+  if (opts.lnsTailShare !== undefined && !(opts.lnsTailShare >= 0 && opts.lnsTailShare < 1))
+    throw badOption('options.lnsTailShare must be in [0, 1)');
   if (opts.heuristicShare !== undefined && !(opts.heuristicShare > 0 && opts.heuristicShare <= 1))
     throw badOption('options.heuristicShare must be in (0, 1]');
   if (opts.lbbShare !== undefined && !(opts.lbbShare > 0 && opts.lbbShare <= 1)) throw badOption('options.lbbShare must be in (0, 1]');
@@ -195,22 +208,32 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
         ...(h.lambda ? { lambda: h.lambda } : {}),
         ...(milp ? { stallMs: opts.lnsStallMs ?? 1000 } : {}),
       });
-      if (r) h = { ...h, lns: { moves: r.moves, improvements: r.improvements, stop: r.stop } };
-      if (r && r.cost < h.cost) {
-        h = {
-          ...h,
-          assignment: r.assignment,
-          cost: r.cost,
-          gap: relGap(r.cost, h.lowerBound),
-          provenOptimal: relGap(r.cost, h.lowerBound) <= 1e-9,
-          timeToBestMs: tl - t0 + r.timeToBestMs,
-        };
-      }
+      if (r) h = withLns(h, r, t0, tl);
     }
   }
   if (!milp || h.unplaceable.length || left() < 20) return { ...total(h, h.timeToBestMs), milpPhase: 'none' };
-  // Phase 2: HiGHS on the model reduced with this incumbent and its multipliers.
-  const ex = await solveExact(g, { timeLimitMs: left(), seed, heuristicEffort: 0.3, warm: h, strict: opts.strict ?? budget <= 3000 });
+  // Phase 2: HiGHS on the model reduced with this incumbent and its multipliers; where the
+  // LNS applies but did not run (a close bound), it gets the last part of the time from
+  // HiGHS's answer (phase 3, below).
+  const tail = lnsShare > 0 && !h.lns && lnsApplies(g) ? (opts.lnsTailShare ?? 0.3) : 0;
+  const ex = await solveExact(g, {
+    timeLimitMs: left() * (1 - tail),
+    seed,
+    heuristicEffort: 0.3,
+    warm: h,
+    strict: opts.strict ?? budget <= 3000,
+  });
+  const r2 = afterMilp(h, ex, t0);
+  if (tail === 0 || r2.provenOptimal || !r2.assignment || left() < 50) return r2;
+  // Phase 3: the LNS from the better answer (HiGHS's time to best is not known: the run's)
+  const tl = Date.now();
+  const ln = lnsImprove(g, r2.assignment, { deadline: tl + left(), seed, ...(h.lambda ? { lambda: h.lambda } : {}) });
+  return ln ? { ...withLns(r2, ln, t0, tl), timeMs: Date.now() - t0 } : r2;
+}
+
+/** The hybrid's answer after its MILP phase: HiGHS's if better, else the incumbent's. */
+function afterMilp(h: FastResult, ex: ExactResult, t0: number): FastResult {
+  const total = (r: FastResult, timeToBestMs: number): FastResult => ({ ...r, timeMs: Date.now() - t0, timeToBestMs });
   const lowerBound = Math.max(h.lowerBound, ex.lowerBound);
   // Never worse than the heuristic's own best (HiGHS keeps the start solution, but a time
   // limit or a numerically odd answer must not cost us it).
@@ -280,18 +303,9 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
       ? lnsImprove(g, h.assignment, { deadline: tl + Math.max(1, left() - 5) * lnsShare, seed, ...(h.lambda ? { lambda: h.lambda } : {}) })
       : null;
   let h2: FastResult;
-  if (ln) {
-    h2 = {
-      ...h,
-      assignment: ln.assignment,
-      cost: ln.cost,
-      gap: relGap(ln.cost, h.lowerBound),
-      provenOptimal: relGap(ln.cost, h.lowerBound) <= 1e-9,
-      timeToBestMs: tl - t0 - t2 + ln.timeToBestMs,
-      iterations: 0,
-      lns: { moves: ln.moves, improvements: ln.improvements, stop: ln.stop },
-    };
-  } else h2 = solveFast(g, { timeLimitMs: Math.max(1, left() - 5), seed: seed + 1000, ...(h.assignment ? { start: h.assignment } : {}) });
+  // (withLns counts its time to best from t0 + t2, like the heuristic's below)
+  if (ln) h2 = { ...withLns(h, ln, t0 + t2, tl), iterations: 0 };
+  else h2 = solveFast(g, { timeLimitMs: Math.max(1, left() - 5), seed: seed + 1000, ...(h.assignment ? { start: h.assignment } : {}) });
   const ex = await milpRun;
   let best: FastResult = h;
   let tBest = h.timeToBestMs;

@@ -48,6 +48,26 @@ function worstFeasible(g: ReturnType<typeof makeGap>): Int32Array | null {
   return worst;
 }
 
+/** A chu/yagiura type-d instance (cost falls as weight rises, capacities 80 % of the mean
+ *  load): the bound stays far enough from the heuristic that the LNS phase runs. */
+function typeD(m: number, n: number, seed: number): ReturnType<typeof makeGap> {
+  const rng = createRng(seed);
+  const w: number[] = [],
+    c: number[] = [],
+    cap: number[] = [];
+  for (let k = 0; k < m * n; k++) {
+    const x = 1 + Math.floor(rng() * 100);
+    w.push(x);
+    c.push(111 - x + Math.floor(rng() * 21) - 10);
+  }
+  for (let i = 0; i < m; i++) {
+    let t = 0;
+    for (let j = 0; j < n; j++) t += w[i * n + j]!;
+    cap.push(Math.floor((0.8 * t) / m));
+  }
+  return makeGap(m, n, c, w, cap);
+}
+
 describe('B&B descend mode (target U − 1 only) = brute force', () => {
   for (let seed = 1; seed <= 16; seed++) {
     it(`seed ${seed}`, () => {
@@ -135,33 +155,33 @@ describe('the hybrid with its LNS phase', () => {
     else expect(r.lns.moves).toBeGreaterThan(0);
   });
 
-  it('rejects a bad lnsShare with a stable code', async () => {
+  it('with a close bound: HiGHS first, then the LNS from its answer for the last 30 %', async () => {
+    const g = typeD(8, 200, 9);
+    const h = solveFast(g, { maxIterations: 200, seed: 1 });
+    // (lnsMinGap 1: every gap counts as close, so the LNS runs only after HiGHS)
+    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 1, lagrangianBB: false });
+    expect(r.milpPhase).toBe('main');
+    expect(isFeasible(g, r.assignment!)).toBe(true);
+    expect(assignmentCost(g, r.assignment!)).toBe(r.cost);
+    expect(r.cost).toBeLessThanOrEqual(h.cost);
+    expect(r.lowerBound).toBeLessThanOrEqual(r.cost);
+    // HiGHS does not prove such an instance in 2 s: the tail ran
+    expect(r.provenOptimal).toBe(false);
+    expect(r.lns?.moves).toBeGreaterThan(0);
+    const off = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 1, lagrangianBB: false, lnsTailShare: 0 });
+    expect(off.lns).toBeUndefined();
+  });
+
+  it('rejects a bad lnsShare or lnsTailShare with a stable code', async () => {
     const g = randomIntGap(3, 6, 1, 1.2);
     await expect(solveFastHybrid(g, { timeLimitMs: 100, lnsShare: 1.5 })).rejects.toMatchObject({ code: 'CABIN_BAD_OPTION' });
+    await expect(solveFastHybrid(g, { timeLimitMs: 100, lnsTailShare: 1 })).rejects.toMatchObject({ code: 'CABIN_BAD_OPTION' });
   });
 });
 
 describe('iov allocate --gap --solver fast', () => {
   it('prints the hybrid phases, the LNS among them, as JSON and as text', () => {
-    // a chu/yagiura type-d instance (cost falls as weight rises): the bound stays far enough
-    // from the heuristic that the LNS phase runs
-    const rng = createRng(4);
-    const m = 10,
-      n = 240;
-    const w: number[] = [],
-      c: number[] = [],
-      cap: number[] = [];
-    for (let k = 0; k < m * n; k++) {
-      const x = 1 + Math.floor(rng() * 100);
-      w.push(x);
-      c.push(111 - x + Math.floor(rng() * 21) - 10);
-    }
-    for (let i = 0; i < m; i++) {
-      let t = 0;
-      for (let j = 0; j < n; j++) t += w[i * n + j]!;
-      cap.push(Math.floor((0.8 * t) / m));
-    }
-    const g = makeGap(m, n, c, w, cap);
+    const g = typeD(10, 240, 4);
     const dir = mkdtempSync(join(tmpdir(), 'iov-gap-'));
     const file = join(dir, 'g.txt');
     const rows = (a: Float64Array): string =>
