@@ -62,6 +62,8 @@ export interface HybridOptions {
   /** the LNS hands over to the MILP phase after this long without an improvement (and a
    *  quarter of its time so far; default 1 000 ms) */
   lnsStallMs?: number;
+  /** …and only once its plan is within this of the bound (default 0.005) */
+  lnsStallGap?: number;
   /** where the MILP phase applies, the LNS runs only if the heuristic's gap to its bound
    *  exceeds this (default 0.003: below, HiGHS on the reduced model does better) */
   lnsMinGap?: number;
@@ -206,7 +208,9 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
         deadline: tl + left() * (milp ? lnsShare : 1),
         seed,
         ...(h.lambda ? { lambda: h.lambda } : {}),
-        ...(milp ? { stallMs: opts.lnsStallMs ?? 1000 } : {}),
+        // (hand over only near the bound: far from it HiGHS finds nothing in the time left,
+        // and the LNS's next improvement may come after a long idle spell — chu d20100)
+        ...(milp ? { stallMs: opts.lnsStallMs ?? 1000, stallBelow: h.lowerBound * (1 + (opts.lnsStallGap ?? 0.005)) } : {}),
       });
       if (r) h = withLns(h, r, t0, tl);
     }

@@ -41,6 +41,8 @@ export interface LnsOptions {
   /** stop when nothing improved for this long and for a quarter of the time spent so far
    *  (default: run to the deadline) */
   stallMs?: number;
+  /** the stall rule applies only once the cost is at most this (default: always) */
+  stallBelow?: number;
   /** cheapest other agents of a job considered when growing a subset (default 4) */
   related?: number;
   /** job multipliers of the knapsack relaxation (kbound.ts), e.g. from the B&B; computed
@@ -177,7 +179,7 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
     const now = Date.now();
     if (now >= opts.deadline || m < 2) break;
     const idle = now - t0 - bestAt;
-    if (idle > stallMs && idle > (now - t0) / 4) {
+    if (idle > stallMs && idle > (now - t0) / 4 && total <= (opts.stallBelow ?? Infinity)) {
       stop = 'stall';
       break;
     }

@@ -120,6 +120,18 @@ describe('agent-subset LNS', () => {
     expect(assignmentCost(g, h.assignment!)).toBe(h.cost);
   });
 
+  it('the stall rule: stops once idle, unless the plan is still above stallBelow', () => {
+    const g = randomIntGap(10, 80, 7, 0.85);
+    const h = solveFast(g, { maxIterations: 200, seed: 3, strategy: 'tabu' });
+    const t = Date.now();
+    const r = lnsImprove(g, h.assignment!, { deadline: t + 20_000, stallMs: 0, seed: 5 })!;
+    expect(['stall', 'exhausted']).toContain(r.stop);
+    expect(Date.now() - t).toBeLessThan(20_000);
+    const never = lnsImprove(g, h.assignment!, { deadline: t + 60_000, stallMs: 0, stallBelow: -1, maxMoves: 400, seed: 5 })!;
+    expect(never.stop === 'moves' || never.stop === 'exhausted').toBe(true);
+    expect(never.moves).toBeGreaterThanOrEqual(Math.min(400, r.moves));
+  });
+
   it('fractional costs: not applicable (null); bad options: a stable error code', () => {
     const g = makeGap(2, 3, [1.5, 2, 3, 1, 2, 3], [1, 1, 1, 1, 1, 1], [3, 3]);
     expect(lnsImprove(g, Int32Array.from([0, 0, 1]), { deadline: Date.now() + 1000 })).toBeNull();
