@@ -72,6 +72,11 @@ export interface HybridOptions {
   lnsTailShare?: number;
 }
 
+/** `r` as the run's answer: its time so far, and when it found its best. */
+function total(r: FastResult, t0: number, timeToBestMs: number): FastResult {
+  return { ...r, timeMs: Date.now() - t0, timeToBestMs };
+}
+
 /** `r` improved by an LNS run that started at `tl` (ms since the epoch; `t0` the run's start). */
 function withLns(r: FastResult, ln: LnsResult, t0: number, tl: number): FastResult {
   const lns = { moves: ln.moves, improvements: ln.improvements, stop: ln.stop };
@@ -130,8 +135,9 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   const t0 = Date.now();
   const budget = opts.timeLimitMs ?? 1000;
   const short = budget <= 3000;
-  const lnsShare = opts.lnsShare ?? (!short && lnsApplies(g) ? 1 : 0);
-  if (!(lnsShare >= 0 && lnsShare <= 1)) throw badOption('options.lnsShare must be in [0, 1]');
+  if (opts.lnsShare !== undefined && !(opts.lnsShare >= 0 && opts.lnsShare <= 1)) throw badOption('options.lnsShare must be in [0, 1]');
+  // (0 where the LNS does not apply, whatever was asked: every LNS phase below keys on it)
+  const lnsShare = lnsApplies(g) ? (opts.lnsShare ?? (short ? 0 : 1)) : 0;
   if (opts.lnsTailShare !== undefined && !(opts.lnsTailShare >= 0 && opts.lnsTailShare < 1))
     throw badOption('options.lnsTailShare must be in [0, 1)');
   if (opts.heuristicShare !== undefined && !(opts.heuristicShare > 0 && opts.heuristicShare <= 1))
@@ -196,10 +202,9 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
       h = { ...b, lowerBound, gap: relGap(b.cost, lowerBound), provenOptimal: b.assignment !== null && relGap(b.cost, lowerBound) <= 1e-9 };
     }
   }
-  const total = (r: FastResult, timeToBestMs: number): FastResult => ({ ...r, timeMs: Date.now() - t0, timeToBestMs });
   // Phase 1b: agent-subset LNS (lns.ts) from the best so far, on integer instances whose
   // sub-GAPs stay cheap to solve exactly
-  if (lnsShare > 0 && h.assignment && !h.provenOptimal && !h.unplaceable.length && lnsApplies(g)) {
+  if (lnsShare > 0 && h.assignment && !h.provenOptimal && !h.unplaceable.length) {
     // a close bound: HiGHS on the reduced model is the better second phase (yagiura c/e
     // 400–900 jobs: the LNS first cost it 1–50 units)
     if (!milp || h.gap > (opts.lnsMinGap ?? 0.003)) {
@@ -215,11 +220,11 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
       if (r) h = withLns(h, r, t0, tl);
     }
   }
-  if (!milp || h.unplaceable.length || left() < 20) return { ...total(h, h.timeToBestMs), milpPhase: 'none' };
+  if (!milp || h.unplaceable.length || left() < 20) return { ...total(h, t0, h.timeToBestMs), milpPhase: 'none' };
   // Phase 2: HiGHS on the model reduced with this incumbent and its multipliers; where the
   // LNS applies but did not run (a close bound), it gets the last part of the time from
   // HiGHS's answer (phase 3, below).
-  const tail = lnsShare > 0 && !h.lns && lnsApplies(g) ? (opts.lnsTailShare ?? 0.3) : 0;
+  const tail = lnsShare > 0 && !h.lns ? (opts.lnsTailShare ?? 0.3) : 0;
   const ex = await solveExact(g, {
     timeLimitMs: left() * (1 - tail),
     seed,
@@ -237,12 +242,11 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
 
 /** The hybrid's answer after its MILP phase: HiGHS's if better, else the incumbent's. */
 function afterMilp(h: FastResult, ex: ExactResult, t0: number): FastResult {
-  const total = (r: FastResult, timeToBestMs: number): FastResult => ({ ...r, timeMs: Date.now() - t0, timeToBestMs });
   const lowerBound = Math.max(h.lowerBound, ex.lowerBound);
   // Never worse than the heuristic's own best (HiGHS keeps the start solution, but a time
   // limit or a numerically odd answer must not cost us it).
   if (!ex.assignment || (h.assignment && h.cost <= ex.cost)) {
-    const r = total(h, h.timeToBestMs);
+    const r = total(h, t0, h.timeToBestMs);
     const proven = r.provenOptimal || (h.assignment !== null && (ex.status === 'optimal' || relGap(h.cost, lowerBound) <= 1e-9));
     return {
       ...r,
@@ -300,7 +304,7 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
   ).catch(() => null);
   // meanwhile: the agent-subset LNS from the incumbent where it applies (budgets over 3 s),
   // else the heuristic again from it (or afresh if it has none)
-  const lnsShare = opts.lnsShare ?? (budget > 3000 && lnsApplies(g) ? 1 : 0);
+  const lnsShare = lnsApplies(g) ? (opts.lnsShare ?? (budget > 3000 ? 1 : 0)) : 0;
   const tl = Date.now();
   const ln =
     lnsShare > 0 && h.assignment
