@@ -24,6 +24,11 @@ describe('gateway: concurrent requests for one vehicle', () => {
   const acked: ProduceRecord[] = [];
   /** Produce calls still to fail (each after 150 ms, like a broker timing out). */
   let failNext = 0;
+  let failing = 0; // failing produces entered so far
+  // until the failing produce has been entered: a fixed sleep lost the race on a loaded CI box
+  const failEntered = async (): Promise<void> => {
+    for (let t = Date.now(); failing === 0; await sleep(2)) if (Date.now() - t > 5000) throw new Error('the failing produce was never entered');
+  };
   const post = (batch: TestPacket[]) => gw.app.inject({ method: 'POST', url: '/v1/packets', headers: { 'content-type': 'application/json' }, payload: batch });
   const written = () => acked.map((r) => ({ topic: r.topic, p: codec.decode(r.value) as EnrichedPacket }));
   const waits = async () => Number(/^iov_gateway_vehicle_waits_total (\S+)$/m.exec(await gw.metrics.metrics())?.[1]);
@@ -33,11 +38,13 @@ describe('gateway: concurrent requests for one vehicle', () => {
     inner = createMemoryBus();
     acked.length = 0;
     failNext = 0;
+    failing = 0;
     const bus: Bus = {
       ...inner,
       async produce(records) {
         if (failNext > 0) {
           failNext--;
+          failing++;
           await sleep(150);
           throw new BusError('BUS_TIMEOUT', 'produce timed out (test)', true);
         }
@@ -59,7 +66,7 @@ describe('gateway: concurrent requests for one vehicle', () => {
     const p: TestPacket = { vehicleId: 'race-1', seq: 1, ts: t0, lat: 31.2, lng: 121.47, speedKmh: 40, heading: 0 };
     failNext = 1;
     const first = post([p]);
-    await sleep(20); // the first request holds its dedup reservation and waits on Kafka
+    await failEntered(); // the first request holds its dedup reservation and waits on Kafka
     const retry = post([p]);
     const [a, b] = await Promise.all([first, retry]);
     expect(a.statusCode).toBe(503);
@@ -98,7 +105,7 @@ describe('gateway: concurrent requests for one vehicle', () => {
 
     failNext = 1;
     const failing = post([at(2, north!)]); // crosses into segB, but its write fails
-    await sleep(20);
+    await failEntered();
     const next = post([at(3, north!)]); // so THIS packet is the one that crosses
     const [a, b] = await Promise.all([failing, next]);
     expect(a.statusCode).toBe(503);
@@ -119,7 +126,7 @@ describe('gateway: concurrent requests for one vehicle', () => {
     const t0 = Date.now() - 60_000;
     failNext = 1;
     const slow = post([{ vehicleId: 'solo-1', seq: 1, ts: t0, lat: 31.2, lng: 121.47, speedKmh: 40, heading: 0 }]);
-    await sleep(20);
+    await failEntered();
     const res = await post([{ vehicleId: 'solo-2', seq: 1, ts: t0, lat: 31.2, lng: 121.47, speedKmh: 40, heading: 0 }]);
     expect(res.statusCode).toBe(200);
     // Answered while the other request still waits on its failing produce.
