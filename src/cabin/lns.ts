@@ -48,6 +48,16 @@ export interface LnsOptions {
   /** job multipliers of the knapsack relaxation (kbound.ts), e.g. from the B&B; computed
    *  here when absent */
   lambda?: Float64Array;
+  /** partial moves: the first share of moves that free only some jobs of more agents (the
+   *  rest keep their places and use up part of the capacity); afterwards the share follows
+   *  each kind's improvement per ms (default 0.5; 0 = whole agents only) */
+  partial?: number;
+  /** partial moves: most agents in a subset (default min(m, 10)); freed jobs per move at
+   *  the start (default 40), then grown or shrunk by 3 % after each move so that the median
+   *  move takes about partialMs (default 2 ms) */
+  partialAgents?: number;
+  partialJobs?: number;
+  partialMs?: number;
 }
 
 export interface LnsResult {
@@ -71,6 +81,8 @@ export interface LnsResult {
     nodes: number;
     jobs: number;
     byK: Record<number, { moves: number; improvements: number; ms: number }>;
+    /** partial moves (LnsOptions.partial) */
+    partial: { moves: number; improvements: number; ms: number; jobs: number };
   };
 }
 
@@ -167,8 +179,32 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
     nodes: 0,
     jobs: 0,
     byK: {} as Record<number, { moves: number; improvements: number; ms: number }>,
+    partial: { moves: 0, improvements: 0, ms: 0, jobs: 0 },
   };
 
+  // partial moves: more agents, some of their jobs (residual capacities); the share of
+  // them follows each kind's improvement per ms once both have a record
+  const partial0 = opts.partial ?? 0.5;
+  if (!(partial0 >= 0 && partial0 <= 1)) throw badOption('options.partial must be in [0, 1]');
+  if (opts.partialAgents !== undefined && !(Number.isInteger(opts.partialAgents) && opts.partialAgents >= 3))
+    throw badOption('options.partialAgents must be an integer ≥ 3');
+  if (opts.partialJobs !== undefined && !(opts.partialJobs >= 1)) throw badOption('options.partialJobs must be ≥ 1');
+  if (opts.partialMs !== undefined && !(opts.partialMs > 0)) throw badOption('options.partialMs must be > 0');
+  const maxKp = Math.min(m, opts.partialAgents ?? 10);
+  let pJobs = opts.partialJobs ?? 40;
+  const pMs = opts.partialMs ?? 2;
+  const kinds = [
+    { moves: 0, gain: 0, ms: 0 },
+    { moves: 0, gain: 0, ms: 0 },
+  ];
+  const partialShare = (): number => {
+    if (partial0 === 0 || maxKp < 3) return 0;
+    if (kinds[0]!.moves < 50 || kinds[1]!.moves < 50) return partial0;
+    const r0 = (kinds[0]!.gain + 1) / (kinds[0]!.ms + 100);
+    const r1 = (kinds[1]!.gain + 1) / (kinds[1]!.ms + 100);
+    return Math.min(0.9, Math.max(0.1, r1 / (r0 + r1)));
+  };
+  const pri = new Float64Array(n);
   const stallMs = opts.stallMs ?? Infinity;
   let stop: LnsResult['stop'] = 'deadline';
   for (;;) {
@@ -183,12 +219,14 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
       stop = 'stall';
       break;
     }
-    // --- pick k related agents
+    // --- pick k related agents (partial moves: 3…maxKp)
+    const part = rng() < partialShare();
+    const kk = part ? 3 + Math.floor(rng() * (maxKp - 2)) : k;
     chosen.length = 0;
     const first = pickFirst();
     chosen.push(first);
     inSet[first] = 1;
-    for (let tries = 0; chosen.length < k && tries < 20 * k; tries++) {
+    for (let tries = 0; chosen.length < kk && tries < 20 * kk; tries++) {
       const from = chosen[Math.floor(rng() * chosen.length)]!;
       const js = jobsOf[from]!;
       let next: number;
@@ -212,13 +250,20 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
         chosen.push(next);
       }
     }
-    for (const i of chosen) inSet[i] = 0;
     chosen.sort((x, y) => x - y);
     let key = '';
     for (const i of chosen) key += `${i}:${version[i]},`;
     let sl = 0;
     for (const i of chosen) sl += slack[i]!;
-    if (failed.has(key) || sl < 1 - 1e-6) {
+    // (a partial move is a restriction of the whole one over the same agents: what cannot
+    // improve that cannot improve this)
+    if (part) {
+      if (failed.has(key) || sl < 1 - 1e-6 || chosen.length < 3) {
+        for (const i of chosen) inSet[i] = 0;
+        continue;
+      }
+    } else for (const i of chosen) inSet[i] = 0;
+    if (!part && (failed.has(key) || sl < 1 - 1e-6)) {
       if (++fails > patience()) {
         if (k < maxK) {
           k++;
@@ -234,16 +279,48 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
     }
     repeats = 0;
     moves++;
-    const kStat = (stats.byK[k] ??= { moves: 0, improvements: 0, ms: 0 });
-    kStat.moves++;
+    const kStat = part ? null : (stats.byK[k] ??= { moves: 0, improvements: 0, ms: 0 });
+    if (kStat) kStat.moves++;
+    const kind = kinds[part ? 1 : 0]!;
+    kind.moves++;
     const tMove = performance.now();
-    // --- the sub-GAP: chosen agents × their jobs, full capacities
+    // --- the sub-GAP: chosen agents × their jobs, full capacities; partial: about
+    // pJobs / kk jobs of each, first those the relaxation wants on another chosen agent or
+    // does not want where they are
     const jobs: number[] = [];
-    for (const i of chosen)
-      for (const j of jobsOf[i]!) {
-        jobs.push(j);
-        freed[j] = 1;
+    if (part) {
+      const q = Math.max(2, Math.round(pJobs / chosen.length));
+      for (const i of chosen) {
+        const js = jobsOf[i]!;
+        let pick: number[] = js;
+        if (js.length > q) {
+          for (const j of js) {
+            let p = rng() * 1.5;
+            let here = false;
+            for (const w of wants[j]!) {
+              if (w === i) here = true;
+              else if (inSet[w]) p += 2;
+            }
+            if (!here) p += 1;
+            pri[j] = p;
+          }
+          pick = js
+            .slice()
+            .sort((x, y) => pri[y]! - pri[x]!)
+            .slice(0, q);
+        }
+        for (const j of pick) {
+          jobs.push(j);
+          freed[j] = 1;
+        }
       }
+      for (const i of chosen) inSet[i] = 0;
+    } else
+      for (const i of chosen)
+        for (const j of jobsOf[i]!) {
+          jobs.push(j);
+          freed[j] = 1;
+        }
     const mk = chosen.length,
       nk = jobs.length;
     stats.jobs += nk;
@@ -256,7 +333,9 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
       let cur = 0;
       for (let r = 0; r < mk; r++) {
         const i = chosen[r]!;
-        sCap[r] = capacity[i]!;
+        let cap = capacity[i]!;
+        if (part) for (const j of jobsOf[i]!) if (!freed[j]) cap -= weight[i * n + j]!;
+        sCap[r] = cap;
         for (let q = 0; q < nk; q++) {
           const j = jobs[q]!;
           sc[r * nk + q] = cost[i * n + j]!;
@@ -300,6 +379,7 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
           }
           for (const i of chosen) setSlack(i);
           total -= cur - r.cost;
+          kind.gain += cur - r.cost;
           improvements++;
           improved = true;
           bestAt = Date.now() - t0;
@@ -307,9 +387,19 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
       }
     }
     for (const j of jobs) freed[j] = 0;
-    kStat.ms += performance.now() - tMove;
+    const dt = performance.now() - tMove;
+    kind.ms += dt;
+    if (part) {
+      if (improved) stats.partial.improvements++;
+      stats.partial.jobs = pJobs;
+      stats.partial.moves++;
+      stats.partial.ms += dt;
+      pJobs = dt > pMs ? Math.max(6, pJobs * 0.97) : Math.min(400, pJobs * 1.03);
+      continue;
+    }
+    kStat!.ms += dt;
     if (improved) {
-      kStat.improvements++;
+      kStat!.improvements++;
       fails = 0;
       k = Math.min(minK, m);
     } else {

@@ -96,7 +96,14 @@ describe('agent-subset LNS', () => {
       const bf = bruteForce(g);
       const start = worstFeasible(g);
       if (!bf.assignment || !start) continue;
-      const r = lnsImprove(g, start, { deadline: Date.now() + 60_000, minAgents: 3, maxAgents: 3, maxMoves: 1, maxNodes: 100_000 })!;
+      const r = lnsImprove(g, start, {
+        deadline: Date.now() + 60_000,
+        minAgents: 3,
+        maxAgents: 3,
+        maxMoves: 1,
+        maxNodes: 100_000,
+        partial: 0,
+      })!;
       expect(r.moves).toBe(1);
       expect(r.cost).toBe(bf.cost);
       expect(assignmentCost(g, r.assignment)).toBe(bf.cost);
@@ -118,6 +125,24 @@ describe('agent-subset LNS', () => {
     expect(r.moves).toBe(300);
     // the start must not have been modified in place
     expect(assignmentCost(g, h.assignment!)).toBe(h.cost);
+  });
+
+  it('partial moves (some jobs of up to 10 agents, residual capacities) alone: the same guarantees, and they find better plans', () => {
+    const g = randomIntGap(12, 120, 11, 0.85);
+    const h = solveFast(g, { maxIterations: 200, seed: 3, strategy: 'tabu' });
+    expect(h.assignment).not.toBeNull();
+    const r = lnsImprove(g, h.assignment!, { deadline: Date.now() + 60_000, maxMoves: 400, seed: 5, partial: 1, partialJobs: 12 })!;
+    expect(r.stats.partial.moves).toBe(r.moves);
+    expect(isFeasible(g, r.assignment)).toBe(true);
+    expect(assignmentCost(g, r.assignment)).toBe(r.cost);
+    expect(r.cost).toBeLessThan(h.cost);
+    // freeing every job of 3 agents out of 3 is the whole problem, partial or not
+    const small = randomIntGap(3, 9, 4, 1);
+    const bf = bruteForce(small);
+    const start = worstFeasible(small)!;
+    const one = lnsImprove(small, start, { deadline: Date.now() + 60_000, maxMoves: 1, maxNodes: 100_000, partial: 1, partialJobs: 100 })!;
+    expect(one.stats.partial.moves).toBe(1);
+    expect(one.cost).toBe(bf.cost);
   });
 
   it('the stall rule: stops once idle, unless the plan is still above stallBelow', () => {
@@ -144,7 +169,15 @@ describe('agent-subset LNS', () => {
         return e;
       }
     };
-    for (const o of [{ minAgents: 1 }, { maxAgents: 1 }, { minAgents: 2.5 }]) {
+    for (const o of [
+      { minAgents: 1 },
+      { maxAgents: 1 },
+      { minAgents: 2.5 },
+      { partial: 1.5 },
+      { partialAgents: 2 },
+      { partialJobs: 0 },
+      { partialMs: 0 },
+    ]) {
       const e = bad(o);
       expect(e).toBeInstanceOf(CabinError);
       expect((e as CabinError).code).toBe('CABIN_BAD_OPTION');
