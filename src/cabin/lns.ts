@@ -18,6 +18,11 @@
 // not tried again until one of its agents changed. After many failures in a row k grows;
 // an improvement sets it back to 2.
 //
+// Partial moves free only some jobs of 3–20 related agents: the jobs kept in place use up
+// part of each agent's capacity, so the sub-GAP has residual capacities and small knapsack
+// tables; the number freed is steered so that the median move takes ~2 ms, and the share
+// of partial moves follows each kind's improvement per ms.
+//
 // Integer costs and weights only (the B&B's precondition); returns null otherwise.
 import { lagrangianBound } from './bound.ts';
 import { knap, knapsackBound, makeWork } from './kbound.ts';
@@ -52,7 +57,7 @@ export interface LnsOptions {
    *  rest keep their places and use up part of the capacity); afterwards the share follows
    *  each kind's improvement per ms (default 0.5; 0 = whole agents only) */
   partial?: number;
-  /** partial moves: most agents in a subset (default min(m, 10)); freed jobs per move at
+  /** partial moves: most agents in a subset (default min(m, 20)); freed jobs per move at
    *  the start (default 40), then grown or shrunk by 3 % after each move so that the median
    *  move takes about partialMs (default 2 ms) */
   partialAgents?: number;
@@ -190,7 +195,7 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
     throw badOption('options.partialAgents must be an integer ≥ 3');
   if (opts.partialJobs !== undefined && !(opts.partialJobs >= 1)) throw badOption('options.partialJobs must be ≥ 1');
   if (opts.partialMs !== undefined && !(opts.partialMs > 0)) throw badOption('options.partialMs must be > 0');
-  const maxKp = Math.min(m, opts.partialAgents ?? 10);
+  const maxKp = Math.min(m, opts.partialAgents ?? 20);
   let pJobs = opts.partialJobs ?? 40;
   const pMs = opts.partialMs ?? 2;
   const kinds = [
