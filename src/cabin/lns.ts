@@ -262,13 +262,11 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
     for (const i of chosen) sl += slack[i]!;
     // (a partial move is a restriction of the whole one over the same agents: what cannot
     // improve that cannot improve this)
-    if (part) {
-      if (failed.has(key) || sl < 1 - 1e-6 || chosen.length < 3) {
-        for (const i of chosen) inSet[i] = 0;
-        continue;
-      }
-    } else for (const i of chosen) inSet[i] = 0;
-    if (!part && (failed.has(key) || sl < 1 - 1e-6)) {
+    const skip = failed.has(key) || sl < 1 - 1e-6 || (part && chosen.length < 3);
+    // (a partial move still needs inSet to choose its jobs)
+    if (skip || !part) for (const i of chosen) inSet[i] = 0;
+    if (skip && part) continue;
+    if (skip) {
       if (++fails > patience()) {
         if (k < maxK) {
           k++;
