@@ -86,8 +86,9 @@ export interface LnsResult {
     nodes: number;
     jobs: number;
     byK: Record<number, { moves: number; improvements: number; ms: number }>;
-    /** partial moves (LnsOptions.partial) */
-    partial: { moves: number; improvements: number; ms: number; jobs: number };
+    /** partial moves (LnsOptions.partial): count, improvements, ms, jobs freed per move at
+     *  the end, total cost reduction */
+    partial: { moves: number; improvements: number; ms: number; jobs: number; gain: number };
   };
 }
 
@@ -184,7 +185,7 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
     nodes: 0,
     jobs: 0,
     byK: {} as Record<number, { moves: number; improvements: number; ms: number }>,
-    partial: { moves: 0, improvements: 0, ms: 0, jobs: 0 },
+    partial: { moves: 0, improvements: 0, ms: 0, jobs: 0, gain: 0 },
   };
 
   // partial moves: more agents, some of their jobs (residual capacities); the share of
@@ -198,10 +199,8 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
   const maxKp = Math.min(m, opts.partialAgents ?? 20);
   let pJobs = opts.partialJobs ?? 40;
   const pMs = opts.partialMs ?? 2;
-  const kinds = [
-    { moves: 0, gain: 0, ms: 0 },
-    { moves: 0, gain: 0, ms: 0 },
-  ];
+  // [whole moves, partial moves] (the partial record is the one reported in stats)
+  const kinds = [{ moves: 0, gain: 0, ms: 0 }, stats.partial];
   const partialShare = (): number => {
     if (partial0 === 0 || maxKp < 3) return 0;
     if (kinds[0]!.moves < 50 || kinds[1]!.moves < 50) return partial0;
@@ -395,8 +394,6 @@ export function lnsImprove(g: Gap, start: Int32Array, opts: LnsOptions): LnsResu
     if (part) {
       if (improved) stats.partial.improvements++;
       stats.partial.jobs = pJobs;
-      stats.partial.moves++;
-      stats.partial.ms += dt;
       pJobs = dt > pMs ? Math.max(6, pJobs * 0.97) : Math.min(400, pJobs * 1.03);
       continue;
     }
