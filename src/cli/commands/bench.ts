@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .argument('[names...]', 'benches to run: gateway, segment, federation, cabin, e2e (default: all)')
     .option('--list', 'list the benches and exit')
     .option('--summary', "only rewrite today's summary table from the result files")
-    .option('--timeout <s>', 'per-bench timeout, seconds', '3600')
+    .option('--timeout <s>', 'per-bench timeout, seconds', '5400')
     .action(async (names: string[], o: { list?: boolean; summary?: boolean; timeout: string }) => {
       const { runBenches, listBenches, writeSummary } = await import('../../../bench/run.ts');
       if (o.list) {
