@@ -49,14 +49,21 @@ describe('knapsack-Lagrangian heuristic', () => {
 });
 
 describe('two-thread hybrid', () => {
-  it('runs the MILP phase on the worker thread and returns the optimum', async () => {
-    const g = randomIntGap(5, 30, 11, 1.2);
+  /** The proven optimum of `g`, and the two-thread hybrid's answer in `ms` (its MILP phase on
+   *  the worker; lagrangianBB off: on these integer instances the B&B would answer before any
+   *  MILP phase), checked feasible. */
+  async function twoThreads(g: ReturnType<typeof randomIntGap>, ms: number) {
     const ref = await solveExact(g, { timeLimitMs: 20_000 });
     expect(ref.status).toBe('optimal');
-    // (lagrangianBB off: on this integer instance the B&B would answer before any MILP phase)
-    const r = await solveFastHybrid(g, { timeLimitMs: 2500, seed: 1, threads: 2, lagrangianBB: false });
+    const r = await solveFastHybrid(g, { timeLimitMs: ms, seed: 1, threads: 2, lagrangianBB: false });
     expect(r.milpPhase).toBe('thread');
     expect(isFeasible(g, r.assignment!)).toBe(true);
+    return { ref, r };
+  }
+
+  it('runs the MILP phase on the worker thread and returns the optimum', async () => {
+    const g = randomIntGap(5, 30, 11, 1.2);
+    const { ref, r } = await twoThreads(g, 2500);
     expect(r.cost).toBe(ref.cost);
     const one = await solveFastHybrid(g, { timeLimitMs: 2500, seed: 1, lagrangianBB: false }); // default: one thread
     expect(one.milpPhase).toBe('main');
@@ -65,14 +72,10 @@ describe('two-thread hybrid', () => {
 
   it('over 3 s the calling thread runs the LNS meanwhile; the answer is still the optimum', async () => {
     const g = randomIntGap(6, 40, 13, 0.9);
-    const ref = await solveExact(g, { timeLimitMs: 20_000 });
-    expect(ref.status).toBe('optimal');
-    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, threads: 2, lagrangianBB: false });
-    expect(r.milpPhase).toBe('thread');
+    const { ref, r } = await twoThreads(g, 3500);
     // (it may make no move at all: when the heuristic is at the optimum every subset's slack
     // is below one unit and the LNS stops as exhausted)
     expect(['exhausted', 'deadline']).toContain(r.lns?.stop);
-    expect(isFeasible(g, r.assignment!)).toBe(true);
     expect(r.cost).toBe(ref.cost);
   });
 
