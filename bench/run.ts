@@ -30,8 +30,12 @@ export interface BenchOutcome {
   earlier?: boolean;
 }
 
+/** The cabin bench runs 3 seeds of 10 s for ours and 3 for plain HiGHS on 39 GAP instances:
+ *  ~40 min, up to an hour on a loaded machine. */
+export const DEFAULT_TIMEOUT_S = 5400;
+
 export interface RunOptions {
-  /** Per-bench timeout, seconds (default 5400: the cabin bench runs 3 seeds of 10 s for ours and 3 for plain HiGHS on 39 GAP instances, ~40 min, up to an hour on a loaded machine). */
+  /** Per-bench timeout, seconds (default DEFAULT_TIMEOUT_S). */
   timeoutS?: number;
   /** Where results go (default bench/results). */
   resultsDir?: string;
@@ -90,7 +94,7 @@ function runOne(name: string, o: RunOptions): Promise<{ code: number | null; std
       timedOut = true;
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    }, (o.timeoutS ?? 5400) * 1000);
+    }, (o.timeoutS ?? DEFAULT_TIMEOUT_S) * 1000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -114,7 +118,7 @@ export async function runBenches(names: string[] = [], o: RunOptions = {}): Prom
     const r = await runOne(bench, o);
     const json = lastJson(r.stdout);
     const outcome: BenchOutcome = { bench, ok: r.code === 0 && json !== undefined, exitCode: r.code, wallS: Math.round(r.wallS * 10) / 10, result: undefined };
-    if (r.timedOut) outcome.error = `timed out after ${o.timeoutS ?? 5400} s`;
+    if (r.timedOut) outcome.error = `timed out after ${o.timeoutS ?? DEFAULT_TIMEOUT_S} s`;
     else if (r.code !== 0) outcome.error = `exit code ${r.code}`;
     else if (!json) outcome.error = 'printed no JSON object on stdout';
     if (json) {
