@@ -1,29 +1,31 @@
-// One catalogue of cabin errors with stable codes (STYLE.md "Errors"). Every error the
-// allocator, the directory or the CLI raises on bad input carries one of these codes.
+// One catalogue of cabin errors with stable codes (src/errors.ts shape). Every error the
+// allocator, the directory or the CLI raises on bad input carries one of these codes; the
+// message is written where the error is raised. docs/cabin.md lists the same codes with
+// their status; test/errors.test.ts keeps them in step.
+import { defineErrors } from '../errors.ts';
 
-export const CABIN_ERRORS = {
-  CABIN_BAD_OPTION: 'invalid option',
-  CABIN_BAD_STATUS_FILE: 'malformed centre status file',
-  CABIN_BAD_DEMAND: 'malformed demand file',
-  CABIN_BAD_INSTANCE: 'malformed allocation instance',
-  CABIN_BAD_GAP_FILE: 'malformed GAP file',
-  CABIN_BAD_PLAN: 'malformed replica plan',
-  CABIN_UNKNOWN_CENTRE: 'unknown centre',
-  CABIN_NO_CENTRES: 'no centres available',
-  CABIN_INFEASIBLE: 'allocation infeasible',
-  CABIN_SOLVER_FAILED: 'solver failed',
-  CABIN_DATA_NOT_FOUND: 'benchmark data not found',
-} as const;
+const errors = defineErrors('CabinError', {
+  CABIN_BAD_OPTION: { status: 400, retriable: false, message: '%s' },
+  CABIN_BAD_STATUS_FILE: { status: 400, retriable: false, message: '%s' },
+  CABIN_BAD_DEMAND: { status: 400, retriable: false, message: '%s' },
+  CABIN_BAD_INSTANCE: { status: 400, retriable: false, message: '%s' },
+  CABIN_BAD_GAP_FILE: { status: 400, retriable: false, message: '%s' },
+  CABIN_BAD_PLAN: { status: 400, retriable: false, message: '%s' },
+  CABIN_UNKNOWN_CENTRE: { status: 404, retriable: false, message: '%s' },
+  CABIN_NO_CENTRES: { status: 409, retriable: false, message: '%s' },
+  CABIN_INFEASIBLE: { status: 422, retriable: false, message: '%s' },
+  CABIN_SOLVER_FAILED: { status: 500, retriable: false, message: '%s' },
+  CABIN_DATA_NOT_FOUND: { status: 404, retriable: false, message: '%s' },
+});
+
+export const CABIN_ERRORS = errors.catalogue;
 
 export type CabinErrorCode = keyof typeof CABIN_ERRORS;
 
-export class CabinError extends Error {
-  readonly code: CabinErrorCode;
+export class CabinError extends errors.Base {
   readonly details?: unknown;
   constructor(code: CabinErrorCode, message: string, details?: unknown) {
-    super(message);
-    this.name = 'CabinError';
-    this.code = code;
+    super(code, [message]);
     if (details !== undefined) this.details = details;
   }
 }

@@ -1,39 +1,27 @@
-// The segment processor's error catalogue (fastify lib/errors.js style): stable codes,
-// message templates, an HTTP status for when an error surfaces through an API, and whether
-// retrying can help. docs/segment.md lists the same codes; test/segment/errors.test.ts
-// keeps the two in step.
+// The segment processor's error catalogue (src/errors.ts shape): stable codes, message
+// templates, an HTTP status for when an error surfaces through an API, and whether retrying
+// can help. docs/segment.md lists the same codes; test/errors.test.ts keeps them in step.
+import { defineErrors } from '../errors.ts';
 
-export interface SegmentErrorDef {
-  code: string;
-  message: string;
-  status: number;
-  retriable: boolean;
-}
+const errors = defineErrors('SegmentError', {
+  SEG_INVALID_OPTION: { message: 'options.%s %s', status: 400, retriable: false },
+  SEG_UNKNOWN_SEGMENT: { message: 'segment "%s" is not in topology "%s"', status: 404, retriable: false },
+  SEG_NOT_RUNNING: { message: 'segment processor "%s" is not running', status: 409, retriable: false },
+  SEG_WORKER_FAILED: { message: 'worker failed on partition %s (attempt %s): %s', status: 500, retriable: true },
+  SEG_STORE_RETRY: { message: 'ClickHouse write for partition %s failed, retrying in %s ms: %s', status: 503, retriable: true },
+  SEG_POISON: { message: 'undecodable message at partition %s offset %s sent to %s: %s', status: 422, retriable: false },
+  SEG_OFFSET_GAP: { message: 'partition %s: expected offset %s but the batch starts at %s; re-reading from the commit', status: 500, retriable: true },
+  SEG_PARTITIONS_CHANGED: { message: 'topic %s had %s partitions when last committed and has %s now: vehicles would be counted in two partitions; restore the count, or reset the group and the segment\'s rows and reprocess', status: 409, retriable: false },
+  SEG_CRASHED: { message: 'segment processor "%s" stopped after a fatal error: %s', status: 500, retriable: false },
+  SEG_ABORTED: { message: 'segment processor "%s" is stopping', status: 503, retriable: false },
+});
 
-export const SEGMENT_ERRORS = {
-  SEG_INVALID_OPTION: { code: 'SEG_INVALID_OPTION', message: 'options.%s %s', status: 400, retriable: false },
-  SEG_UNKNOWN_SEGMENT: { code: 'SEG_UNKNOWN_SEGMENT', message: 'segment "%s" is not in topology "%s"', status: 404, retriable: false },
-  SEG_NOT_RUNNING: { code: 'SEG_NOT_RUNNING', message: 'segment processor "%s" is not running', status: 409, retriable: false },
-  SEG_WORKER_FAILED: { code: 'SEG_WORKER_FAILED', message: 'worker failed on partition %s (attempt %s): %s', status: 500, retriable: true },
-  SEG_STORE_RETRY: { code: 'SEG_STORE_RETRY', message: 'ClickHouse write for partition %s failed, retrying in %s ms: %s', status: 503, retriable: true },
-  SEG_POISON: { code: 'SEG_POISON', message: 'undecodable message at partition %s offset %s sent to %s: %s', status: 422, retriable: false },
-  SEG_OFFSET_GAP: { code: 'SEG_OFFSET_GAP', message: 'partition %s: expected offset %s but the batch starts at %s; re-reading from the commit', status: 500, retriable: true },
-  SEG_PARTITIONS_CHANGED: { code: 'SEG_PARTITIONS_CHANGED', message: 'topic %s had %s partitions when last committed and has %s now: vehicles would be counted in two partitions; restore the count, or reset the group and the segment\'s rows and reprocess', status: 409, retriable: false },
-  SEG_CRASHED: { code: 'SEG_CRASHED', message: 'segment processor "%s" stopped after a fatal error: %s', status: 500, retriable: false },
-  SEG_ABORTED: { code: 'SEG_ABORTED', message: 'segment processor "%s" is stopping', status: 503, retriable: false },
-} as const satisfies Record<string, SegmentErrorDef>;
+export const SEGMENT_ERRORS = errors.catalogue;
 
 export type SegmentErrorCode = keyof typeof SEGMENT_ERRORS;
 
-export class SegmentError extends Error {
-  readonly status: number;
-  readonly retriable: boolean;
-  constructor(readonly code: SegmentErrorCode, args: (string | number)[], options?: { cause?: unknown }) {
-    const def = SEGMENT_ERRORS[code];
-    let i = 0;
-    super(def.message.replace(/%s/g, () => String(args[i++] ?? '')), options);
-    this.name = 'SegmentError';
-    this.status = def.status;
-    this.retriable = def.retriable;
+export class SegmentError extends errors.Base {
+  constructor(code: SegmentErrorCode, args: (string | number)[], options?: { cause?: unknown }) {
+    super(code, args, options);
   }
 }
