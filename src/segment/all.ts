@@ -4,7 +4,8 @@ import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Topology } from '../topology/index.ts';
-import { createSegmentProcessor, type SegmentProcessor, type SegmentProcessorOptions, type SegmentStats } from './processor.ts';
+import { createSegmentProcessor } from './processor.ts';
+import type { SegmentProcessor, SegmentProcessorOptions, SegmentStats } from './types.ts';
 import { segmentMetrics } from './metrics.ts';
 
 export interface AllSegmentsOptions extends Omit<SegmentProcessorOptions, 'segmentId' | 'store' | 'topology' | 'bus' | 'topic' | 'dlqTopic' | 'groupId'> {

@@ -1,10 +1,11 @@
 // Segment processors (DESIGN.md §4): per-segment consumer group + Piscina pool computing
 // traffic flow into the segment cloud's ClickHouse, exactly once. See docs/segment.md.
-export {
-  createSegmentProcessor, parseCommitMeta, monthRuns,
-  type SegmentProcessor, type SegmentProcessorOptions, type SegmentStats, type SegmentFaults, type FaultContext,
-  type FlushEvent, type Logger,
-} from './processor.ts';
+export { createSegmentProcessor } from './processor.ts';
+export type {
+  SegmentProcessor, SegmentProcessorOptions, SegmentStats, SegmentFaults, FaultContext, FlushEvent, Logger,
+} from './types.ts';
+export { parseCommitMeta } from './commit.ts';
+export { monthRuns } from './sink.ts';
 export { runAllSegments, type AllSegments, type AllSegmentsOptions } from './all.ts';
 export { SegmentError, SEGMENT_ERRORS, type SegmentErrorCode } from './errors.ts';
 export { segmentMetrics, type SegmentMetrics } from './metrics.ts';

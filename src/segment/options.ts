@@ -1,0 +1,18 @@
+// Option validation (fail fast, one message per option; test/segment/options.test.ts).
+import { SegmentError } from './errors.ts';
+import type { SegmentProcessorOptions } from './types.ts';
+
+function positiveInt(v: unknown, name: string): void {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)) throw new SegmentError('SEG_INVALID_OPTION', [name, 'must be a positive integer']);
+}
+
+export function validateOptions(o: SegmentProcessorOptions): void {
+  if (typeof o.segmentId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(o.segmentId)) throw new SegmentError('SEG_INVALID_OPTION', ['segmentId', 'must be 1-64 characters of [A-Za-z0-9_.-]']);
+  if (!o.bus) throw new SegmentError('SEG_INVALID_OPTION', ['bus', 'is required']);
+  if (!o.store) throw new SegmentError('SEG_INVALID_OPTION', ['store', 'is required']);
+  positiveInt(o.windowS, 'windowS');
+  positiveInt(o.maxQueuedBatches, 'maxQueuedBatches');
+  if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > 64)) throw new SegmentError('SEG_INVALID_OPTION', ['workers', 'must be an integer from 0 to 64']);
+  if (o.allowedLatenessS !== undefined && (typeof o.allowedLatenessS !== 'number' || !Number.isFinite(o.allowedLatenessS) || o.allowedLatenessS < 0)) throw new SegmentError('SEG_INVALID_OPTION', ['allowedLatenessS', 'must be a finite number ≥ 0']);
+  if (o.topology && !o.topology.segments.some((s) => s.id === o.segmentId)) throw new SegmentError('SEG_UNKNOWN_SEGMENT', [o.segmentId, o.topology.name]);
+}

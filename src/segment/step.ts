@@ -1,0 +1,85 @@
+// One step of a partition's pipeline: decode + classify + pre-aggregate (pool) → dead
+// letters → packets → closed windows → commit (docs/segment.md, Exactly-once). And the
+// drain step, which closes every open window at end of stream.
+import { unpackRows, type BatchTask } from '../flow/index.ts';
+import { commit } from './commit.ts';
+import { sendDeadLetters } from './dead-letters.ts';
+import { SegmentError } from './errors.ts';
+import { concatPacked, dropHead, firstAtOrAfter, taskBuffers, type PackedBatch } from './packed.ts';
+import { recover } from './recovery.ts';
+import { checkAlive, fault, isAlive, type Pipeline, type SegmentRuntime } from './runtime.ts';
+import { flushWindows, insertEncodedPackets, insertPackets } from './sink.ts';
+import type { FaultContext } from './types.ts';
+
+/** Drop messages below the pipeline's next offset (already processed). */
+function unprocessed(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatch[]): PackedBatch {
+  let msgs = concatPacked(batches);
+  if (pl.next !== undefined && msgs.offsets.length) {
+    const from = pl.next;
+    if (msgs.offsets[0]! > from) {
+      rt.log.warn({ partition: pl.partition }, new SegmentError('SEG_OFFSET_GAP', [pl.partition, from, msgs.offsets[0]!]).message);
+    }
+    // Offsets ascend within a partition: drop the already-processed head.
+    msgs = dropHead(msgs, firstAtOrAfter(msgs, from));
+  }
+  return msgs;
+}
+
+export async function step(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatch[]): Promise<void> {
+  if (!isAlive(rt, pl) || batches.length === 0) return;
+  const t0 = performance.now();
+  if (!pl.recovered) await recover(rt, pl);
+  const msgs = unprocessed(rt, pl, batches);
+  const n = msgs.offsets.length;
+  if (n === 0) return;
+  const { segment, metrics, counters } = rt;
+  const first = msgs.offsets[0]!;
+  const last = msgs.offsets[n - 1]!;
+  const state = pl.state!;
+  const task: BatchTask = {
+    segment, partition: pl.partition, rules: rt.rules, ...taskBuffers(msgs),
+    wm: state.wm, skipWindows: [...pl.skipWindows], packetsFrom: pl.packetsFrom, encode: rt.encode,
+  };
+  const res = await rt.runner!.run(task, pl.partition, () => taskBuffers(msgs));
+  checkAlive(rt, pl);
+  if (res.packed) res.rows = unpackRows(res.packed);
+  state.apply(res);
+  const ctx: FaultContext = { segment, partition: pl.partition, firstOffset: first, lastOffset: last, flushed: [] };
+  await fault(rt, 'afterDecode', ctx);
+
+  await sendDeadLetters(rt, pl, msgs, res.poison, last);
+
+  if (res.encoded) await insertEncodedPackets(rt, pl, res.encoded);
+  else await insertPackets(rt, pl, res.rows);
+  pl.packetsFrom = Math.max(pl.packetsFrom, last + 1);
+  await fault(rt, 'afterPackets', ctx);
+
+  await flushWindows(rt, pl, state.closed(), ctx);
+  await fault(rt, 'afterInsertBeforeCommit', ctx);
+  await commit(rt, pl, last + 1);
+
+  counters.batches++;
+  counters.messages += n;
+  counters.owned += res.owned;
+  counters.late += res.late;
+  counters.foreign += res.foreign;
+  counters.replayed += res.replayed;
+  metrics.packets.inc({ segment, kind: 'owned' }, res.owned);
+  metrics.packets.inc({ segment, kind: 'late' }, res.late);
+  metrics.packets.inc({ segment, kind: 'foreign' }, res.foreign);
+  metrics.packets.inc({ segment, kind: 'replayed' }, res.replayed);
+  rt.lag[pl.partition] = Math.max(0, Number(msgs.highWatermark) - (last + 1));
+  metrics.lag.set({ segment, partition: String(pl.partition) }, rt.lag[pl.partition]!);
+  metrics.batchSeconds.observe(rt.labels, (performance.now() - t0) / 1000);
+}
+
+export async function drainStep(rt: SegmentRuntime, pl: Pipeline): Promise<void> {
+  if (!isAlive(rt, pl)) return;
+  if (!pl.recovered) await recover(rt, pl);
+  const state = pl.state!;
+  state.advanceToCloseAll();
+  const ctx: FaultContext = { segment: rt.segment, partition: pl.partition, flushed: [] };
+  await flushWindows(rt, pl, state.closed(true), ctx);
+  await fault(rt, 'afterInsertBeforeCommit', ctx);
+  if (pl.next !== undefined) await commit(rt, pl, pl.next);
+}

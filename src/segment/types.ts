@@ -1,0 +1,116 @@
+// The segment processor's public types: options, fault hooks, stats and the processor itself.
+import type { Registry } from 'prom-client';
+import type { Bus } from '../bus/index.ts';
+import type { Store } from '../store/index.ts';
+import type { Topology } from '../topology/index.ts';
+
+export interface FaultContext {
+  segment: string;
+  partition: number;
+  /** First and last offset of the batch (the drain step has none). */
+  firstOffset?: number;
+  lastOffset?: number;
+  /** Windows (epoch s) flushed so far in this step. */
+  flushed: number[];
+}
+
+/**
+ * Fault hooks for crash tests. A hook that throws crashes the processor at that point: no
+ * further write or commit happens, as if the process had died there.
+ */
+export interface SegmentFaults {
+  /** Batch decoded and merged, nothing written (mid-batch). */
+  afterDecode?: (ctx: FaultContext) => void | Promise<void>;
+  /** Raw packets stored, windows not flushed. */
+  afterPackets?: (ctx: FaultContext) => void | Promise<void>;
+  /** Between two window inserts of one step (only when a step flushes two or more windows). */
+  midFlush?: (ctx: FaultContext) => void | Promise<void>;
+  /** Everything stored, offsets not committed. */
+  afterInsertBeforeCommit?: (ctx: FaultContext) => void | Promise<void>;
+  /** Make attempt `attempt` of a pool task throw or kill its worker thread. */
+  workerFault?: (ctx: { partition: number; attempt: number }) => 'throw' | 'exit' | undefined;
+}
+
+export interface FlushEvent {
+  segment: string;
+  partition: number;
+  windowStart: number;
+  windowS: number;
+  rows: number;
+  packets: number;
+  /** Epoch ms when the rows were acknowledged by ClickHouse (queryable). */
+  at: number;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface SegmentProcessorOptions {
+  segmentId: string;
+  bus: Bus;
+  /** The ClickHouse of the segment's cloud. */
+  store: Store;
+  /** Validates the segment and sizes its topic; optional for tests. */
+  topology?: Topology;
+  /** Pool threads; 0 = decode and aggregate on the main thread. Default: plan file, else 2. */
+  workers?: number;
+  /** Replica plan file read when `workers` is absent (default .iov/plan.json). */
+  planFile?: string;
+  /** Tumbling window, seconds (default 60). */
+  windowS?: number;
+  /** Allowed lateness, seconds (default 1). */
+  allowedLatenessS?: number;
+  groupId?: string;
+  topic?: string;
+  dlqTopic?: string;
+  /** Kafka batches buffered per partition (coalesced into the next step) before the consumer waits (default 32). */
+  maxQueuedBatches?: number;
+  maxBytesPerPartition?: number;
+  /** Backoff for ClickHouse and Kafka writes: full jitter between 0 and min(max, initial·2^n). */
+  retry?: { initialMs?: number; maxMs?: number };
+  faults?: SegmentFaults;
+  /** prom-client registry to register metrics on (default: a new one, see metrics()). */
+  registry?: Registry;
+  logger?: Logger;
+  onFlush?: (e: FlushEvent) => void;
+}
+
+export interface SegmentStats {
+  segment: string;
+  status: 'idle' | 'running' | 'stopping' | 'stopped' | 'crashed';
+  workers: number;
+  /** Messages consumed (first time; replays after a restart counted again). */
+  messages: number;
+  owned: number;
+  late: number;
+  foreign: number;
+  replayed: number;
+  poison: number;
+  batches: number;
+  rowsWritten: { packets: number; traffic_flow: number };
+  windowsFlushed: number;
+  openWindows: number;
+  lag: Record<number, number>;
+  /** Next offset to process, per partition this member owns. */
+  positions: Record<number, number>;
+  storeRetries: number;
+  workerFailures: number;
+  poolUtilization: number;
+  crashed?: string;
+}
+
+export interface SegmentProcessor {
+  readonly segmentId: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * End of stream: wait until everything in the topic (as of now) is processed, then flush
+   * every open window of every owned partition and commit.
+   */
+  drain(opts?: { timeoutMs?: number }): Promise<void>;
+  stats(): SegmentStats;
+  metrics(): Registry;
+}
