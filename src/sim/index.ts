@@ -2,4 +2,4 @@
 export { createFleet, DEFAULT_FRACTIONS, type Fleet, type FleetOptions, type FleetStats, type Fractions, type MalformedKind, type SimPacket } from './fleet.ts';
 export { mulberry32, type Rng } from './rng.ts';
 export { RINGS, RADIALS, DISTRICTS, CENTRE, toLatLng, congestion } from './roads.ts';
-export { postPackets, runSimulation, type PostOptions, type PostResult, type SimulationOptions, type SimulationReport } from './http.ts';
+export { describeNetworkError, postPackets, runSimulation, type PostOptions, type PostResult, type SimulationOptions, type SimulationReport } from './http.ts';

@@ -1,5 +1,10 @@
-// `iov simulate`'s HTTP driver against a real gateway app on a loopback port (memory bus and
-// state behind it, so no servers are needed).
+// `iov simulate`'s HTTP driver against real gateway apps on loopback ports (memory bus and
+// state behind them, so no servers are needed): pacing, spreading over several gateways,
+// retries with the same packets after a refused connection or a timeout, and the CLI's
+// answer when nothing listens.
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createMemoryBus } from '../../src/bus/index.ts';
@@ -8,42 +13,152 @@ import { postPackets, runSimulation } from '../../src/sim/index.ts';
 import { createMemoryState } from '../../src/state/index.ts';
 import { loadTopology, segmentTopic } from '../../src/topology/index.ts';
 
-const topology = loadTopology(new URL('../../infra/topology/shanghai.yaml', import.meta.url).pathname);
+const ROOT = new URL('../..', import.meta.url).pathname;
+const topology = loadTopology(join(ROOT, 'infra/topology/shanghai.yaml'));
 const KEY = 'sim-test-secret-1';
 
+/** A loopback URL on which nothing listens (a port taken and given back). */
+async function refusedUrl(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * A front for `target` whose first request is never answered (the client times out): with
+ * `forwardFirst` the request still reaches the gateway (the first attempt lands, only its
+ * answer is lost), without it the request goes nowhere. Later requests pass through.
+ */
+async function lossyFront(target: string, forwardFirst: boolean): Promise<{ url: string; server: Server; swallowed: () => number }> {
+  let n = 0;
+  let swallowed = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const first = n++ === 0;
+      const forward = () => fetch(new URL(req.url!, target), { method: 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) });
+      if (first) {
+        swallowed++;
+        if (forwardFirst) void forward().then((r) => r.text());
+        return; // never answered
+      }
+      void forward().then(async (r) => {
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+        res.end(await r.text());
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, swallowed: () => swallowed };
+}
+
+async function messages(bus: ReturnType<typeof createMemoryBus>): Promise<number> {
+  let n = 0;
+  for (const s of topology.segments) for (const e of await bus.endOffsets(segmentTopic(s.id))) n += Number(e.offset);
+  return n;
+}
+
+async function requestsServed(gw: Gateway): Promise<number> {
+  const m = await gw.metrics.getSingleMetric('iov_gateway_requests_total')!.get();
+  return m.values.reduce((a, v) => a + v.value, 0);
+}
+
 describe('simulate over HTTP', () => {
+  // Two gateways on one bus and one vehicle state: two replicas behind no sticky routing.
   const bus = createMemoryBus();
-  let gw: Gateway;
-  let target: string;
+  const state = createMemoryState();
+  const gws: Gateway[] = [];
+  const targets: string[] = [];
+  const fronts: Server[] = [];
   beforeAll(async () => {
     await ensureSegmentTopics(bus, topology);
-    gw = createGateway({ topology, bus, state: createMemoryState(), config: { apiKeys: { 'sim-gw': KEY }, rateLimit: null }, logger: pino({ level: 'silent' }) });
-    target = await gw.app.listen({ port: 0, host: '127.0.0.1' });
+    for (let i = 0; i < 2; i++) {
+      const gw = createGateway({ topology, bus, state, config: { apiKeys: { 'sim-gw': KEY }, rateLimit: null }, logger: pino({ level: 'silent' }) });
+      gws.push(gw);
+      targets.push(await gw.app.listen({ port: 0, host: '127.0.0.1' }));
+    }
   });
   afterAll(async () => {
-    await gw.close();
+    for (const f of fronts) f.closeAllConnections(), f.close();
+    for (const gw of gws) await gw.close();
     await bus.close();
   });
 
-  it('posts paced batches with the API key; every packet is accounted for', async () => {
-    const r = await runSimulation({ target, apiKey: KEY, vehicles: 400, rate: 4000, durationS: 1.5, batchSize: 200, seed: 4,
+  it('posts paced batches with the API key, spread over every target; every packet is accounted for', async () => {
+    const before = await messages(bus);
+    const r = await runSimulation({ targets, apiKey: KEY, vehicles: 400, rate: 4000, durationS: 1.5, batchSize: 200, seed: 4,
       fractions: { duplicate: 0.05, malformed: 0.05, outOfOrder: 0.02, late: 0 } });
     expect(r.failedBatches).toBe(0);
+    expect(r.retries).toBe(0);
     expect(r.sent).toBeGreaterThan(2000);
     expect(r.accepted + r.duplicates + r.rejected).toBe(r.sent);
     expect(r.duplicates).toBeGreaterThan(0);
     expect(r.rejected).toBeGreaterThan(0);
     // Pacing: about rate × duration, never far above.
     expect(r.sent).toBeLessThanOrEqual(4000 * 1.5 + 200);
-    let messages = 0;
-    for (const s of topology.segments) for (const e of await bus.endOffsets(segmentTopic(s.id))) messages += Number(e.offset);
-    expect(messages).toBe(r.accepted + r.crossings);
+    expect((await messages(bus)) - before).toBe(r.accepted + r.crossings);
+    // Round robin: each gateway served half the batches (± 1).
+    const served = await Promise.all(gws.map(requestsServed));
+    expect(served[0]! + served[1]!).toBe(r.batches);
+    expect(Math.abs(served[0]! - served[1]!)).toBeLessThanOrEqual(1);
   });
 
-  it('counts a batch refused for a wrong key as rejected, not accepted', async () => {
-    const r = await postPackets([{ vehicleId: 'v1', ts: Date.now(), lat: 31.2, lng: 121.4 }], { target, apiKey: 'wrong-key-123' });
+  it('retries a refused connection on the next target with the same packets', async () => {
+    const dead = await refusedUrl();
+    const before = await messages(bus);
+    const r = await runSimulation({ targets: [dead, targets[0]!], apiKey: KEY, vehicles: 50, rate: 1000, durationS: 0.5, batchSize: 50, seed: 5,
+      backoffMs: 1, fractions: { duplicate: 0, malformed: 0, outOfOrder: 0, late: 0 } });
+    expect(r.failedBatches).toBe(0);
+    // Batches 0, 2, 4, … went to the dead target first, then once to the live one.
+    expect(r.retriedBatches).toBe(Math.ceil(r.batches / 2));
+    expect(r.retries).toBe(r.retriedBatches);
+    expect(r.failures).toEqual({ [`${dead}/v1/packets: connection refused`]: r.retriedBatches });
+    expect(r.accepted).toBe(r.sent);
+    expect((await messages(bus)) - before).toBe(r.accepted + r.crossings);
+  });
+
+  it('a retry after a timeout whose first attempt landed is a duplicate, produced once', async () => {
+    const front = await lossyFront(targets[0]!, true);
+    fronts.push(front.server);
+    const packets = [0, 1, 2].map((i) => ({ vehicleId: `landed-${i}`, seq: 1, ts: Date.now(), lat: 31.2, lng: 121.4 }));
+    const before = await messages(bus);
+    const r = await postPackets(packets, { targets: [front.url, targets[1]!], apiKey: KEY, timeoutMs: 300, backoffMs: 1 });
+    expect(front.swallowed()).toBe(1);
+    expect(r).toMatchObject({ status: 200, accepted: 0, duplicates: 3, retries: 1, failed: false });
+    expect(r.failures).toEqual([`${front.url}/v1/packets: timed out after 300 ms`]);
+    expect((await messages(bus)) - before).toBe(3);
+  });
+
+  it('a retry after a timeout whose first attempt was lost is accepted', async () => {
+    const front = await lossyFront(targets[0]!, false);
+    fronts.push(front.server);
+    const packets = [0, 1].map((i) => ({ vehicleId: `lost-${i}`, seq: 1, ts: Date.now(), lat: 31.2, lng: 121.4 }));
+    const before = await messages(bus);
+    const r = await postPackets(packets, { targets: [front.url, targets[1]!], apiKey: KEY, timeoutMs: 300, backoffMs: 1 });
+    expect(r).toMatchObject({ status: 200, accepted: 2, duplicates: 0, retries: 1, failed: false });
+    expect((await messages(bus)) - before).toBe(2);
+  });
+
+  it('counts a batch refused for a wrong key as rejected and failed, not retried', async () => {
+    const r = await postPackets([{ vehicleId: 'v1', ts: Date.now(), lat: 31.2, lng: 121.4 }], { targets, apiKey: 'wrong-key-123' });
     expect(r.status).toBe(403); // a key was presented but is not known
-    expect(r.accepted).toBe(0);
-    expect(r.rejected).toBe(1);
+    expect(r).toMatchObject({ accepted: 0, rejected: 1, retries: 0, failed: true });
+    expect(r.failures[0]).toMatch(/: HTTP 403 FORBIDDEN: /);
+  });
+});
+
+describe('iov simulate (CLI)', () => {
+  it('says "connection refused" and exits non-zero when nothing listens', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/iov.mjs'), 'simulate', '--target', 'http://127.0.0.1:1', '--duration', '30', '--retries', '2', '--vehicles', '10'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('iov simulate: ');
+    expect(r.stderr).toContain('batches never acknowledged; no gateway answered: http://127.0.0.1:1/v1/packets: connection refused');
+    const report = JSON.parse(r.stdout) as { failedBatches: number; stoppedEarly: string; elapsedS: number };
+    expect(report.failedBatches).toBeGreaterThan(0);
+    expect(report.elapsedS).toBeLessThan(30); // stopped early, not after --duration
   });
 });

@@ -1,13 +1,17 @@
 import type { Command } from 'commander';
 
 // `iov simulate`: drive a running gateway over HTTP with the seeded fleet simulator
-// (DESIGN.md §7 "Fleet simulator"; docs/embedded.md). Prints a progress line per second on
-// stderr and a JSON report on stdout. Exit code 1 if some batch was never acknowledged.
+// (DESIGN.md §7 "Fleet simulator"; docs/embedded.md), spread over one or more gateways with
+// retries. Prints a progress line per second on stderr and a JSON report on stdout. Exit
+// code 1, with what failed on stderr, if some batch was never acknowledged.
 export function register(program: Command): void {
   program
     .command('simulate')
     .description('drive a gateway over HTTP with a simulated fleet (seeded, reproducible)')
-    .requiredOption('--target <url>', 'gateway base URL, e.g. http://127.0.0.1:8080')
+    .option('--target <url>', 'gateway base URL, e.g. http://127.0.0.1:8080; several: repeat it or separate by commas (requests go round robin, a retry to the next)',
+      (v: string, prev: string[]) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)], [] as string[])
+    .option('--retries <n>', 'attempts after the first for a request that timed out, got 408/429/5xx or no connection', '5')
+    .option('--timeout <ms>', 'per-attempt timeout, ms', '10000')
     .option('--vehicles <n>', 'fleet size', '10000')
     .option('--rate <n>', 'packets per second (default: real time, vehicles / interval)')
     .option('--duration <s>', 'seconds to run', '60')
@@ -20,7 +24,7 @@ export function register(program: Command): void {
     .option('--out-of-order <f>', 'share of out-of-order packets', '0.01')
     .option('--late <f>', 'share of late packets', '0.002')
     .option('--malformed <f>', 'share of malformed packets', '0.005')
-    .action(async (o: Record<string, string | undefined>) => {
+    .action(async (o: Record<string, string | undefined> & { target: string[] }) => {
       const { runSimulation } = await import('../../sim/index.ts');
       const num = (name: string, v: string | undefined, int = false): number => {
         const x = Number(v);
@@ -29,9 +33,12 @@ export function register(program: Command): void {
         }
         return x;
       };
+      if (o.target.length === 0) throw Object.assign(new Error('--target <url> is required (one or more gateway URLs)'), { code: 'BAD_OPTION' });
       const apiKey = o.apiKey ?? process.env.IOV_API_KEY;
       const report = await runSimulation({
-        target: o.target!,
+        targets: o.target,
+        retries: num('retries', o.retries, true),
+        timeoutMs: num('timeout', o.timeout),
         vehicles: num('vehicles', o.vehicles, true),
         ...(o.rate !== undefined ? { rate: num('rate', o.rate) } : {}),
         durationS: num('duration', o.duration),
@@ -49,6 +56,9 @@ export function register(program: Command): void {
         ),
       });
       process.stdout.write(`${JSON.stringify({ ...report, packetsPerS: Math.round(report.sent / Math.max(0.001, report.elapsedS)) }, null, 2)}\n`);
-      if (report.failedBatches > 0) process.exitCode = 1;
+      if (report.failedBatches > 0) {
+        process.stderr.write(`iov simulate: ${report.failedBatches} of ${report.batches} batches never acknowledged; ${report.stoppedEarly ?? `first failure: ${report.firstFailure}`}\n`);
+        process.exitCode = 1;
+      }
     });
 }
