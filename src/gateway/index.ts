@@ -91,3 +91,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
 export async function ensureSegmentTopics(bus: Bus, topology: Topology): Promise<void> {
   await bus.ensureTopics(topology.segments.map((s) => ({ topic: segmentTopic(s.id), partitions: Math.max(1, s.maxReplicas) })));
 }
+export {
+  startMqttIngest, resolveMqttConfig, DEFAULT_MQTT_CONFIG, MqttIngestError, mqttPacketsTopic, mqttRepliesTopic,
+  type MqttIngest, type MqttIngestConfig, type MqttIngestDeps, type MqttReply,
+} from './mqtt.ts';

@@ -4,3 +4,7 @@ export {
   redisHealthy, clickhouseHealthy, kafkaHealthy,
   type RedisHandle, type ClickHouseHandle, type KafkaHandle,
 } from './servers.ts';
+export {
+  startMosquitto, mosquittoHealthy, writeMosquittoAuth, reloadMosquitto, MQTT_TOPICS,
+  type MosquittoHandle, type MosquittoOptions, type MqttServiceLogin,
+} from './mosquitto.ts';

@@ -6,6 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { existsSync as exists, readFileSync } from 'node:fs';
 import { createKafkaBus } from '../bus/index.ts';
 import { readLocalState, segmentTopic, storageClouds, type LocalInfraState, type Topology } from '../topology/index.ts';
+import { randomBytes } from 'node:crypto';
+import { mosquittoHealthy, reloadMosquitto, startMosquitto, writeMosquittoAuth } from './mosquitto.ts';
 import {
   clickhouseHealthy, isAlive, kafkaHealthy, redisHealthy, startClickHouse, startKafka, startRedis, stopPid,
 } from './servers.ts';
@@ -18,6 +20,8 @@ export interface UpOptions {
   log?: (line: string) => void;
   /** Create every segment topic with enough partitions (default true). */
   provisionTopics?: boolean;
+  /** Gateway keys (gatewayId -> API key) that may log in to the MQTT broker; none = anonymous broker. */
+  mqttUsers?: Record<string, string>;
 }
 
 export function statePath(root: string): string {
@@ -69,11 +73,36 @@ export async function infraUp(topo: Topology, opts: UpOptions): Promise<LocalInf
       save(state);
       log(`kafka: started ${k.brokers.join(',')} (pid ${k.pid})`);
     }
+    await mqttUp(state, join(root, 'mosquitto'), opts.mqttUsers ?? {}, log);
   } finally {
     save(state);
   }
   if (opts.provisionTopics !== false && state.kafka) await provisionTopics(topo, state.kafka.brokers, join(root, 'plan.json'), log);
   return state;
+}
+
+/**
+ * The MQTT broker: reused when healthy (its password and ACL files are rewritten from the
+ * current keys and reloaded), else started. The ingest gateways' login is made once and kept.
+ */
+async function mqttUp(state: LocalInfraState, dir: string, users: Record<string, string>, log: (l: string) => void): Promise<void> {
+  const withAuth = Object.keys(users).length > 0;
+  const service = withAuth ? (state.mqtt?.service ?? { username: 'iov-ingest', password: randomBytes(18).toString('base64url') }) : undefined;
+  const cur = state.mqtt;
+  // Reusable only if it runs with the same kind of access (anonymous or with logins).
+  if (cur && isAlive(cur.pid) && (await mosquittoHealthy(cur.port)) && Boolean(cur.service) === withAuth) {
+    if (service) {
+      writeMosquittoAuth(cur.dir, users, service);
+      reloadMosquitto(cur.pid);
+    }
+    log(`mosquitto: reusing ${cur.url} (pid ${cur.pid})${service ? `, ${Object.keys(users).length} gateway login(s) reloaded` : ''}`);
+    return;
+  }
+  if (cur && isAlive(cur.pid)) await stopPid(cur.pid);
+  const m = await startMosquitto(dir, { users, ...(service ? { service } : {}) });
+  state.mqtt = { url: m.url, port: m.port, pid: m.pid, dir: m.dir, ...(m.service ? { service: m.service } : {}) };
+  save(state);
+  log(`mosquitto: started ${m.url} (pid ${m.pid})${service ? `, ${Object.keys(users).length} gateway login(s)` : ', ANONYMOUS (no IOV_API_KEYS)'}`);
 }
 
 /**
@@ -125,6 +154,9 @@ export async function infraStatus(root: string): Promise<ServiceStatus[]> {
   if (state.kafka) {
     out.push({ name: 'kafka', pid: state.kafka.pid, endpoint: state.kafka.brokers.join(','), alive: isAlive(state.kafka.pid), healthy: await kafkaHealthy(state.kafka.brokers) });
   }
+  if (state.mqtt) {
+    out.push({ name: 'mosquitto', pid: state.mqtt.pid, endpoint: state.mqtt.url, alive: isAlive(state.mqtt.pid), healthy: await mosquittoHealthy(state.mqtt.port) });
+  }
   return out;
 }
 
@@ -135,6 +167,7 @@ export async function infraDown(root: string, opts: { purge?: boolean; log?: (l:
   const log = opts.log ?? (() => {});
   if (!state) return 0;
   const pids: [string, number][] = [];
+  if (state.mqtt) pids.push(['mosquitto', state.mqtt.pid]);
   if (state.kafka) pids.push(['kafka', state.kafka.pid]);
   for (const [name, ch] of Object.entries(state.clickhouse)) pids.push([`clickhouse:${name}`, ch.pid]);
   if (state.redis) pids.push(['redis', state.redis.pid]);
@@ -148,7 +181,7 @@ export async function infraDown(root: string, opts: { purge?: boolean; log?: (l:
   }));
   rmSync(file, { force: true });
   if (opts.purge && existsSync(state.root)) {
-    for (const sub of ['redis', 'clickhouse', 'kafka']) rmSync(join(state.root, sub), { recursive: true, force: true });
+    for (const sub of ['redis', 'clickhouse', 'kafka', 'mosquitto']) rmSync(join(state.root, sub), { recursive: true, force: true });
   }
   return stopped;
 }

@@ -20,6 +20,8 @@ const BINARIES: Record<string, { paths: string[]; pkg: string }> = {
   'redis-server': { paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'], pkg: 'redis-server' },
   'clickhouse-server': { paths: ['/usr/sbin/clickhouse-server', '/usr/bin/clickhouse-server', '/usr/bin/clickhouse'], pkg: 'clickhouse-server' },
   kcat: { paths: ['/usr/bin/kcat', '/usr/local/bin/kcat'], pkg: 'kcat' },
+  mosquitto: { paths: ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'], pkg: 'mosquitto' },
+  mosquitto_passwd: { paths: ['/usr/bin/mosquitto_passwd'], pkg: 'mosquitto' },
 };
 
 export function findBinary(name: keyof typeof BINARIES): string {
@@ -74,7 +76,7 @@ export async function tcpOpen(host: string, port: number, timeoutMs = 500): Prom
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, pid: number, logFile?: string): Promise<void> {
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, pid: number, logFile?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -90,7 +92,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
   throw new InfraError('START_FAILED', `${what} did not become healthy within ${timeoutMs} ms${isAlive(pid) ? '' : ' (process exited)'}${tail ? `; last log lines:\n${tail}` : ''}`);
 }
 
-function spawnDetached(bin: string, args: string[], logFile: string, cwd?: string): number {
+export function spawnDetached(bin: string, args: string[], logFile: string, cwd?: string): number {
   const fd = openSync(logFile, 'a');
   const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], cwd });
   closeSync(fd);

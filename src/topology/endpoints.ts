@@ -10,6 +10,8 @@ export interface LocalInfraState {
   kafka?: { brokers: string[]; pid: number };
   redis?: { url: string; port: number; pid: number };
   clickhouse: Record<string, { url: string; httpPort: number; tcpPort: number; pid: number; dataDir: string }>;
+  /** The MQTT broker (mosquitto) and the ingest gateways' login on it (docs/mqtt.md). */
+  mqtt?: { url: string; port: number; pid: number; dir: string; service?: { username: string; password: string } };
 }
 
 export const DEFAULT_STATE_DIR = '.iov';

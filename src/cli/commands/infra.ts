@@ -5,7 +5,7 @@ const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
 export function register(program: Command): void {
   const infra = program
     .command('infra')
-    .description('local servers on 127.0.0.1: redis-server, one clickhouse-server per cloud, a Kafka wire-protocol cluster');
+    .description('local servers on 127.0.0.1: redis-server, one clickhouse-server per cloud, a Kafka wire-protocol cluster, mosquitto (MQTT)');
   const rootOpt = ['--root <dir>', 'folder for the state file and server data (env IOV_STATE_DIR)', process.env.IOV_STATE_DIR ?? '.iov'] as const;
 
   infra
@@ -17,8 +17,11 @@ export function register(program: Command): void {
     .action(async (opts: { topology: string; root: string; extraClickhouse?: string[] }) => {
       const { loadTopology } = await import('../../topology/index.ts');
       const { infraUp } = await import('../../infra/index.ts');
+      const { parseApiKeys } = await import('../../gateway/index.ts');
       const topo = loadTopology(opts.topology);
-      await infraUp(topo, { root: opts.root, extraClickHouse: opts.extraClickhouse, log: (l) => process.stdout.write(`${l}\n`) });
+      // The MQTT broker's logins are the gateway keys (docs/mqtt.md).
+      const mqttUsers = parseApiKeys(process.env.IOV_API_KEYS ?? '');
+      await infraUp(topo, { root: opts.root, extraClickHouse: opts.extraClickhouse, mqttUsers, log: (l) => process.stdout.write(`${l}\n`) });
       process.stdout.write(`state: ${opts.root}/infra.json\n`);
     });
 
