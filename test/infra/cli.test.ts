@@ -11,7 +11,9 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const EXAMPLE = join(ROOT, 'infra/topology/shanghai.yaml');
 
 function iov(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/iov.mjs'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  // The MQTT broker's logins come from the gateway keys.
+  const env = { ...process.env, IOV_API_KEYS: 'gw-a:secret-aaaa-1' };
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/iov.mjs'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -66,23 +68,29 @@ segments:
     expect(up.out).toMatch(/redis: started redis:\/\/127\.0\.0\.1:\d+/);
     expect(up.out).toMatch(/clickhouse only: started http:\/\/127\.0\.0\.1:\d+/);
     expect(up.out).toMatch(/kafka: started 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/);
+    expect(up.out).toMatch(/mosquitto: started mqtt:\/\/127\.0\.0\.1:\d+ \(pid \d+\), 1 gateway login\(s\)/);
     const state = JSON.parse(readFileSync(join(root, 'infra.json'), 'utf8'));
-    const pids: number[] = [state.redis.pid, state.clickhouse.only.pid, state.kafka.pid];
+    const pids: number[] = [state.redis.pid, state.clickhouse.only.pid, state.kafka.pid, state.mqtt.pid];
+    // The broker's password file holds hashes only, for the gateway and the ingest login.
+    const passwd = readFileSync(join(root, 'mosquitto', 'passwd'), 'utf8');
+    expect(passwd).toMatch(/^gw-a:\$7\$/m);
+    expect(passwd).toMatch(/^iov-ingest:\$7\$/m);
+    expect(passwd).not.toContain('secret-aaaa-1');
     expect(pids.every(isAlive)).toBe(true);
 
     const st = iov('infra', 'status', '--root', root, '--json');
     expect(st.code).toBe(0);
     const services = JSON.parse(st.out) as { name: string; healthy: boolean }[];
-    expect(services.map((s) => [s.name, s.healthy])).toEqual([['redis', true], ['clickhouse:only', true], ['kafka', true]]);
+    expect(services.map((s) => [s.name, s.healthy])).toEqual([['redis', true], ['clickhouse:only', true], ['kafka', true], ['mosquitto', true]]);
 
     const again = iov('infra', 'up', '--topology', topo, '--root', root);
     expect(again.code).toBe(0);
-    expect(again.out.match(/reusing/g)).toHaveLength(3);
+    expect(again.out.match(/reusing/g)).toHaveLength(4);
     expect(JSON.parse(readFileSync(join(root, 'infra.json'), 'utf8')).redis.pid).toBe(state.redis.pid);
 
     const down = iov('infra', 'down', '--root', root);
     expect(down.code).toBe(0);
-    expect(down.out).toContain('3 server(s) stopped');
+    expect(down.out).toContain('4 server(s) stopped');
     expect(pids.some(isAlive)).toBe(false);
     const after = iov('infra', 'status', '--root', root);
     expect(after.code).toBe(1);
