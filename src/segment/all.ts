@@ -5,7 +5,7 @@ import type { Bus } from '../bus/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Topology } from '../topology/index.ts';
 import { createSegmentProcessor } from './processor.ts';
-import type { SegmentProcessor, SegmentProcessorOptions, SegmentStats } from './types.ts';
+import type { SegmentHealth, SegmentProcessor, SegmentProcessorOptions, SegmentStats } from './types.ts';
 import { segmentMetrics } from './metrics.ts';
 
 export interface AllSegmentsOptions extends Omit<SegmentProcessorOptions, 'segmentId' | 'store' | 'topology' | 'bus' | 'topic' | 'dlqTopic' | 'groupId'> {
@@ -24,6 +24,8 @@ export interface AllSegments {
   stop(): Promise<void>;
   drain(opts?: { timeoutMs?: number }): Promise<void>;
   stats(): SegmentStats[];
+  /** Every processor's health in one: live if all are, ready if all are. */
+  health(): SegmentHealth;
   metrics(): Registry;
 }
 
@@ -46,6 +48,17 @@ export function runAllSegments(topology: Topology, opts: AllSegmentsOptions): Al
       await Promise.all(processors.map((p) => p.drain(o)));
     },
     stats: () => processors.map((p) => p.stats()),
+    health: () => combinedHealth(processors.map((p) => p.health())),
     metrics: () => registry,
+  };
+}
+
+function combinedHealth(all: SegmentHealth[]): SegmentHealth {
+  const worst = all.find((h) => !h.live) ?? all.find((h) => !h.ready) ?? all[0];
+  return {
+    live: all.every((h) => h.live),
+    ready: all.length > 0 && all.every((h) => h.ready),
+    status: worst?.status ?? 'idle',
+    stopped: all.flatMap((h) => h.stopped),
   };
 }

@@ -2,6 +2,7 @@
 // then flush every open window of every owned partition and commit; again if a rebalance
 // restarted the pipelines meanwhile.
 import { SegmentError } from './errors.ts';
+import { stoppedError } from './failures.ts';
 import { enqueue, livePipeline } from './pipelines.ts';
 import { sleep, type Pipeline, type SegmentRuntime } from './runtime.ts';
 import { drainStep } from './step.ts';
@@ -15,6 +16,8 @@ export async function drainAll(rt: SegmentRuntime, timeoutMs: number): Promise<v
   for (;;) {
     if (rt.status !== 'running') throw rt.crashedWith ? new SegmentError('SEG_CRASHED', [segment, rt.crashedWith.message]) : new SegmentError('SEG_NOT_RUNNING', [segment]);
     const mine = consumer.assignment().find((a) => a.topic === topic)?.partitions ?? [];
+    const stopped = stoppedError(rt, mine);
+    if (stopped) throw stopped;
     // The group's commits are read (a Kafka round trip) only for partitions this member
     // has no live pipeline for, so the poll below can be short.
     const committed = mine.some((p) => !livePipeline(rt, p) && (ends.get(p) ?? 0) > 0)

@@ -14,6 +14,7 @@ export interface SegmentMetrics {
   workerFailures: Counter<'segment'>;
   poolUtilization: Gauge<'segment'>;
   openWindows: Gauge<'segment' | 'partition'>;
+  partitionStopped: Gauge<'segment' | 'partition' | 'code' | 'server_code'>;
 }
 
 const bySregistry = new WeakMap<Registry, SegmentMetrics>();
@@ -34,6 +35,7 @@ export function segmentMetrics(registry: Registry = new Registry()): SegmentMetr
     workerFailures: new Counter({ name: 'iov_segment_worker_failures_total', help: 'Worker tasks that threw or whose thread died (retried)', labelNames: ['segment'], registers }),
     poolUtilization: new Gauge({ name: 'iov_segment_pool_utilization', help: 'Piscina pool utilisation (0-1)', labelNames: ['segment'], registers }),
     openWindows: new Gauge({ name: 'iov_segment_open_windows', help: 'Windows open per partition', labelNames: ['segment', 'partition'], registers }),
+    partitionStopped: new Gauge({ name: 'iov_segment_partition_stopped', help: '1 while a partition is stopped by a failure retrying cannot fix, labelled with its code', labelNames: ['segment', 'partition', 'code', 'server_code'], registers }),
   };
   bySregistry.set(registry, m);
   return m;

@@ -6,8 +6,10 @@
 // waits (heartbeating): consumption pauses, nothing is skipped.
 import type { Assignment, BatchContext, ConsumedBatch } from '../bus/index.ts';
 import { SegmentError } from './errors.ts';
+import { keepStopped, stopPartition } from './failures.ts';
 import { packBatch } from './packed.ts';
 import { recover } from './recovery.ts';
+import { PartitionStopped } from './retry.ts';
 import { isAlive, sleep, type Pipeline, type SegmentRuntime } from './runtime.ts';
 import { step } from './step.ts';
 
@@ -16,6 +18,10 @@ export function enqueue(rt: SegmentRuntime, pl: Pipeline, work: () => Promise<vo
   pl.pending++;
   const p = pl.tail.then(work).catch((err: Error) => {
     if (err instanceof SegmentError && err.code === 'SEG_ABORTED') return;
+    if (err instanceof PartitionStopped) {
+      stopPartition(rt, pl, err);
+      return;
+    }
     pl.dead = true;
     rt.crash(err);
   }).finally(() => {
@@ -56,7 +62,10 @@ export function onAssignment(rt: SegmentRuntime, assignment: Assignment[]): void
   // their first step: the commit read and the two ClickHouse look-ups took ~0.4 s that
   // the first batch waited for. Each recovery still runs after the old pipeline's last
   // step (pipelineFor chains the tails), so it reads what that step wrote.
-  for (const p of assignment.find((a) => a.topic === rt.topic)?.partitions ?? []) {
+  const assigned = assignment.find((a) => a.topic === rt.topic)?.partitions ?? [];
+  keepStopped(rt, assigned);
+  for (const p of assigned) {
+    if (rt.stopped.has(p)) continue;
     const pl = pipelineFor(rt, p);
     void enqueue(rt, pl, () => (isAlive(rt, pl) && !pl.recovered ? recover(rt, pl) : Promise.resolve()));
   }
@@ -65,7 +74,7 @@ export function onAssignment(rt: SegmentRuntime, assignment: Assignment[]): void
 /** The Kafka batch handler: buffer the batch and schedule a step; wait while the queue is full. */
 export function batchHandler(rt: SegmentRuntime, maxQueued: number) {
   return async (batch: ConsumedBatch, ctx: BatchContext): Promise<void> => {
-    if (rt.status !== 'running' || batch.topic !== rt.topic || batch.messages.length === 0) return;
+    if (rt.status !== 'running' || batch.topic !== rt.topic || batch.messages.length === 0 || rt.stopped.has(batch.partition)) return;
     const pl = pipelineFor(rt, batch.partition);
     // Batches that arrive while the partition's previous step runs are coalesced into the
     // next step: fewer, larger inserts and commits (a mock-cluster fetch is ~1 000 messages).

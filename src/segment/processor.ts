@@ -106,7 +106,12 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
         rowsWritten: { packets: c.rowsPackets, traffic_flow: c.rowsFlow }, windowsFlushed: c.windowsFlushed,
         openWindows: open, lag: { ...rt.lag }, positions, storeRetries: c.storeRetries, workerFailures: c.workerFailures,
         poolUtilization: rt.runner?.utilization() ?? 0, ...(rt.crashedWith ? { crashed: rt.crashedWith.message } : {}),
+        stopped: [...rt.stopped.values()],
       };
+    },
+    health() {
+      const stopped = [...rt.stopped.values()];
+      return { live: rt.status !== 'crashed', ready: rt.status === 'running' && stopped.length === 0, status: rt.status, stopped };
     },
     metrics: () => metrics.registry,
   };

@@ -11,7 +11,7 @@ import { SegmentError } from './errors.ts';
 import { segmentMetrics, type SegmentMetrics } from './metrics.ts';
 import type { PackedBatch } from './packed.ts';
 import type { BatchRunner } from './pool.ts';
-import type { FaultContext, Logger, SegmentFaults, SegmentProcessorOptions, SegmentStats } from './types.ts';
+import type { FaultContext, Logger, SegmentFaults, SegmentProcessorOptions, SegmentStats, StoppedPartition } from './types.ts';
 
 /** One partition's processing chain for one assignment generation. */
 export interface Pipeline {
@@ -61,6 +61,8 @@ export interface SegmentRuntime {
   readonly counters: SegmentCounters;
   readonly pipelines: Map<number, Pipeline>;
   readonly lag: Record<number, number>;
+  /** Partitions stopped by a failure retrying cannot fix, until the process restarts. */
+  readonly stopped: Map<number, StoppedPartition>;
   status: SegmentStats['status'];
   crashedWith: Error | undefined;
   /** The topic's partition count, read at start and kept in every commit's metadata. */
@@ -104,6 +106,7 @@ export function createRuntime(opts: SegmentProcessorOptions): SegmentRuntime {
     },
     pipelines: new Map(),
     lag: {},
+    stopped: new Map(),
     status: 'idle',
     crashedWith: undefined,
     partitionCount: 0,

@@ -100,6 +100,30 @@ export interface SegmentStats {
   workerFailures: number;
   poolUtilization: number;
   crashed?: string;
+  /** Partitions stopped by a failure retrying cannot fix (docs/segment.md, Failures). */
+  stopped: StoppedPartition[];
+}
+
+export interface StoppedPartition {
+  partition: number;
+  /** What failed, e.g. "insert packets". */
+  what: string;
+  /** The failure's stable code (e.g. STORE_QUERY) and ClickHouse's own code when there is one. */
+  code: string;
+  serverCode?: number;
+  message: string;
+  /** Epoch ms. */
+  at: number;
+}
+
+/** Liveness and readiness, as served on /healthz and /readyz. */
+export interface SegmentHealth {
+  /** Not crashed (a stopped partition leaves the process alive: the others keep working). */
+  live: boolean;
+  /** Running, and no partition is stopped. */
+  ready: boolean;
+  status: SegmentStats['status'];
+  stopped: StoppedPartition[];
 }
 
 export interface SegmentProcessor {
@@ -112,5 +136,6 @@ export interface SegmentProcessor {
    */
   drain(opts?: { timeoutMs?: number }): Promise<void>;
   stats(): SegmentStats;
+  health(): SegmentHealth;
   metrics(): Registry;
 }

@@ -68,4 +68,18 @@ export const SERVER_CODES: Record<number, { code: StoreErrorCode; retriable: boo
   202: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_SIMULTANEOUS_QUERIES
   241: { code: 'STORE_UNAVAILABLE', retriable: true }, // MEMORY_LIMIT_EXCEEDED
   252: { code: 'STORE_UNAVAILABLE', retriable: true }, // TOO_MANY_PARTS
+  // Transient server states a writer should wait out (the segment processor retries these and
+  // stops a partition on every other code: docs/segment.md, Failures).
+  173: { code: 'STORE_UNAVAILABLE', retriable: true }, // CANNOT_ALLOCATE_MEMORY
+  203: { code: 'STORE_UNAVAILABLE', retriable: true }, // NO_FREE_CONNECTION
+  209: { code: 'STORE_TIMEOUT', retriable: true }, // SOCKET_TIMEOUT
+  210: { code: 'STORE_UNAVAILABLE', retriable: true }, // NETWORK_ERROR
+  225: { code: 'STORE_UNAVAILABLE', retriable: true }, // NO_ZOOKEEPER
+  236: { code: 'STORE_UNAVAILABLE', retriable: true }, // ABORTED
+  242: { code: 'STORE_UNAVAILABLE', retriable: true }, // TABLE_IS_READ_ONLY (replica lost its coordinator)
+  279: { code: 'STORE_UNAVAILABLE', retriable: true }, // ALL_CONNECTION_TRIES_FAILED
+  319: { code: 'STORE_UNAVAILABLE', retriable: true }, // UNKNOWN_STATUS_OF_INSERT
+  394: { code: 'STORE_UNAVAILABLE', retriable: true }, // QUERY_WAS_CANCELLED
+  439: { code: 'STORE_UNAVAILABLE', retriable: true }, // CANNOT_SCHEDULE_TASK
+  999: { code: 'STORE_UNAVAILABLE', retriable: true }, // KEEPER_EXCEPTION
 };

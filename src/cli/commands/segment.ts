@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .option('--window <seconds>', 'tumbling window length', '60')
     .option('--lateness <seconds>', 'allowed lateness', '1')
     .option('--plan <file>', 'cabin replica plan to size pools from', '.iov/plan.json')
-    .option('--metrics-port <n>', 'serve Prometheus metrics on 127.0.0.1:<n>/metrics')
+    .option('--metrics-port <n>', 'serve /metrics, /healthz and /readyz on 127.0.0.1:<n>')
     .option('--state-dir <dir>', 'local infrastructure folder (env IOV_STATE_DIR, default .iov)')
     .action(async (opts: SegmentCliOptions) => {
       if (!opts.all === !opts.id) throw bad('give exactly one of --id <segment> or --all');
@@ -50,7 +50,7 @@ export function register(program: Command): void {
       const { loadTopology, readLocalState, stateFile, kafkaEndpoint, clickhouseEndpoint } = await import('../../topology/index.ts');
       const { createKafkaBus } = await import('../../bus/index.ts');
       const { createClickHouseStore } = await import('../../store/index.ts');
-      const { runAllSegments, SegmentError } = await import('../../segment/index.ts');
+      const { runAllSegments, segmentHttpHandler, SegmentError } = await import('../../segment/index.ts');
       const topo = loadTopology(opts.topology);
       if (opts.id && !topo.segments.some((s) => s.id === opts.id)) throw new SegmentError('SEG_UNKNOWN_SEGMENT', [opts.id, topo.name]);
       const local = readLocalState(stateFile(opts.stateDir));
@@ -69,14 +69,7 @@ export function register(program: Command): void {
       let server: import('node:http').Server | undefined;
       if (metricsPort !== undefined) {
         const { createServer } = await import('node:http');
-        const registry = all.metrics();
-        server = createServer((req, res) => {
-          if (req.url !== '/metrics') {
-            res.writeHead(404).end();
-            return;
-          }
-          registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), (err: Error) => res.writeHead(500).end(err.message));
-        });
+        server = createServer(segmentHttpHandler(all));
         await new Promise<void>((r) => server!.listen(metricsPort, '127.0.0.1', r));
       }
       await all.start();
