@@ -11,13 +11,15 @@ import { register as directory } from './commands/directory.ts';
 import { register as simulate } from './commands/simulate.ts';
 import { register as demo } from './commands/demo.ts';
 import { register as bench } from './commands/bench.ts';
+import { register as ui } from './commands/ui.ts';
+import { register as status } from './commands/status.ts';
 
 export function buildProgram(): Command {
   const program = new Command('iov')
     .description('iov-pipeline: multi-cloud Internet-of-Vehicles stream pipeline')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const reg of [infra, topology, gateway, segment, query, allocate, directory, simulate, demo, bench]) reg(program);
+  for (const reg of [infra, topology, gateway, segment, query, allocate, directory, simulate, demo, bench, ui, status]) reg(program);
   return program;
 }
 

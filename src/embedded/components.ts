@@ -1,6 +1,7 @@
 // The other components, loaded through their public index.ts only, lazily, so that the demo
 // can say plainly which step is unavailable instead of faking it (issue 7). The shapes below
 // are the parts of each public API the pipeline uses.
+import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/index.ts';
 import type { VehicleState } from '../state/index.ts';
 import type { Store } from '../store/index.ts';
@@ -17,6 +18,7 @@ export interface IngestResultLike {
 
 export interface GatewayLike {
   ingest(items: unknown[], ctx?: { gatewayId?: string }): Promise<IngestResultLike>;
+  metrics: Registry;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export interface SegmentProcessorLike {
   stop(): Promise<void>;
   drain(opts?: { timeoutMs?: number }): Promise<void>;
   stats(): object;
+  metrics(): Registry;
 }
 
 export interface SegmentModule {

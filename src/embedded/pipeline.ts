@@ -5,6 +5,7 @@
 // `mode: 'local'` uses the servers `iov infra up` started. The returned summary carries the
 // end-of-run checks; `iov demo` exits 0 only when every one holds.
 import { randomBytes } from 'node:crypto';
+import type { Registry } from 'prom-client';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, createMemoryBus, type Bus, type BusConsumer } from '../bus/index.ts';
@@ -76,6 +77,17 @@ export interface PipelineOptions {
    * queryable. Latency = queryable − the start of the ingest call that carried it.
    */
   probe?: { everyMs: number; pollMs?: number };
+  /** Called once the stores, the gateway and the processors run (`iov demo --ui` serves the map from it). */
+  onLive?: (run: LiveRun) => Promise<void> | void;
+  /** Awaited with the final summary before the run's resources close (`iov demo --ui` keeps the map up until Ctrl-C). */
+  holdOpen?: (summary: PipelineSummary) => Promise<void>;
+}
+
+export interface LiveRun {
+  topology: Topology;
+  stores: Store[];
+  /** The in-process components' metrics: the gateway's and each segment processor's. */
+  metrics: { name: string; registry: Registry }[];
 }
 
 export interface ProbeStats {
@@ -291,6 +303,13 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       });
       step('segment processors', 'ok', topology.segments.map((s) => `${s.id}: ${workersOf(s.id)} worker(s)`).join(', '));
     }
+    await opts.onLive?.({
+      topology, stores,
+      metrics: [
+        { name: 'gateway (in-process)', registry: gateway.metrics },
+        ...[...processors].map(([id, p]) => ({ name: `segment ${id} (in-process)`, registry: p.metrics() })),
+      ],
+    });
 
     // Lag per segment: log end minus the group's committed offsets.
     const watchers = new Map<string, BusConsumer>();
@@ -446,7 +465,9 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       timings: { ingestS, drainS },
       ...(probes ? { probes } : {}),
     };
-    return finish(summary);
+    finish(summary);
+    await opts.holdOpen?.(summary);
+    return summary;
 
     async function emptySummary(): Promise<PipelineSummary> {
       return {

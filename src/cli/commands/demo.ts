@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'gateway requests in flight at once', '1')
     .option('--json', 'print the summary as JSON instead of text')
     .option('--quiet', 'no progress lines')
+    .option('--ui [port]', 'serve the live map during the run and after it, until Ctrl-C (port default 8090; docs/ui.md)')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { runPipeline, formatProgress, formatSummary } = await import('../../embedded/index.ts');
       const int = (name: string, v: unknown): number => {
@@ -28,6 +29,9 @@ export function register(program: Command): void {
         if (!/^\d+$/.test(String(v)) || !(x > 0)) throw Object.assign(new Error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`), { code: 'BAD_OPTION' });
         return x;
       };
+      const print = (s: Awaited<ReturnType<typeof runPipeline>>) => process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatSummary(s)}\n`);
+      const ui = o.ui === undefined ? undefined : await import('../../ui/index.ts');
+      let map: Awaited<ReturnType<NonNullable<typeof ui>['serveLiveMap']>> | undefined;
       const summary = await runPipeline({
         mode: o.local ? 'local' : 'embedded',
         durationS: int('duration', o.duration),
@@ -44,8 +48,20 @@ export function register(program: Command): void {
           onProgress: (p) => process.stderr.write(`${formatProgress(p)}\n`),
           onStep: (st) => process.stderr.write(`${st.status === 'ok' ? 'ok  ' : st.status.toUpperCase()} ${st.name}: ${st.detail}\n`),
         }),
+        ...(ui ? {
+          onLive: async (run) => {
+            map = await ui.serveLiveMap({ ...run, port: o.ui === true ? 8090 : int('ui', o.ui) });
+            process.stderr.write(`map on ${map.url}\n`);
+          },
+          holdOpen: async (s) => {
+            print(s);
+            process.stderr.write(`the map stays on ${map?.url} until Ctrl-C\n`);
+            await new Promise((r) => process.once('SIGINT', r));
+            await map?.close();
+          },
+        } : {}),
       });
-      process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+      if (!ui) print(summary);
       if (!summary.ok) process.exitCode = 1;
     });
 }

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { liveViewOptions, openLiveView, type LiveViewOpts } from './ui.ts';
+
+// `iov status`: the pipeline panel's facts in the terminal; exit 1 if anything is down.
+export function register(program: Command): void {
+  liveViewOptions(
+    program
+      .command('status')
+      .description('per segment, gateway and cloud: processes, rates, lag, watermark, last window, health (exit 1 if anything is down)'),
+  )
+    .option('--interval <ms>', 'time between the two metric reads that rates come from', '1000')
+    .option('--json', 'print the status as JSON')
+    .action(async (opts: LiveViewOpts & { interval: string; json?: boolean }) => {
+      const interval = Number(opts.interval);
+      if (!Number.isInteger(interval) || interval < 0) throw Object.assign(new Error('--interval must be a non-negative integer (ms)'), { code: 'BAD_OPTION' });
+      const { federator, status, ui } = await openLiveView(opts);
+      try {
+        await status.collect();
+        await new Promise((r) => setTimeout(r, interval));
+        const s = await status.collect();
+        process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : `${ui.formatStatus(s)}\n`);
+        if (s.down.length > 0) process.exitCode = 1;
+      } finally {
+        await federator.close();
+      }
+    });
+}

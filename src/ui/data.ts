@@ -1,0 +1,65 @@
+// What the map shows, asked of the federator in its SQL (never of a store directly): the
+// closed windows, the cells of one window, one cell's history, and a summary the live
+// updates compare. Cells travel as H3 hex ids (the UInt64 column printed in base 16), the
+// form h3-js and deck.gl's H3HexagonLayer take. Times are unix seconds:
+// toUnixTimestamp/toDateTime(n) do not depend on a server's time zone.
+import type { Federator } from '../federation/index.ts';
+import { UiError } from './errors.ts';
+import type { CellFlow, CellPoint, FlowSummary, WindowInfo } from './types.ts';
+
+
+
+
+
+const HEX_CELL = /^[0-9a-f]{15,16}$/;
+
+/** H3 hex id → the decimal the `cell` column holds (validated: UI_BAD_CELL). */
+export function cellDecimal(hex: string): string {
+  if (!HEX_CELL.test(hex)) throw new UiError('UI_BAD_CELL', hex);
+  return BigInt(`0x${hex}`).toString(10);
+}
+
+export function cellHex(decimal: unknown): string {
+  return BigInt(String(decimal)).toString(16);
+}
+
+const num = (v: unknown): number => Number(v ?? 0);
+const meanOrNull = (v: unknown): number | null => (v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v));
+
+export function createFlowData(federator: Federator) {
+  return {
+    async windows(limit = 240): Promise<WindowInfo[]> {
+      const res = await federator.query(
+        'SELECT toUnixTimestamp(window_start) AS start, window_s, sum(packets) AS packets FROM traffic_flow ' +
+          `GROUP BY start, window_s ORDER BY start DESC, window_s LIMIT ${limit}`,
+      );
+      return res.rows.map((r) => ({ start: num(r.start), windowS: num(r.window_s), packets: num(r.packets) })).reverse();
+    },
+
+    async cells(start: number): Promise<CellFlow[]> {
+      if (!Number.isInteger(start) || start < 0) throw new UiError('UI_BAD_WINDOW', String(start));
+      const res = await federator.query(
+        'SELECT cell, segment, sum(packets) AS packets, sum(vehicles) AS vehicles, sum(speed_sum) / sum(speed_count) AS mean_kmh ' +
+          `FROM traffic_flow WHERE window_start = toDateTime(${start}) GROUP BY cell, segment ORDER BY cell`,
+      );
+      return res.rows.map((r) => ({ cell: cellHex(r.cell), segment: String(r.segment), packets: num(r.packets), vehicles: num(r.vehicles), meanKmh: meanOrNull(r.mean_kmh) }));
+    },
+
+    async history(hex: string): Promise<CellPoint[]> {
+      const res = await federator.query(
+        'SELECT toUnixTimestamp(window_start) AS start, sum(packets) AS packets, sum(vehicles) AS vehicles, sum(speed_sum) / sum(speed_count) AS mean_kmh ' +
+          `FROM traffic_flow WHERE cell = ${cellDecimal(hex)} GROUP BY start ORDER BY start`,
+      );
+      return res.rows.map((r) => ({ start: num(r.start), packets: num(r.packets), vehicles: num(r.vehicles), meanKmh: meanOrNull(r.mean_kmh) }));
+    },
+
+    async summary(): Promise<FlowSummary> {
+      const res = await federator.query('SELECT max(toUnixTimestamp(window_start)) AS latest, sum(packets) AS packets, count() AS n FROM traffic_flow');
+      const r = res.rows[0] ?? {};
+      const rows = num(r.n);
+      return { latest: rows === 0 ? null : num(r.latest), rows, packets: num(r.packets) };
+    },
+  };
+}
+
+export type FlowData = ReturnType<typeof createFlowData>;
