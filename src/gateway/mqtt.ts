@@ -193,11 +193,12 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
   };
 
   /** Ingest a message's packets until they are written or refused for good. */
-  async function written(gatewayId: string, items: unknown[]): Promise<IngestResult | GatewayError> {
+  async function written(ctx: IngestContext, items: unknown[]): Promise<IngestResult | GatewayError> {
+    const gatewayId = ctx.gatewayId;
     let wait = config.retryBaseMs;
     for (;;) {
       try {
-        return await deps.ingest(items, { gatewayId });
+        return await deps.ingest(items, ctx);
       } catch (err) {
         const e = err instanceof GatewayError ? err : new GatewayError('INTERNAL', [(err as Error)?.message ?? String(err)]);
         if (!e.retriable) logger.error({ code: e.code, err: e.message, gatewayId }, 'gateway: MQTT message refused');
@@ -236,7 +237,9 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
       if (err instanceof GatewayError) return refuse(err);
       throw err;
     }
-    const res = await written(gatewayId, items);
+    // A redelivered message (DUP) may come from a replica that died after reserving its packets
+    // in the dedup and before Kafka had them: the core produces those again (see ingest.ts).
+    const res = await written({ gatewayId, redelivery: packet.dup === true }, items);
     if (res instanceof GatewayError) return res.retriable ? false : refuse(res);
     const allRejected = res.accepted + res.duplicates === 0;
     metrics.messages.inc({ code: allRejected ? 'ALL_REJECTED' : '' });

@@ -9,6 +9,9 @@ interface GatewayCliOptions {
   stateDir?: string;
   insecure?: boolean;
   producerThread?: boolean;
+  mqtt?: string | boolean;
+  mqttClientId?: string;
+  mqttGroup?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -26,6 +29,9 @@ export function register(program: Command): void {
     .option('--state-dir <dir>', 'local infrastructure folder (env IOV_STATE_DIR, default .iov)')
     .option('--insecure', 'allow listening on a non-loopback address without API keys')
     .option('--producer-thread', 'run the Kafka producer in its own worker thread (faster with a spare core; see docs/gateway.md)')
+    .option('--mqtt [url]', 'also take packets over MQTT from this broker (default: the local one of `iov infra up`; login from IOV_MQTT_USERNAME/IOV_MQTT_PASSWORD or the local state; docs/mqtt.md)')
+    .option('--mqtt-client-id <id>', 'MQTT client id of this replica, stable across its restarts (env IOV_MQTT_CLIENT_ID, default iov-gw-<hostname>)')
+    .option('--mqtt-group <name>', 'shared subscription group of the gateway replicas', 'iov-ingest')
     .action(async (opts: GatewayCliOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw Object.assign(new Error(`--port must be an integer from 0 to 65535, got ${opts.port}`), { code: 'BAD_OPTION' });
@@ -54,12 +60,34 @@ export function register(program: Command): void {
       const address = await gw.app.listen({ port, host: opts.host });
       logger.info({ address, kafka: kafka.brokers, redis: redis.url, segments: topo.segments.map((s) => s.id), auth: gw.authEnabled }, 'gateway listening');
       process.stdout.write(`gateway listening on ${address} (POST /v1/packets, /healthz, /readyz, /metrics)\n`);
+      let mqttIngest: import('../../gateway/index.ts').MqttIngest | undefined;
+      if (opts.mqtt) {
+        const { startMqttIngest, resolveMqttConfig } = await import('../../gateway/index.ts');
+        const url = typeof opts.mqtt === 'string' ? opts.mqtt : local?.mqtt?.url;
+        if (!url) throw Object.assign(new Error('--mqtt: no broker URL given and no local broker recorded (try `iov infra up`)'), { code: 'BAD_OPTION' });
+        const env = process.env;
+        const login = env.IOV_MQTT_USERNAME ? { username: env.IOV_MQTT_USERNAME, password: env.IOV_MQTT_PASSWORD ?? '' } : local?.mqtt?.url === url ? local.mqtt.service : undefined;
+        const { hostname } = await import('node:os');
+        const clientId = opts.mqttClientId ?? env.IOV_MQTT_CLIENT_ID ?? `iov-gw-${hostname().replace(/[^A-Za-z0-9_.:-]/g, '-')}`;
+        const config = resolveMqttConfig({ url, clientId, group: opts.mqttGroup ?? 'iov-ingest', ...(login ?? {}) });
+        try {
+          mqttIngest = await startMqttIngest({ ingest: gw.ingest, config: gw.config, metrics: gw.metrics, logger }, config);
+        } catch (err) {
+          // A start-up failure: stop what runs so the process exits (non-zero) at once.
+          await gw.close();
+          await bus.close();
+          await state.close();
+          throw err;
+        }
+        process.stdout.write(`gateway subscribed to ${url} as ${clientId} ($share/${config.group}/iov/v1/+/packets)\n`);
+      }
 
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'gateway stopping: draining requests in flight');
+        await mqttIngest?.close();
         await gw.close();
         await bus.close();
         await state.close();
