@@ -14,9 +14,16 @@ export interface KafkaBusOptions {
   connectionTimeoutMs?: number;
   /** kafkajs retry settings for the producer/admin (fail fast for the gateway). */
   retries?: number;
-  /** Consumer session timeout, ms (default 10 000; small in tests for quick rebalances). */
+  /**
+   * Consumer group timings, ms (docs/scaleout.md derives them). Session: how long a silent
+   * member (killed, paused, cut off) keeps its partitions (default 6 000). Heartbeat: how
+   * often a member reports (default 500, well under a third of the session). Rebalance: how
+   * long a broker waits for members to rejoin (default 15 000; the librdkafka mock cluster
+   * ignores it and waits session − 1 s instead).
+   */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
   /** Log kafkajs itself (default: errors only when IOV_KAFKA_LOG is set). */
   log?: boolean;
 }
@@ -28,6 +35,26 @@ function toBusError(err: unknown, what: string): BusError {
   if (/timeout|timed out/i.test(e.message)) return new BusError('BUS_TIMEOUT', msg, true, { cause: err });
   return new BusError('BUS_UNAVAILABLE', msg, e.retriable !== false, { cause: err });
 }
+
+/** Default consumer group timings (see KafkaBusOptions and docs/scaleout.md). */
+export const GROUP_TIMINGS = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000 } as const;
+
+/**
+ * A SyncGroup the coordinator refused because the group's sync was already complete: the
+ * member must rejoin. librdkafka's mock cluster completes a sync as soon as the leader's
+ * SyncGroup carries every member's assignment, and answers a follower whose SyncGroup
+ * arrives after that with INVALID_REQUEST (its group is "Up", where SyncGroup is not
+ * expected). kafkajs takes INVALID_REQUEST as non-retriable and stops the consumer for good
+ * (crash, restart = false): the member never consumed again while the others kept every
+ * partition — the "two members of one group" failure (a=[0,1,2,3] b=[]).
+ */
+export function isRefusedSync(err: unknown): boolean {
+  const e = err as { type?: string; stack?: string } | undefined;
+  return e?.type === 'INVALID_REQUEST' && /\bsyncGroup\b/i.test(e.stack ?? '');
+}
+
+/** Rejoins in a row after refused syncs before the consumer gives up loudly. */
+const MAX_REJOINS = 10;
 
 function headersOf(h: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -128,24 +155,52 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     },
 
     consumer(copts: ConsumerOptions): BusConsumer {
+      const sessionTimeout = opts.sessionTimeoutMs ?? GROUP_TIMINGS.sessionTimeoutMs;
       const consumer: Consumer = kafka.consumer({
         groupId: copts.groupId,
         allowAutoTopicCreation: true,
-        sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
-        rebalanceTimeout: Math.max(opts.sessionTimeoutMs ?? 10_000, 10_000),
-        heartbeatInterval: opts.heartbeatIntervalMs ?? 1_000,
+        sessionTimeout,
+        rebalanceTimeout: Math.max(opts.rebalanceTimeoutMs ?? GROUP_TIMINGS.rebalanceTimeoutMs, sessionTimeout),
+        heartbeatInterval: opts.heartbeatIntervalMs ?? GROUP_TIMINGS.heartbeatIntervalMs,
         maxBytesPerPartition: copts.maxBytesPerPartition ?? 1_048_576,
         maxWaitTimeInMs: 100,
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
       });
       let current: Assignment[] = [];
       const assignCbs: ((a: Assignment[]) => void | Promise<void>)[] = [];
-      consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        const ma = e.payload.memberAssignment as Record<string, number[]>;
-        current = Object.entries(ma).map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((x, y) => x - y) }));
+      const failCbs: ((err: BusError) => void)[] = [];
+      const setAssignment = (next: Assignment[]) => {
+        current = next;
         for (const cb of assignCbs) void cb(current);
+      };
+      let rejoins = 0;
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        rejoins = 0;
+        const ma = e.payload.memberAssignment as Record<string, number[]>;
+        setAssignment(Object.entries(ma).map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((x, y) => x - y) })));
       });
       let running = false;
+      let startConsumer: (() => Promise<void>) | undefined;
+      // kafkajs restarts a crashed consumer by itself only after retriable errors. After any
+      // other crash the member is gone: it holds no partitions any more (say so), and it
+      // either rejoins (a refused sync, see isRefusedSync) or fails loudly.
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (e.payload.restart || !running) return;
+        if (current.length > 0) setAssignment([]);
+        const err = e.payload.error;
+        if (isRefusedSync(err) && rejoins < MAX_REJOINS && startConsumer) {
+          rejoins++;
+          startConsumer().catch((again: unknown) => fail(again));
+          return;
+        }
+        fail(err);
+      });
+      const fail = (err: unknown) => {
+        running = false;
+        const busErr = new BusError('BUS_UNAVAILABLE', `consumer ${copts.groupId} stopped: ${(err as Error).message}`, false, { cause: err });
+        if (failCbs.length === 0) process.stderr.write(`${busErr.message}\n`);
+        for (const cb of failCbs) cb(busErr);
+      };
       const handle: BusConsumer = {
         async run(handler) {
           try {
@@ -155,7 +210,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
             throw toBusError(err, `consumer ${copts.groupId}`);
           }
           running = true;
-          await consumer.run({
+          startConsumer = () => consumer.run({
             autoCommit: false,
             eachBatchAutoResolve: true,
             partitionsConsumedConcurrently: 1,
@@ -174,6 +229,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
               await handler(b, { heartbeat, isRunning: () => isRunning() && !isStale() });
             },
           });
+          await startConsumer();
         },
         async commit(offsets: TopicPartitionOffset[]) {
           if (offsets.length === 0) return;
@@ -197,6 +253,9 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         assignment: () => current,
         onAssign(cb) {
           assignCbs.push(cb);
+        },
+        onFailure(cb) {
+          failCbs.push(cb);
         },
         pause(topic, partitions) {
           consumer.pause([partitions ? { topic, partitions } : { topic }]);

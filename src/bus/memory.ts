@@ -405,6 +405,8 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
         onAssign(cb) {
           m.assignCbs.push(cb);
         },
+        // The in-memory group has no failure that stops a member: nothing to report.
+        onFailure() {},
         pause(topic, partitions) {
           if (partitions) for (const p of partitions) m.pausedParts.add(pk(topic, p));
           else m.pausedTopics.add(topic);

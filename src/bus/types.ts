@@ -71,6 +71,12 @@ export interface BusConsumer {
   assignment(): Assignment[];
   /** Called after every (re)assignment, before batches of newly assigned partitions arrive. */
   onAssign(cb: (assignment: Assignment[]) => void | Promise<void>): void;
+  /**
+   * Called once if the consumer stops for good on an error it cannot recover from (it then
+   * holds no partitions and consumes nothing). Without a callback the adapter writes the
+   * error to stderr: a member never goes quiet without a word.
+   */
+  onFailure(cb: (err: BusError) => void): void;
   pause(topic: string, partitions?: number[]): void;
   resume(topic: string, partitions?: number[]): void;
   stop(): Promise<void>;

@@ -123,5 +123,24 @@ export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): vo
       expect(a.every((m) => pa.includes(m.partition))).toBe(true);
       expect(b.every((m) => pb.includes(m.partition))).toBe(true);
     });
+
+    it('assigns every one of three members a share of four partitions, and the rest take over when one leaves', async () => {
+      const topic = randomName('contract.three');
+      const group = randomName('g');
+      await bus.ensureTopics([{ topic, partitions: 4 }]);
+      const members = [0, 1, 2].map(() => bus.consumer({ groupId: group, topics: [topic] }));
+      const parts = () => members.map((m) => m.assignment().find((x) => x.topic === topic)?.partitions ?? []);
+      // Started together, as N processes of one segment start: they join one generation.
+      await Promise.all(members.map((m) => m.run(async () => {})));
+      await waitFor(() => parts().every((p) => p.length > 0) && parts().flat().length === 4, { what: 'all three members assigned', timeoutMs: 40_000 })
+        .catch((err: Error) => Promise.reject(new Error(`${err.message}; assignments: ${JSON.stringify(parts())}`, { cause: err })));
+      expect(parts().flat().sort()).toEqual([0, 1, 2, 3]);
+      await members[2]!.stop();
+      const rest = () => parts().slice(0, 2);
+      await waitFor(() => rest().every((p) => p.length > 0) && rest().flat().length === 4, { what: 'two members take over', timeoutMs: 40_000 })
+        .catch((err: Error) => Promise.reject(new Error(`${err.message}; assignments: ${JSON.stringify(rest())}`, { cause: err })));
+      expect(rest().flat().sort()).toEqual([0, 1, 2, 3]);
+      await Promise.all(members.slice(0, 2).map((m) => m.stop()));
+    });
   });
 }
