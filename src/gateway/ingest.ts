@@ -1,14 +1,15 @@
 // The ingest core (DESIGN.md §3), shared by the HTTP route and the embedded demo:
 //   validate -> route (H3 -> segment) -> ONE state round trip for the whole request
 //   -> enrich + encode (+ crossing copy) -> micro-batched produce (acks = all) -> result.
-// Nothing is acknowledged before Kafka acknowledged it. If the produce fails, the state
-// changes of this request are rolled back, so a retry of the same packets is not taken for
-// a duplicate. Requests that share a vehicle run one after the other (docs/gateway.md,
-// "Concurrent requests for one vehicle").
+// Nothing is acknowledged before Kafka acknowledged it. Then the request's state call is
+// committed (its dedup reservations bind); if the produce fails, it is rolled back (compare-
+// and-set), so a retry of the same packets is not taken for a duplicate. Requests that share
+// a vehicle run one after the other in one process; across gateway processes the Redis
+// script decides (docs/gateway.md, "Several gateways").
 import type { Logger } from 'pino';
 import type { Bus, ProduceRecord } from '../bus/index.ts';
 import { latLngToCell } from 'h3-js';
-import type { ObserveResult, VehicleState } from '../state/index.ts';
+import type { ObserveResult, Settlement, VehicleState } from '../state/index.ts';
 import { createSegmentLookup, segmentTopic, type Topology } from '../topology/index.ts';
 import { createBatcher, OverloadError } from './batcher.ts';
 import { createBreaker, isKafkaUnavailable, isStateUnavailable, noBreaker, type Breaker, type BreakerTicket, type CircuitState } from './breaker.ts';
@@ -86,6 +87,8 @@ interface Encoded {
   accepted: number;
   duplicates: number;
   crossings: number;
+  /** Packets whose reservation was taken over from a call that never committed. */
+  takeovers: number;
   produced: number;
 }
 
@@ -165,7 +168,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
   // survives the young generation's collections and is copied or promoted, and that was the
   // largest GC cost of the gateway. So the parsed body is dropped once validated (the
   // validator copies what it keeps), the packets and state results once encoded (the
-  // rollback, if Kafka fails, comes from state.undoer, which keeps only off-heap bytes),
+  // commit or rollback comes from state.settle, which keeps only off-heap bytes),
   // and the records once handed to the batcher.
   function ingest(items: unknown[], ctx: IngestContext = {}): Promise<IngestResult> {
     try {
@@ -283,15 +286,13 @@ export function createIngest(deps: IngestDeps): IngestCore {
     } catch (err) {
       metrics.stateLatency.observe({ result: 'error' }, (performance.now() - s0) / 1000);
       if (isStateUnavailable(err)) redisTicket.failure(err);
-      // The script may have run even though its answer was lost (timeout): release the dedup
-      // keys it may have reserved, or the client's retry would be taken for duplicates and
-      // never written. State positions are left alone. Best effort, in the background.
-      const release = req.good.map(() => ({ duplicate: false, advanced: false, prev: undefined }));
-      state.rollback(req.good, release).catch(() => {});
+      // The script may have run even though its answer was lost (timeout): its reservations
+      // were never committed, so they make no duplicates of the client's retry.
       throw unavailable('vehicle state (Redis)', err);
     }
 
-    const undo = state.undoer(req.good, results);
+    const settlement = state.settle(req.good, results);
+    const undo = () => settlement.rollback();
     let out: Encoded;
     try {
       out = toRecords(req.good, results, req.t, req.gatewayId, req.redelivery);
@@ -324,11 +325,29 @@ export function createIngest(deps: IngestDeps): IngestCore {
         throw unavailable('Kafka', err);
       }
     }
+    // Inside the vehicles' turns: the next request of this process carrying one of them
+    // sees these reservations as binding.
+    await commit(settlement, packets);
+    metrics.dedupTakeovers.inc(out.takeovers);
     metrics.packetsAccepted.inc(out.accepted);
     metrics.duplicates.inc(out.duplicates);
     metrics.crossings.inc(out.crossings);
     metrics.produced.inc(out.produced);
     return { accepted: out.accepted, duplicates: out.duplicates, rejected: req.rejected, crossings: out.crossings, produced: out.produced };
+  }
+
+  /**
+   * Make the request's reservations binding. Its records are durable already, so a failure
+   * here does not fail the request: a retry of these packets is then produced once more
+   * (taken over), and the segment processor's dedup keeps one (docs/gateway.md).
+   */
+  async function commit(settlement: Settlement, packets: number): Promise<void> {
+    try {
+      await settlement.commit();
+    } catch (err) {
+      metrics.commitFailures.inc();
+      logger.warn({ err, packets }, 'gateway: state commit failed after the produce was acknowledged; a retry would be produced again');
+    }
   }
 
   /** Enrich and encode every packet that is not a duplicate (+ its crossing copy). */
@@ -338,6 +357,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
     let accepted = 0;
     let duplicates = 0;
     let crossings = 0;
+    let takeovers = 0;
     const push = (topic: string, key: string, value: Buffer) => {
       records.push({ topic, key, value });
       bytes += value.length + key.length;
@@ -349,6 +369,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
         duplicates++;
         continue;
       }
+      if (r.tookOver) takeovers++;
       const segment = e.segment;
       const prevSegment = r.prev?.segment ?? null;
       // Enrich the validator's fresh object in place (no copies on the hot path); cell,
@@ -372,7 +393,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
       }
       accepted++;
     }
-    return { records, bytes, accepted, duplicates, crossings, produced: records.length };
+    return { records, bytes, accepted, duplicates, crossings, takeovers, produced: records.length };
   }
 
   return { ingest, outstandingBytes: () => batcher.outstandingBytes, drain: () => batcher.drain(), breakers };

@@ -20,6 +20,10 @@ export interface GatewayMetrics {
   fastFails: Counter<'dependency'>;
   /** Requests that waited for an earlier in-flight request carrying one of their vehicles. */
   vehicleWaits: Counter<string>;
+  /** Packets produced after taking over a reservation no call had committed (a retry racing or outliving its first attempt). */
+  dedupTakeovers: Counter<string>;
+  /** Requests whose state commit failed after Kafka acknowledged them. */
+  commitFailures: Counter<string>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -63,6 +67,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     inflightBytes: new Gauge({ name: 'iov_gateway_inflight_bytes', help: 'Encoded bytes queued for or waiting on Kafka', registers }),
     circuitState: new Gauge({ name: 'iov_gateway_circuit_state', help: 'Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open', labelNames: ['dependency'], registers }),
     fastFails: new Counter({ name: 'iov_gateway_circuit_fast_fail_total', help: 'Requests refused at once (503 UNAVAILABLE) because the dependency\'s circuit was open', labelNames: ['dependency'], registers }),
+    dedupTakeovers: new Counter({ name: 'iov_gateway_dedup_takeovers_total', help: 'Packets produced after taking over a dedup reservation that its call never committed (a client retry racing or outliving its first attempt, possibly on another gateway)', registers }),
+    commitFailures: new Counter({ name: 'iov_gateway_state_commit_failures_total', help: 'Requests acknowledged by Kafka whose dedup reservations could not be committed (a retry of them is produced again)', registers }),
     vehicleWaits: new Counter({ name: 'iov_gateway_vehicle_waits_total', help: 'Requests that waited for an earlier in-flight request carrying one of their vehicles (requests for one vehicle run one after the other)', registers }),
   };
 }

@@ -20,12 +20,40 @@ export interface Observation {
 }
 
 export interface ObserveResult {
-  /** Same (vehicleId, dedupKey) seen within the horizon: acknowledge, do not produce again. */
+  /**
+   * Same (vehicleId, dedupKey) committed within the horizon (or earlier in the same call):
+   * acknowledge, do not produce again.
+   */
   duplicate: boolean;
   /** The vehicle's state just before this observation (after earlier ones in the same call). */
   prev: VehicleRecord | undefined;
   /** Whether this observation moved the state (false for out-of-order and duplicates). */
   advanced: boolean;
+  /**
+   * The key held a live reservation that no call committed (an attempt still in flight on
+   * another gateway, failed, or cut off by a crash): this call took it over. Not a duplicate.
+   */
+  tookOver: boolean;
+}
+
+/**
+ * What to do with one observe() call once its packets' fate is known: taken right after
+ * observe(), so the caller may drop the observations and results meanwhile. Call one of the
+ * two, once.
+ */
+export interface Settlement {
+  /**
+   * Every record of the call was acknowledged: its dedup reservations become binding, so a
+   * later observation of the same key is a duplicate. Until then a reservation only marks
+   * the key as in flight, and another call may take it over.
+   */
+  commit(): Promise<void>;
+  /**
+   * The records could not be written (or their fate is unknown): release the call's dedup
+   * reservations that are still its own, and restore the vehicle's state where the state
+   * is still what this call wrote (compare-and-set on the writer; see docs/gateway.md).
+   */
+  rollback(): Promise<void>;
 }
 
 export interface ObserveOptions {
@@ -43,18 +71,11 @@ export interface VehicleState {
    */
   observe(obs: Observation[], opts: ObserveOptions): Promise<ObserveResult[]>;
   /**
-   * Undo an observe() whose packets could not be written (Kafka refused): releases the dedup
-   * reservations and restores prior state where the state still is what this call set.
-   * One round trip.
+   * The settlement of the observe() call that returned `results` (one round trip each way).
+   * The Redis adapter keeps only the call's request and reply bytes (off the JS heap), so a
+   * gateway request waiting for Kafka holds no per-packet objects for it.
    */
-  rollback(obs: Observation[], results: ObserveResult[]): Promise<void>;
-  /**
-   * rollback(obs, results) as a function to call later (at most once), taken right after
-   * observe(): the caller may drop obs and results meanwhile. The Redis adapter keeps only
-   * the call's request and reply bytes (off the JS heap), so a gateway request waiting for
-   * Kafka holds no per-packet objects for its rollback.
-   */
-  undoer(obs: Observation[], results: ObserveResult[]): () => Promise<void>;
+  settle(obs: Observation[], results: ObserveResult[]): Settlement;
   get(vehicleIds: string[]): Promise<(VehicleRecord | undefined)[]>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -49,9 +49,18 @@ function flakyState(inner: VehicleState, sw: Switch): VehicleState {
       await gate();
       return inner.observe(obs, opts);
     },
-    async rollback(obs, res) {
-      await gate();
-      return inner.rollback(obs, res);
+    settle(obs, res) {
+      const inner2 = inner.settle(obs, res);
+      return {
+        async commit() {
+          await gate();
+          return inner2.commit();
+        },
+        async rollback() {
+          await gate();
+          return inner2.rollback();
+        },
+      };
     },
     async ping() {
       if (sw.down) throw new StateError('redis ping: down (test outage)');

@@ -2,6 +2,7 @@
 // never share topics), a deterministic fleet that crosses the Shanghai segment boundaries
 // (~31.1 N and ~31.3 N), an independent topic reader (plain kafkajs consumer), and the
 // oracle that says where each packet must land.
+import { createServer, type Server } from 'node:http';
 import { Kafka, logLevel } from 'kafkajs';
 import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
 import { createSegmentLookup, loadTopology, segmentTopic, type Topology } from '../../src/topology/index.ts';
@@ -147,3 +148,33 @@ export async function readAll(brokers: string[], topicList: string[], count: num
   }
   return out;
 }
+
+/**
+ * A front for `target` whose first request is never answered (the client times out): with
+ * `forwardFirst` the request still reaches the gateway (the first attempt lands, only its
+ * answer is lost), without it the request goes nowhere. Later requests pass through.
+ */
+export async function lossyFront(target: string, forwardFirst: boolean): Promise<{ url: string; server: Server; swallowed: () => number }> {
+  let n = 0;
+  let swallowed = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const first = n++ === 0;
+      const forward = () => fetch(new URL(req.url!, target), { method: 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) });
+      if (first) {
+        swallowed++;
+        if (forwardFirst) void forward().then((r) => r.text());
+        return; // never answered
+      }
+      void forward().then(async (r) => {
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+        res.end(await r.text());
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, swallowed: () => swallowed };
+}
+

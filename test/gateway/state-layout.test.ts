@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createMemoryState, createRedisState, type Observation, type VehicleState } from '../../src/state/index.ts';
 import { infra, randomName } from '../helpers/index.ts';
+import { observeCommitted } from '../contract/state.contract.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ob = (vehicleId: string, seq: number, ts = 1_795_300_000_000 + seq * 1000): Observation => ({ vehicleId, dedupKey: `s${seq}`, ts, segment: seq % 2 ? 'north' : 'south', lat: 31.2, lng: 121.4 + seq / 1e6 });
@@ -22,10 +23,10 @@ describe(`vehicle state beyond the contract (${kind})`, () => {
   it('a dedup entry expires after the horizon even while the vehicle keeps sending', async () => {
     const v = randomName('veh');
     const H = { dedupHorizonMs: 300, stateTtlMs: 60_000 };
-    expect((await st.observe([ob(v, 1)], H))[0]!.duplicate).toBe(false);
+    expect((await observeCommitted(st, [ob(v, 1)], H))[0]!.duplicate).toBe(false);
     for (let s = 2; s <= 6; s++) {
       await sleep(100);
-      expect((await st.observe([ob(v, s)], H))[0]!.duplicate).toBe(false);
+      expect((await observeCommitted(st, [ob(v, s)], H))[0]!.duplicate).toBe(false);
     }
     // s1 is older than the horizon now; s6 is not.
     const r = await st.observe([ob(v, 1), ob(v, 6)], H);
@@ -38,7 +39,7 @@ describe(`vehicle state beyond the contract (${kind})`, () => {
     const batch = Array.from({ length: 2_500 }, (_, i) => ob(v, i + 1));
     // Out of order inside the request: a late packet reserves its key but does not advance.
     batch.splice(10, 0, ob(v, 99_999, 1_000));
-    const r = await st.observe(batch, H);
+    const r = await observeCommitted(st, batch, H);
     expect(r.filter((x) => x.duplicate)).toHaveLength(0);
     expect(r[10]).toMatchObject({ advanced: false, prev: { ts: batch[9]!.ts } });
     expect(r.filter((x) => x.advanced)).toHaveLength(2_500);
@@ -52,8 +53,8 @@ describe(`vehicle state beyond the contract (${kind})`, () => {
     const H = { dedupHorizonMs: 60_000 };
     const first = [ob(v, 1, 10_000)];
     const r1 = await st.observe(first, H);
-    await st.observe([ob(v, 2, 5_000)], H); // older: reserved, state unchanged
-    await st.rollback(first, r1);
+    await observeCommitted(st, [ob(v, 2, 5_000)], H); // older: reserved, state unchanged
+    await st.settle(first, r1).rollback();
     expect(await st.get([v])).toEqual([undefined]);
     const r = await st.observe([ob(v, 2, 5_000), ob(v, 1, 10_000)], H);
     expect(r.map((x) => x.duplicate)).toEqual([true, false]);
@@ -127,10 +128,10 @@ describe('Redis layout: one hash per vehicle, TTL and pruning', () => {
     // An advance rewrites it packed and removes the old fields; rollback restores the packed form.
     const adv = [ob(w, 9)];
     const res = await st.observe(adv, { dedupHorizonMs: 60_000 });
-    expect(res[0]).toEqual({ duplicate: false, advanced: true, prev: { segment: 'central', ts: 1_795_300_000_000, lat: 31.25, lng: 121.5 } });
+    expect(res[0]).toEqual({ duplicate: false, advanced: true, tookOver: false, prev: { segment: 'central', ts: 1_795_300_000_000, lat: 31.25, lng: 121.5 } });
     expect(await raw.hmget(old, 's', 't', 'a', 'o')).toEqual([null, null, null, null]);
     expect(await raw.hget(old, 'q')).toBe(`${ob(w, 9).ts}|31.2|${121.4 + 9 / 1e6}|north`);
-    await st.undoer(adv, res)();
+    await st.settle(adv, res).rollback();
     expect(await raw.hget(old, 'q')).toBe('1795300000000|31.25|121.5|central');
     expect(await st.get([w])).toEqual([{ segment: 'central', ts: 1_795_300_000_000, lat: 31.25, lng: 121.5 }]);
   });

@@ -4,6 +4,7 @@
 // answer when nothing listens.
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { lossyFront } from '../gateway/helpers.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -24,35 +25,6 @@ async function refusedUrl(): Promise<string> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return `http://127.0.0.1:${port}`;
-}
-
-/**
- * A front for `target` whose first request is never answered (the client times out): with
- * `forwardFirst` the request still reaches the gateway (the first attempt lands, only its
- * answer is lost), without it the request goes nowhere. Later requests pass through.
- */
-async function lossyFront(target: string, forwardFirst: boolean): Promise<{ url: string; server: Server; swallowed: () => number }> {
-  let n = 0;
-  let swallowed = 0;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const first = n++ === 0;
-      const forward = () => fetch(new URL(req.url!, target), { method: 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) });
-      if (first) {
-        swallowed++;
-        if (forwardFirst) void forward().then((r) => r.text());
-        return; // never answered
-      }
-      void forward().then(async (r) => {
-        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-        res.end(await r.text());
-      });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, swallowed: () => swallowed };
 }
 
 async function messages(bus: ReturnType<typeof createMemoryBus>): Promise<number> {
