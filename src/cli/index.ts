@@ -13,13 +13,14 @@ import { register as demo } from './commands/demo.ts';
 import { register as bench } from './commands/bench.ts';
 import { register as ui } from './commands/ui.ts';
 import { register as status } from './commands/status.ts';
+import { register as forecast } from './commands/forecast.ts';
 
 export function buildProgram(): Command {
   const program = new Command('iov')
     .description('iov-pipeline: multi-cloud Internet-of-Vehicles stream pipeline')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const reg of [infra, topology, gateway, segment, query, allocate, directory, simulate, demo, bench, ui, status]) reg(program);
+  for (const reg of [infra, topology, gateway, segment, query, allocate, directory, simulate, demo, bench, ui, status, forecast]) reg(program);
   return program;
 }
 

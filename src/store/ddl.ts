@@ -61,7 +61,25 @@ export const TRAFFIC_FLOW: TableDef = {
   engine: 'ReplacingMergeTree() PARTITION BY toYYYYMM(window_start) ORDER BY (segment, cell, window_start, window_s, part)',
 };
 
-export const TABLES: TableDef[] = [PACKETS, TRAFFIC_FLOW];
+// Forecasts per cell (docs/forecast.md §4): one issue per (segment, issued_at, model), written
+// in one INSERT by the online forecaster. issued_at = end of the last observed 5-minute bucket;
+// horizon in minutes (15, 30, 60); target_start = start of the forecast 5-minute bucket.
+export const TRAFFIC_FORECAST: TableDef = {
+  name: 'traffic_forecast',
+  columns: [
+    ['issued_at', 'DateTime'],
+    ['segment', 'String'],
+    ['cell', 'UInt64'],
+    ['horizon', 'UInt16'],
+    ['target_start', 'DateTime'],
+    ['speed_kmh', 'Float64'],
+    ['flow', 'Float64'],
+    ['model', 'String'],
+  ],
+  engine: 'ReplacingMergeTree() PARTITION BY toYYYYMM(issued_at) ORDER BY (segment, cell, issued_at, horizon, model)',
+};
+
+export const TABLES: TableDef[] = [PACKETS, TRAFFIC_FLOW, TRAFFIC_FORECAST];
 
 export function createDatabaseSql(database: string): string {
   return `CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)}`;

@@ -36,7 +36,7 @@ describe('refused SQL (no cloud is contacted)', () => {
     ['SELECT * FROM system.tables', 'TABLE_NOT_ALLOWED', /system\.tables/],
     ['SELECT name FROM system.clusters', 'TABLE_NOT_ALLOWED', /database-qualified/],
     ['SELECT * FROM iov.packets', 'TABLE_NOT_ALLOWED', /iov\.packets/],
-    ['SELECT * FROM users', 'TABLE_NOT_ALLOWED', /users \(allowed: packets, traffic_flow\)/],
+    ['SELECT * FROM users', 'TABLE_NOT_ALLOWED', /users \(allowed: packets, traffic_flow, traffic_forecast\)/],
     ["SELECT * FROM url('http://example.invalid/x', CSV, 'a String')", 'FUNCTION_NOT_ALLOWED', /table functions are not allowed: url\(\)/],
     ["SELECT * FROM file('/etc/passwd', CSV, 'a String')", 'FUNCTION_NOT_ALLOWED', /file\(\)/],
     ["SELECT * FROM remote('127.0.0.1', system.one)", 'FUNCTION_NOT_ALLOWED', /remote\(\)/],
