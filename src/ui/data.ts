@@ -4,6 +4,7 @@
 // form h3-js and deck.gl's H3HexagonLayer take. Times are unix seconds:
 // toUnixTimestamp/toDateTime(n) do not depend on a server's time zone.
 import type { Federator } from '../federation/index.ts';
+import { cellToDecimal, decimalToCell } from '../topology/index.ts';
 import { UiError } from './errors.ts';
 import type { CellFlow, CellPoint, FlowSummary, WindowInfo } from './types.ts';
 
@@ -16,11 +17,11 @@ const HEX_CELL = /^[0-9a-f]{15,16}$/;
 /** H3 hex id → the decimal the `cell` column holds (validated: UI_BAD_CELL). */
 export function cellDecimal(hex: string): string {
   if (!HEX_CELL.test(hex)) throw new UiError('UI_BAD_CELL', hex);
-  return BigInt(`0x${hex}`).toString(10);
+  return cellToDecimal(hex);
 }
 
 export function cellHex(decimal: unknown): string {
-  return BigInt(String(decimal)).toString(16);
+  return decimalToCell(String(decimal));
 }
 
 const num = (v: unknown): number => Number(v ?? 0);

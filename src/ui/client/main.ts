@@ -184,13 +184,22 @@ async function start(): Promise<void> {
     controller: true,
     layers: layers(),
     onHover,
-    onClick: (info: PickingInfo) => {
-      const d = info.layer?.id === 'cells' ? (info.object as CellFlow | undefined) : undefined;
-      if (d) void selectCell(d.cell);
-    },
     onAfterRender: () => {
       if (state.cells.length > 0) state.cellFrames++;
     },
+  });
+  // The browser's own click (not deck's tap gesture, which gives up when a slow frame holds
+  // the press past its time limit); a press that dragged the map is not a click on a cell.
+  let down: [number, number] | undefined;
+  map.addEventListener('pointerdown', (ev) => {
+    down = [ev.clientX, ev.clientY];
+  });
+  map.addEventListener('click', (ev) => {
+    if (!down || Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4) return;
+    const r = map.getBoundingClientRect();
+    const picked = deck?.pickObject({ x: ev.clientX - r.left, y: ev.clientY - r.top, radius: 2, layerIds: ['cells'] });
+    const d = picked?.object as CellFlow | undefined;
+    if (d) void selectCell(d.cell);
   });
   const slider = $('slider') as HTMLInputElement;
   slider.addEventListener('input', () => {
