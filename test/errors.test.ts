@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { CABIN_ERRORS } from '../src/cabin/index.ts';
 import { defineErrors, type ErrorDef } from '../src/errors.ts';
 import { FEDERATION_ERRORS } from '../src/federation/index.ts';
-import { PACKET_ERRORS, REQUEST_ERRORS } from '../src/gateway/index.ts';
+import { MQTT_ERRORS, PACKET_ERRORS, REQUEST_ERRORS } from '../src/gateway/index.ts';
+import { SCHEMA_ERRORS } from '../src/schemas/index.ts';
 import { SEGMENT_ERRORS } from '../src/segment/index.ts';
 
 const catalogues: [doc: string, errors: Record<string, ErrorDef>][] = [
@@ -16,6 +17,8 @@ const catalogues: [doc: string, errors: Record<string, ErrorDef>][] = [
   ['segment', SEGMENT_ERRORS],
   ['federation', FEDERATION_ERRORS],
   ['cabin', CABIN_ERRORS],
+  ['mqtt', MQTT_ERRORS],
+  ['schemas', SCHEMA_ERRORS],
 ];
 
 /** code → status ("—" for none) from the rows after the doc's first "Error…" heading. */

@@ -5,7 +5,7 @@
 // Lateness is decided per message, never per batch, so the outcome depends only on the
 // partition's message order — not on how the stream was cut into batches or where a
 // restart happened (docs/segment.md, "Why the result is deterministic").
-import { enrichedPacketCodec, CodecError, type Codec, type EnrichedPacket } from '../schemas/index.ts';
+import { createResolvingDecoder, CodecError, fixedIds, readSchema, type EnrichedPacket, type ResolvingDecoder } from '../schemas/index.ts';
 import { cellDecimal } from './cell.ts';
 import {
   MIN_SPEED_KMH, type BatchResult, type BatchTask, type CellAgg, type FlowRow, type FlowRules, type PackedRows, type PacketRow,
@@ -13,7 +13,8 @@ import {
 } from './types.ts';
 import { createRowEncoder } from './encode.ts';
 
-let codec: Codec<EnrichedPacket> | undefined;
+// Reads the built-in EnrichedPacket id, and any writer schema the task brings (registry ids).
+let codec: ResolvingDecoder<EnrichedPacket> | undefined;
 
 /** Window start (epoch seconds) of an event time in ms. */
 export function windowStartOf(tsMs: number, windowS: number): number {
@@ -85,7 +86,8 @@ export function toTrafficFlowRecord(r: FlowRow, part: number): Record<string, un
  * module-level codec and cell cache; never throws on bad input (poison is reported).
  */
 export function processBatch(task: BatchTask): BatchResult {
-  codec ??= enrichedPacketCodec();
+  codec ??= createResolvingDecoder<EnrichedPacket>(readSchema('enriched-packet'), fixedIds()['io.iov.pipeline.EnrichedPacket']!);
+  if (task.writerSchemas) codec.learn(task.writerSchemas);
   const { rules, segment, partition } = task;
   const skip = new Set(task.skipWindows);
   const cells = new Map<string, PartialCellAcc>();

@@ -97,6 +97,12 @@ export interface BatchTask {
   packetsFrom: number;
   /** Return `packets` rows as bytes in this format (`encoded`; true = JSONEachRow) instead of row objects. */
   encode?: boolean | RowFormat;
+  /**
+   * Writer schemas (Avro JSON) by Schema Registry id, for messages written with another
+   * schema than the built-in one (schema evolution, docs/schemas.md); looked up by the
+   * processor's main thread before the batch is sent.
+   */
+  writerSchemas?: Record<number, string>;
   /** Pool warm-up: the worker holds its thread this long (ms) so each thread gets one warm task. */
   holdMs?: number;
   /** Test fault: 'throw' makes the worker throw, 'exit' makes the worker thread die. */

@@ -9,9 +9,9 @@ import { fixedIds, readSchema, type EnrichedPacket } from '../schemas/index.ts';
 
 export type PacketEncoder = (p: EnrichedPacket) => Buffer;
 
-export function createPacketEncoder(slabBytes = 256 * 1024): PacketEncoder {
+/** `schemaId`: the Schema Registry's id of the EnrichedPacket schema, when one is configured. */
+export function createPacketEncoder(slabBytes = 256 * 1024, schemaId = fixedIds()['io.iov.pipeline.EnrichedPacket']!): PacketEncoder {
   const type = avro.Type.forSchema(readSchema('enriched-packet'));
-  const schemaId = fixedIds()['io.iov.pipeline.EnrichedPacket']!;
   let slab = Buffer.allocUnsafe(slabBytes);
   let pos = 0;
   return (p) => {

@@ -39,6 +39,8 @@ export interface GatewayOptions {
    * readiness probes. Off by default.
    */
   produceWorker?: KafkaBusOptions;
+  /** Schema Registry id of the EnrichedPacket schema (registerPacketSchemas); default the fixed id of schemas/ids.json. */
+  schemaId?: number;
   /** Also export prom-client's process metrics (default false: several gateways may share a process). */
   defaultMetrics?: boolean;
 }
@@ -67,7 +69,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     );
   }
   const producer = opts.produceWorker ? createThreadedProducer(opts.produceWorker) : undefined;
-  const core = createIngest({ topology: opts.topology, bus: opts.bus, producer, state: opts.state, config, metrics, logger, now });
+  const core = createIngest({ topology: opts.topology, bus: opts.bus, producer, state: opts.state, config, metrics, logger, now, schemaId: opts.schemaId });
   const app = buildApp({ topology: opts.topology, bus: opts.bus, state: opts.state, config, metrics, logger, core, now });
   let closed: Promise<void> | undefined;
   return {
@@ -92,6 +94,6 @@ export async function ensureSegmentTopics(bus: Bus, topology: Topology): Promise
   await bus.ensureTopics(topology.segments.map((s) => ({ topic: segmentTopic(s.id), partitions: Math.max(1, s.maxReplicas) })));
 }
 export {
-  startMqttIngest, resolveMqttConfig, DEFAULT_MQTT_CONFIG, MqttIngestError, mqttPacketsTopic, mqttRepliesTopic,
+  startMqttIngest, resolveMqttConfig, DEFAULT_MQTT_CONFIG, MqttIngestError, MQTT_ERRORS, mqttPacketsTopic, mqttRepliesTopic,
   type MqttIngest, type MqttIngestConfig, type MqttIngestDeps, type MqttReply,
 } from './mqtt.ts';

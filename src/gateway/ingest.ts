@@ -67,6 +67,8 @@ export interface IngestDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   now: () => number;
+  /** Schema id written in every message (the registry's, docs/schemas.md); default the fixed one. */
+  schemaId?: number;
 }
 
 /** A request after validation and routing. */
@@ -104,7 +106,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
   // Built once: H3 lookup table, Avro type, validator, topic names.
   const lookup = createSegmentLookup(topology);
   const resolution = topology.h3.resolution;
-  const encode = createPacketEncoder();
+  const encode = createPacketEncoder(undefined, deps.schemaId);
   const validate = compileValidator(config);
   const topicOf = new Map<string, string>();
   for (const s of topology.segments) topicOf.set(s.id, segmentTopic(s.id));

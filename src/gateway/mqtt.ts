@@ -26,6 +26,7 @@
 // order the messages arrived (MQTT 5 §4.6 [MQTT-4.6.0-2]). The broker bounds the messages in
 // flight to this client by our Receive Maximum. test/mqtt/ checks the behaviour this relies
 // on against the real broker (no PUBACK from the client, redelivery on reconnect).
+import { defineErrors } from '../errors.ts';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -67,12 +68,15 @@ export const DEFAULT_MQTT_CONFIG: Omit<MqttIngestConfig, 'url' | 'clientId'> = {
   connectTimeoutMs: 10_000,
 };
 
-export class MqttIngestError extends Error {
-  constructor(readonly code: 'MQTT_CONFIG_INVALID' | 'MQTT_CONNECT_FAILED' | 'MQTT_SUBSCRIBE_REFUSED', message: string) {
-    super(message);
-    this.name = 'MqttIngestError';
-  }
-}
+const mqttErrors = defineErrors('MqttIngestError', {
+  MQTT_CONFIG_INVALID: { status: null, retriable: false, message: '%s' },
+  MQTT_CONNECT_FAILED: { status: null, retriable: true, message: 'MQTT broker %s: %s' },
+  MQTT_SUBSCRIBE_REFUSED: { status: null, retriable: false, message: 'the broker refused the subscription %s (reason code %s): check the ACL of login %s' },
+});
+
+/** Start-up errors of the MQTT path (docs/mqtt.md); message-level answers use the gateway's codes. */
+export const MQTT_ERRORS = mqttErrors.catalogue;
+export class MqttIngestError extends mqttErrors.Base {}
 
 const CLIENT_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const TOPIC_RE = /^iov\/v1\/([A-Za-z0-9_.-]{1,64})\/packets$/;
@@ -81,7 +85,7 @@ export const mqttRepliesTopic = (gatewayId: string): string => `iov/v1/${gateway
 
 export function resolveMqttConfig(partial: Partial<MqttIngestConfig> & Pick<MqttIngestConfig, 'url' | 'clientId'>): MqttIngestConfig {
   const c: MqttIngestConfig = { ...DEFAULT_MQTT_CONFIG, ...partial };
-  const bad = (m: string) => new MqttIngestError('MQTT_CONFIG_INVALID', m);
+  const bad = (m: string) => new MqttIngestError('MQTT_CONFIG_INVALID', [m]);
   if (!/^mqtts?:\/\/[^/]+$/.test(c.url)) throw bad(`mqtt.url must be mqtt://host:port or mqtts://host:port, got ${JSON.stringify(c.url)}`);
   if (!CLIENT_ID_RE.test(c.clientId)) throw bad(`mqtt.clientId must be 1-128 characters of [A-Za-z0-9_.:-], got ${JSON.stringify(c.clientId)}`);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.group)) throw bad(`mqtt.group must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(c.group)}`);
@@ -278,7 +282,7 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
   const subscribe = async () => {
     const granted = await client.subscribeAsync(filter, { qos: 1 });
     const g = granted[0];
-    if (!g || g.qos > 1) throw new MqttIngestError('MQTT_SUBSCRIBE_REFUSED', `the broker refused the subscription ${filter} (reason code ${g?.qos ?? 'none'}): check the ACL of login ${config.username ?? '(anonymous)'}`);
+    if (!g || g.qos > 1) throw new MqttIngestError('MQTT_SUBSCRIBE_REFUSED', [filter, g?.qos ?? 'none', config.username ?? '(anonymous)']);
   };
 
   client.on('connect', (connack) => {
@@ -295,7 +299,7 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
   });
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new MqttIngestError('MQTT_CONNECT_FAILED', `no connection to the MQTT broker ${config.url} within ${config.connectTimeoutMs} ms`)), config.connectTimeoutMs);
+    const timer = setTimeout(() => fail(new MqttIngestError('MQTT_CONNECT_FAILED', [config.url, `no connection within ${config.connectTimeoutMs} ms`])), config.connectTimeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);
       client.removeListener('error', onError);
@@ -304,7 +308,7 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
     };
     const onError = (err: Error & { code?: number | string }) => {
       const why = typeof err.code === 'number' && (err.code === 134 || err.code === 135) ? ' (wrong login or not authorised)' : '';
-      fail(new MqttIngestError('MQTT_CONNECT_FAILED', `MQTT broker ${config.url} refused the connection${why}: ${err.message}`));
+      fail(new MqttIngestError('MQTT_CONNECT_FAILED', [config.url, `refused the connection${why}: ${err.message}`]));
     };
     client.once('error', onError);
     client.once('connect', () => {

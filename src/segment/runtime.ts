@@ -11,6 +11,7 @@ import { SegmentError } from './errors.ts';
 import { segmentMetrics, type SegmentMetrics } from './metrics.ts';
 import type { PackedBatch } from './packed.ts';
 import type { BatchRunner } from './pool.ts';
+import { segmentSchemas, type SegmentSchemas } from './schemas.ts';
 import type { FaultContext, Logger, SegmentFaults, SegmentProcessorOptions, SegmentStats, StoppedPartition } from './types.ts';
 
 /** One partition's processing chain for one assignment generation. */
@@ -53,6 +54,8 @@ export interface SegmentRuntime {
   readonly store: Store;
   readonly metrics: SegmentMetrics;
   readonly log: Logger;
+  /** Writer schemas from the Schema Registry, when the topology names one. */
+  readonly schemas: SegmentSchemas | undefined;
   /** Metric labels of this processor. */
   readonly labels: { segment: string };
   readonly retry: { initialMs: number; maxMs: number };
@@ -97,6 +100,7 @@ export function createRuntime(opts: SegmentProcessorOptions): SegmentRuntime {
     metrics: segmentMetrics(opts.registry),
     log: opts.logger ?? pino({ level: process.env.IOV_LOG_LEVEL ?? 'warn', base: { component: 'segment', segment } }),
     labels: { segment },
+    schemas: segmentSchemas(opts.schemaRegistry),
     retry: { initialMs: opts.retry?.initialMs ?? 100, maxMs: opts.retry?.maxMs ?? 5_000 },
     faults: opts.faults ?? {},
     onFlush: opts.onFlush,

@@ -7,6 +7,7 @@ import { sendDeadLetters } from './dead-letters.ts';
 import { SegmentError } from './errors.ts';
 import { concatPacked, dropHead, firstAtOrAfter, taskBuffers, type PackedBatch } from './packed.ts';
 import { recover } from './recovery.ts';
+import { writerSchemasForBatch } from './schemas.ts';
 import { checkAlive, fault, isAlive, type Pipeline, type SegmentRuntime } from './runtime.ts';
 import { flushWindows, insertEncodedPackets, insertPackets } from './sink.ts';
 import type { FaultContext } from './types.ts';
@@ -36,9 +37,11 @@ export async function step(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatc
   const first = msgs.offsets[0]!;
   const last = msgs.offsets[n - 1]!;
   const state = pl.state!;
+  const writerSchemas = await writerSchemasForBatch(rt.schemas, msgs);
   const task: BatchTask = {
     segment, partition: pl.partition, rules: rt.rules, ...taskBuffers(msgs),
     wm: state.wm, skipWindows: [...pl.skipWindows], packetsFrom: pl.packetsFrom, encode: rt.encode,
+    ...(writerSchemas ? { writerSchemas } : {}),
   };
   const res = await rt.runner!.run(task, pl.partition, () => taskBuffers(msgs));
   checkAlive(rt, pl);

@@ -1,6 +1,7 @@
 // The segment processor's public types: options, fault hooks, stats and the processor itself.
 import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/index.ts';
+import type { PacketSchemaRegistry } from '../schemas/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Topology } from '../topology/index.ts';
 
@@ -51,6 +52,8 @@ export interface Logger {
 export interface SegmentProcessorOptions {
   segmentId: string;
   bus: Bus;
+  /** Schema Registry of the topology (kafka.schemaRegistry): writer ids beyond the built-in one are resolved there. */
+  schemaRegistry?: PacketSchemaRegistry;
   /** The ClickHouse of the segment's cloud. */
   store: Store;
   /** Validates the segment and sizes its topic; optional for tests. */

@@ -161,7 +161,7 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
   });
 
   it('refuses bad options with the option named', () => {
-    expect(() => resolveMqttConfig({ url: 'http://x', clientId: 'a' })).toThrow(new MqttIngestError('MQTT_CONFIG_INVALID', 'mqtt.url must be mqtt://host:port or mqtts://host:port, got "http://x"'));
+    expect(() => resolveMqttConfig({ url: 'http://x', clientId: 'a' })).toThrow(new MqttIngestError('MQTT_CONFIG_INVALID', ['mqtt.url must be mqtt://host:port or mqtts://host:port, got "http://x"']));
     expect(() => resolveMqttConfig({ url: 'mqtt://h:1', clientId: 'a', receiveMaximum: 0 })).toThrow('mqtt.receiveMaximum must be an integer from 1 to 65535, got 0');
     expect(() => resolveMqttConfig({ url: 'mqtt://h:1', clientId: 'a b' })).toThrow('mqtt.clientId must be 1-128 characters');
     expect(() => resolveMqttConfig({ url: 'mqtt://h:1', clientId: 'a', username: 'u' })).toThrow('mqtt.username and mqtt.password go together');

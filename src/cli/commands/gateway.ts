@@ -51,12 +51,19 @@ export function register(program: Command): void {
         throw Object.assign(new Error(`refusing to listen on ${opts.host} without API keys: set IOV_API_KEYS="<gatewayId>:<secret>,..." (or pass --insecure)`), { code: 'NO_API_KEYS' });
       }
       const logger = pino({ level: process.env.IOV_LOG_LEVEL ?? 'info', name: 'iov-gateway' });
+      // With a Schema Registry: BACKWARD check + registration at start-up, its id in every message.
+      let schemaId: number | undefined;
+      if (kafka.schemaRegistry) {
+        const { connectSchemaRegistry, registerPacketSchemas } = await import('../../schemas/index.ts');
+        schemaId = (await registerPacketSchemas(connectSchemaRegistry(kafka.schemaRegistry))).enrichedPacket;
+        logger.info({ registry: kafka.schemaRegistry, schemaId }, 'gateway: packet schemas registered');
+      }
       // Fail fast towards Kafka: a client waits for the 503 at most ~2 request timeouts.
       const busOptions = { brokers: kafka.brokers, clientId: 'iov-gateway', requestTimeoutMs: 5_000, retries: 1 };
       const bus = createKafkaBus(busOptions);
       const state = createRedisState({ url: redis.url });
       await ensureSegmentTopics(bus, topo);
-      const gw = createGateway({ topology: topo, bus, state, config, logger, defaultMetrics: true, ...(opts.producerThread ? { produceWorker: busOptions } : {}) });
+      const gw = createGateway({ topology: topo, bus, state, config, logger, defaultMetrics: true, schemaId, ...(opts.producerThread ? { produceWorker: busOptions } : {}) });
       const address = await gw.app.listen({ port, host: opts.host });
       logger.info({ address, kafka: kafka.brokers, redis: redis.url, segments: topo.segments.map((s) => s.id), auth: gw.authEnabled }, 'gateway listening');
       process.stdout.write(`gateway listening on ${address} (POST /v1/packets, /healthz, /readyz, /metrics)\n`);

@@ -62,8 +62,11 @@ export function register(program: Command): void {
         if (!s) stores.set(cloud, (s = createClickHouseStore({ cloud, endpoint: clickhouseEndpoint(topo, cloud, local) })));
         return s;
       };
+      // With a Schema Registry, writer ids are resolved there (docs/schemas.md).
+      const { connectSchemaRegistry } = await import('../../schemas/index.ts');
+      const schemaRegistry = kafka.schemaRegistry ? connectSchemaRegistry(kafka.schemaRegistry) : undefined;
       const all = runAllSegments(topo, {
-        bus, storeFor, segments: opts.id ? [opts.id] : undefined, workers, planFile: opts.plan, windowS, allowedLatenessS: lateness,
+        bus, storeFor, ...(schemaRegistry ? { schemaRegistry } : {}), segments: opts.id ? [opts.id] : undefined, workers, planFile: opts.plan, windowS, allowedLatenessS: lateness,
       });
 
       let server: import('node:http').Server | undefined;
