@@ -54,6 +54,21 @@ export function createFlowData(federator: Federator) {
       return res.rows.map((r) => ({ start: num(r.start), packets: num(r.packets), vehicles: num(r.vehicles), meanKmh: meanOrNull(r.mean_kmh) }));
     },
 
+    /** Each segment's latest forecast issue at `horizon` minutes (the map's +15/+30/+60 toggle; docs/forecast.md §4). */
+    async forecast(horizon: number): Promise<{ issuedAt: number | null; cells: CellFlow[] }> {
+      if (![15, 30, 60].includes(horizon)) throw new UiError('UI_BAD_HORIZON', String(horizon));
+      const latest = await federator.query(`SELECT segment, max(toUnixTimestamp(issued_at)) AS issued FROM traffic_forecast WHERE horizon = ${horizon} GROUP BY segment`);
+      const cells: CellFlow[] = [];
+      for (const r of latest.rows) {
+        const res = await federator.query(
+          'SELECT cell, avg(speed_kmh) AS mean_kmh, avg(flow) AS flow FROM traffic_forecast ' +
+            `WHERE segment = '${String(r.segment).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}' AND horizon = ${horizon} AND issued_at = toDateTime(${num(r.issued)}) GROUP BY cell ORDER BY cell`,
+        );
+        for (const c of res.rows) cells.push({ cell: cellHex(c.cell), segment: String(r.segment), packets: Math.round(num(c.flow)), vehicles: Math.round(num(c.flow)), meanKmh: meanOrNull(c.mean_kmh) });
+      }
+      return { issuedAt: latest.rows.length === 0 ? null : Math.max(...latest.rows.map((r) => num(r.issued))), cells };
+    },
+
     async summary(): Promise<FlowSummary> {
       const res = await federator.query('SELECT max(toUnixTimestamp(window_start)) AS latest, sum(packets) AS packets, count() AS n FROM traffic_flow');
       const r = res.rows[0] ?? {};

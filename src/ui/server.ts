@@ -6,6 +6,7 @@
 //   GET /api/windows              closed windows, oldest first (the time slider)
 //   GET /api/cells?window=<unix>  cells of one window (hex id, packets, vehicles, mean km/h)
 //   GET /api/cells/<hex>/history  one cell over time
+//   GET /api/forecast?horizon=<15|30|60>  each segment's latest forecast issue (the +15/+30/+60 toggle)
 //   GET /api/status               the pipeline panel's facts (status.ts)
 //   GET /api/events               SSE: `flow` (summary, when it changes) and `status`
 // Errors: {"error": {"code", "message"}} with the federator's or errors.ts's status.
@@ -70,6 +71,11 @@ export function createUiServer(opts: UiServerOptions): FastifyInstance {
   app.get('/api/cells/:cell/history', async (req) => {
     const cell = (req.params as { cell: string }).cell;
     return { cell, history: await data.history(cell) };
+  });
+  app.get('/api/forecast', async (req) => {
+    const raw = (req.query as Record<string, string | undefined>).horizon ?? '';
+    if (!/^\d+$/.test(raw)) throw new UiError('UI_BAD_HORIZON', raw);
+    return { horizon: Number(raw), ...(await data.forecast(Number(raw))) };
   });
   app.get('/api/status', async () => collectStatus());
 

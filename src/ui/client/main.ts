@@ -33,6 +33,8 @@ const state = {
   selected: undefined as string | undefined,
   history: [] as CellPoint[],
   summary: undefined as FlowSummary | undefined,
+  /** 0: the selected window; 15 / 30 / 60: the latest forecast that far ahead (traffic_forecast). */
+  horizon: 0,
   /** Frames drawn with the current cells (tests wait for > 0 after a change). */
   cellFrames: 0,
 };
@@ -101,7 +103,18 @@ function showWindowLabel(): void {
   $('window-label').textContent = w ? `${fmtTime(w.start)} (+${w.windowS} s) · ${state.cells.length} cells · ${w.packets} packets` : 'no closed window yet';
 }
 
+async function loadForecast(horizon: number): Promise<void> {
+  const res = await getJson<{ horizon: number; issuedAt: number | null; cells: CellFlow[] }>(`/api/forecast?horizon=${horizon}`);
+  if (state.horizon !== res.horizon) return; // the toggle moved meanwhile
+  state.cells = res.cells;
+  state.cellsWindow = -res.horizon - (res.issuedAt ?? 0);
+  state.cellFrames = 0;
+  $('window-label').textContent = res.issuedAt === null ? `no forecast +${horizon} min yet` : `forecast +${horizon} min, issued ${fmtTime(res.issuedAt)} · ${res.cells.length} cells`;
+  redraw();
+}
+
 async function loadCells(): Promise<void> {
+  if (state.horizon !== 0) return loadForecast(state.horizon);
   const w = state.windows[state.index];
   if (!w) return;
   const res = await getJson<{ window: number; cells: CellFlow[] }>(`/api/cells?window=${w.start}`);
@@ -208,6 +221,12 @@ async function start(): Promise<void> {
     ($('follow') as HTMLInputElement).checked = state.follow;
     void loadCells();
   });
+  for (const radio of document.querySelectorAll<HTMLInputElement>('input[name=horizon]')) {
+    radio.addEventListener('change', () => {
+      state.horizon = Number(radio.value);
+      void loadCells();
+    });
+  }
   $('follow').addEventListener('change', (ev) => {
     state.follow = (ev.target as HTMLInputElement).checked;
     if (state.follow) void loadWindows();
