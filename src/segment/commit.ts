@@ -1,6 +1,7 @@
 // The commit: offset R plus the metadata a restart resumes from (docs/segment.md,
 // Exactly-once). Commits happen strictly after the writes they cover.
 import { SegmentError } from './errors.ts';
+import { writeDeadline } from './fencing.ts';
 import { checkAlive, type Pipeline, type SegmentRuntime } from './runtime.ts';
 
 /** Commit metadata, kept short on the wire; the fields are spelled out here. */
@@ -40,8 +41,11 @@ export async function commit(rt: SegmentRuntime, pl: Pipeline, next: number): Pr
   const meta: CommitMeta = { v: 1, wm: Number.isFinite(resume.wm) ? resume.wm : null, e: next, n: rt.partitionCount };
   checkAlive(rt, pl);
   try {
+    // A fenced member must not move the group's offset either (SEG_FENCED crashes it).
+    await writeDeadline(rt, pl);
     await rt.consumer!.commit([{ topic: rt.topic, partition: pl.partition, offset: String(resume.offset), metadata: JSON.stringify(meta) }]);
   } catch (err) {
+    if (err instanceof SegmentError && err.code === 'SEG_FENCED') throw err;
     // A failed commit loses nothing: the next one covers it, and a restart from the older
     // commit replays into the same stored state (docs/segment.md).
     rt.log.warn({ partition: pl.partition, err: (err as Error).message }, 'commit failed; the next commit covers it');

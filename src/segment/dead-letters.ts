@@ -3,6 +3,7 @@
 import type { BatchResult } from '../flow/index.ts';
 import { SegmentError } from './errors.ts';
 import { firstAtOrAfter, keyAt, valueAt, type PackedBatch } from './packed.ts';
+import { writeDeadline } from './fencing.ts';
 import { persist } from './retry.ts';
 import type { Pipeline, SegmentRuntime } from './runtime.ts';
 
@@ -10,7 +11,7 @@ export async function sendDeadLetters(rt: SegmentRuntime, pl: Pipeline, msgs: Pa
   const { segment, topic, dlqTopic } = rt;
   const poison = found.filter((x) => x.offset >= pl.deadLettersFrom);
   if (poison.length) {
-    await persist(rt, pl, 'produce to the dead-letter topic', () => rt.bus.produce(poison.map((x) => {
+    const records = poison.map((x) => {
       const i = firstAtOrAfter(msgs, x.offset);
       const m = { key: keyAt(msgs, i), value: valueAt(msgs, i) };
       rt.log.warn({ partition: pl.partition, offset: x.offset }, new SegmentError('SEG_POISON', [pl.partition, x.offset, dlqTopic, x.reason]).message);
@@ -23,7 +24,11 @@ export async function sendDeadLetters(rt: SegmentRuntime, pl: Pipeline, msgs: Pa
           'iov-source-topic': topic, 'iov-source-partition': String(pl.partition), 'iov-source-offset': String(x.offset),
         },
       };
-    })));
+    });
+    await persist(rt, pl, 'produce to the dead-letter topic', async () => {
+      await writeDeadline(rt, pl);
+      await rt.bus.produce(records);
+    });
     rt.counters.poison += poison.length;
     rt.metrics.poison.inc(rt.labels, poison.length);
   }

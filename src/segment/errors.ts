@@ -13,6 +13,7 @@ const errors = defineErrors('SegmentError', {
   SEG_OFFSET_GAP: { message: 'partition %s: expected offset %s but the batch starts at %s; re-reading from the commit', status: 500, retriable: true },
   SEG_PARTITIONS_CHANGED: { message: 'topic %s had %s partitions when last committed and has %s now: vehicles would be counted in two partitions; restore the count, or reset the group and the segment\'s rows and reprocess', status: 409, retriable: false },
   SEG_PARTITION_STOPPED: { message: 'partition %s stopped: %s failed with %s, which retrying cannot fix: %s', status: 500, retriable: false },
+  SEG_FENCED: { message: 'partition %s: lease (epoch %s) lost: %s; this member writes nothing more', status: 409, retriable: false },
   SEG_CRASHED: { message: 'segment processor "%s" stopped after a fatal error: %s', status: 500, retriable: false },
   SEG_ABORTED: { message: 'segment processor "%s" is stopping', status: 503, retriable: false },
 });

@@ -1,5 +1,6 @@
 // Option validation (fail fast, one message per option; test/segment/options.test.ts).
 import { SegmentError } from './errors.ts';
+import { DEFAULT_LEASE_TTL_MS, DEFAULT_WRITE_DEADLINE_MS } from './fencing.ts';
 import type { SegmentProcessorOptions } from './types.ts';
 
 function positiveInt(v: unknown, name: string): void {
@@ -14,5 +15,8 @@ export function validateOptions(o: SegmentProcessorOptions): void {
   positiveInt(o.maxQueuedBatches, 'maxQueuedBatches');
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > 64)) throw new SegmentError('SEG_INVALID_OPTION', ['workers', 'must be an integer from 0 to 64']);
   if (o.allowedLatenessS !== undefined && (typeof o.allowedLatenessS !== 'number' || !Number.isFinite(o.allowedLatenessS) || o.allowedLatenessS < 0)) throw new SegmentError('SEG_INVALID_OPTION', ['allowedLatenessS', 'must be a finite number ≥ 0']);
+  positiveInt(o.leaseTtlMs, 'leaseTtlMs');
+  positiveInt(o.writeDeadlineMs, 'writeDeadlineMs');
+  if ((o.writeDeadlineMs ?? DEFAULT_WRITE_DEADLINE_MS) * 2 >= (o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS)) throw new SegmentError('SEG_INVALID_OPTION', ['writeDeadlineMs', 'must be less than half of leaseTtlMs']);
   if (o.topology && !o.topology.segments.some((s) => s.id === o.segmentId)) throw new SegmentError('SEG_UNKNOWN_SEGMENT', [o.segmentId, o.topology.name]);
 }

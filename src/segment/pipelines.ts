@@ -7,6 +7,7 @@
 import type { Assignment, BatchContext, ConsumedBatch } from '../bus/index.ts';
 import { SegmentError } from './errors.ts';
 import { keepStopped, stopPartition } from './failures.ts';
+import { releaseLease } from './fencing.ts';
 import { packBatch } from './packed.ts';
 import { recover } from './recovery.ts';
 import { PartitionStopped } from './retry.ts';
@@ -57,12 +58,17 @@ export function livePipeline(rt: SegmentRuntime, partition: number): Pipeline | 
 /** After every (re)assignment: kill the old pipelines and recover the assigned partitions. */
 export function onAssignment(rt: SegmentRuntime, assignment: Assignment[]): void {
   rt.generation++;
-  for (const pl of rt.pipelines.values()) pl.dead = true;
+  const assigned = assignment.find((a) => a.topic === rt.topic)?.partitions ?? [];
+  for (const pl of rt.pipelines.values()) {
+    pl.dead = true;
+    // A partition that moved away: give its lease up once its last step is over, so the new
+    // owner need not wait for it to expire.
+    if (!assigned.includes(pl.partition)) void pl.tail.then(() => releaseLease(rt, pl));
+  }
   // Recover the new partitions now, while the consumer starts fetching, instead of in
   // their first step: the commit read and the two ClickHouse look-ups took ~0.4 s that
   // the first batch waited for. Each recovery still runs after the old pipeline's last
   // step (pipelineFor chains the tails), so it reads what that step wrote.
-  const assigned = assignment.find((a) => a.topic === rt.topic)?.partitions ?? [];
   keepStopped(rt, assigned);
   for (const p of assigned) {
     if (rt.stopped.has(p)) continue;

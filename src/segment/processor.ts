@@ -10,6 +10,7 @@ import type { BatchRunner } from './pool.ts';
 import { inProcessRunner, piscinaRunner } from './pool.ts';
 import { checkPartitionCount, parseCommitMeta } from './commit.ts';
 import { drainAll } from './drain.ts';
+import { releaseLease, startRenewal } from './fencing.ts';
 import { SegmentError } from './errors.ts';
 import { validateOptions } from './options.ts';
 import { batchHandler, onAssignment } from './pipelines.ts';
@@ -26,6 +27,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
   const maxQueued = opts.maxQueuedBatches ?? 32;
   let utilTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
+  let stopRenewal = () => {};
 
   rt.crash = (err) => {
     if (rt.status !== 'running') return;
@@ -45,8 +47,10 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
 
   async function shutdown(): Promise<void> {
     if (utilTimer) clearInterval(utilTimer);
+    stopRenewal();
     await rt.consumer?.stop().catch(() => {});
     await Promise.allSettled([...rt.pipelines.values()].map((pl) => pl.tail));
+    await Promise.all([...rt.pipelines.values()].map((pl) => releaseLease(rt, pl)));
     await rt.runner?.destroy().catch(() => {});
   }
 
@@ -77,6 +81,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
       await runner.warm();
       consumer.onAssign((assignment) => onAssignment(rt, assignment));
       rt.status = 'running';
+      stopRenewal = startRenewal(rt);
       utilTimer = setInterval(() => metrics.poolUtilization.set(rt.labels, runner.utilization()), 1000);
       utilTimer.unref();
       await consumer.run(batchHandler(rt, maxQueued));

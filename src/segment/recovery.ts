@@ -3,12 +3,15 @@
 // after the previous pipeline's last step.
 import { PartitionWindows } from '../flow/index.ts';
 import { checkPartitionCount, parseCommitMeta } from './commit.ts';
+import { acquireLease } from './fencing.ts';
 import { persist } from './retry.ts';
 import type { Pipeline, SegmentRuntime } from './runtime.ts';
 import { storedPacketsFrom, storedWindows } from './stored.ts';
 
 export async function recover(rt: SegmentRuntime, pl: Pipeline): Promise<void> {
   const { rules } = rt;
+  // Nothing is read before the lease is ours: the previous holder can no longer write.
+  await acquireLease(rt, pl);
   let committed: { offset: string; metadata?: string | null } | undefined;
   await persist(rt, pl, 'read committed offsets', async () => {
     committed = (await rt.consumer!.committed(rt.topic)).find((c) => c.partition === pl.partition);

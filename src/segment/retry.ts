@@ -53,7 +53,7 @@ export async function persist(rt: SegmentRuntime, pl: Pipeline, what: string, fn
       await fn(attempt > 0);
       return;
     } catch (err) {
-      if (err instanceof FaultCrash || (err instanceof SegmentError && err.code === 'SEG_ABORTED')) throw err;
+      if (err instanceof FaultCrash || (err instanceof SegmentError && (err.code === 'SEG_ABORTED' || err.code === 'SEG_FENCED'))) throw err;
       if (!isRetriable(err)) {
         const f = failureCode(err);
         throw new PartitionStopped(what, new SegmentError('SEG_PARTITION_STOPPED', [pl.partition, what, f.serverCode === undefined ? f.code : `${f.code} (ClickHouse code ${f.serverCode})`, (err as Error).message], { cause: err }));

@@ -4,10 +4,12 @@
 // step, the commit, the drain and the rebalance logic.
 import pino from 'pino';
 import type { Bus, BusConsumer } from '../bus/index.ts';
+import type { Lease } from '../fence/index.ts';
 import type { FlowRules, PartitionWindows, RowFormat } from '../flow/index.ts';
 import type { Store } from '../store/index.ts';
 import { segmentGroup, segmentTopic } from '../topology/index.ts';
 import { SegmentError } from './errors.ts';
+import { DEFAULT_LEASE_TTL_MS, DEFAULT_WRITE_DEADLINE_MS, newHolderId, type FencingSettings } from './fencing.ts';
 import { segmentMetrics, type SegmentMetrics } from './metrics.ts';
 import type { PackedBatch } from './packed.ts';
 import type { BatchRunner } from './pool.ts';
@@ -36,6 +38,8 @@ export interface Pipeline {
   /** Kafka batches (packed on arrival) waiting for the next step, and whether that step is scheduled. */
   buffer: PackedBatch[];
   scheduled: boolean;
+  /** The partition's lease while this pipeline holds it (fencing.ts). */
+  lease?: Lease;
 }
 
 /** What stats() reports, counted as it happens (rows per table kept apart). */
@@ -60,6 +64,7 @@ export interface SegmentRuntime {
   readonly labels: { segment: string };
   readonly retry: { initialMs: number; maxMs: number };
   readonly faults: SegmentFaults;
+  readonly fencing: FencingSettings;
   readonly onFlush: SegmentProcessorOptions['onFlush'];
   readonly counters: SegmentCounters;
   readonly pipelines: Map<number, Pipeline>;
@@ -103,6 +108,9 @@ export function createRuntime(opts: SegmentProcessorOptions): SegmentRuntime {
     schemas: segmentSchemas(opts.schemaRegistry),
     retry: { initialMs: opts.retry?.initialMs ?? 100, maxMs: opts.retry?.maxMs ?? 5_000 },
     faults: opts.faults ?? {},
+    fencing: {
+      fence: opts.fence, ttlMs: opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, writeDeadlineMs: opts.writeDeadlineMs ?? DEFAULT_WRITE_DEADLINE_MS, holder: newHolderId(),
+    },
     onFlush: opts.onFlush,
     counters: {
       messages: 0, owned: 0, late: 0, foreign: 0, replayed: 0, poison: 0, batches: 0,

@@ -4,6 +4,7 @@ import {
   PACKET_COLUMNS, decodeRows, encodedMonthRuns, rowSlice, toTrafficFlowRecord,
   type EncodedRows, type FlowRow, type PacketRow,
 } from '../flow/index.ts';
+import { writeDeadline } from './fencing.ts';
 import { persist } from './retry.ts';
 import { fault, type Pipeline, type SegmentRuntime } from './runtime.ts';
 import { storedPacketsFrom, storedWindows } from './stored.ts';
@@ -51,7 +52,8 @@ export async function insertPackets(rt: SegmentRuntime, pl: Pipeline, rows: Pack
         const from = await storedPacketsFrom(rt, pl.partition);
         todo = run.filter((r) => Number(r.kafka_offset) >= from);
       }
-      await rt.store.insert('packets', todo as unknown as Record<string, unknown>[]);
+      const timeoutMs = await writeDeadline(rt, pl);
+      await rt.store.insert('packets', todo as unknown as Record<string, unknown>[], { timeoutMs });
     });
     countPacketRows(rt, todo.length);
   }
@@ -68,8 +70,9 @@ export async function insertEncodedPackets(rt: SegmentRuntime, pl: Pipeline, e: 
         while (from < j && e.offsets[from]! < stored) from++;
       }
       if (from === j) return;
-      if (store.insertEncoded) await store.insertEncoded('packets', e.format, rowSlice(e, from, j), e.format === 'RowBinary' ? PACKET_COLUMNS : undefined);
-      else await store.insert('packets', decodeRows(e, from, j));
+      const timeoutMs = await writeDeadline(rt, pl);
+      if (store.insertEncoded) await store.insertEncoded('packets', e.format, rowSlice(e, from, j), e.format === 'RowBinary' ? PACKET_COLUMNS : undefined, { timeoutMs });
+      else await store.insert('packets', decodeRows(e, from, j), { timeoutMs });
     });
     countPacketRows(rt, j - from);
   }
@@ -87,7 +90,8 @@ export async function flushWindows(rt: SegmentRuntime, pl: Pipeline, windows: { 
         wrote = 0;
         return;
       }
-      await rt.store.insert('traffic_flow', records);
+      const timeoutMs = await writeDeadline(rt, pl);
+      await rt.store.insert('traffic_flow', records, { timeoutMs });
     });
     pl.state!.remove([w.windowStart]);
     pl.skipWindows.delete(w.windowStart);

@@ -1,6 +1,7 @@
 // The segment processor's public types: options, fault hooks, stats and the processor itself.
 import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/index.ts';
+import type { Fence } from '../fence/index.ts';
 import type { PacketSchemaRegistry } from '../schemas/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Topology } from '../topology/index.ts';
@@ -75,6 +76,15 @@ export interface SegmentProcessorOptions {
   /** Backoff for ClickHouse and Kafka writes: full jitter between 0 and min(max, initial·2^n). */
   retry?: { initialMs?: number; maxMs?: number };
   faults?: SegmentFaults;
+  /**
+   * Per-partition leases shared by every process of the segment (Redis in production). Without
+   * one, run one process per segment (docs/segment.md, Fencing).
+   */
+  fence?: Fence;
+  /** Lease length, ms (default 10 000). */
+  leaseTtlMs?: number;
+  /** Longest an insert or commit may take once started, ms; less than half the lease (default 3 000). */
+  writeDeadlineMs?: number;
   /** prom-client registry to register metrics on (default: a new one, see metrics()). */
   registry?: Registry;
   logger?: Logger;

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseEndpoint } from '../topology/index.ts';
 import { createDatabaseSql, createTableSql, TABLES, quoteIdent, type TableDef } from './ddl.ts';
-import { SERVER_CODES, StoreError, type QueryOptions, type Row, type Store } from './types.ts';
+import { SERVER_CODES, StoreError, type InsertOptions, type QueryOptions, type Row, type Store } from './types.ts';
 
 
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED']);
@@ -45,6 +45,16 @@ function firstLine(s: string): string {
   // 18.16 formats errors as "Code: N, e.displayText() = DB::Exception: msg, e.what() = …"
   const m = /DB::Exception: (.*?)(?:, e\.what\(\) = .*)?$/.exec(line);
   return m?.[1] ?? line;
+}
+
+/** An insert's deadline: the request is aborted then, and the server told to stop by then. */
+function insertLimit(o: InsertOptions): { params: { abort_signal?: AbortSignal; clickhouse_settings?: Record<string, string> }; clear(): void } {
+  if (o.timeoutMs === undefined) return { params: {}, clear() {} };
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new Error('insert timeout')), o.timeoutMs);
+  // max_execution_time is in whole seconds: round down so the server gives up no later.
+  const settings = o.timeoutMs >= 1000 ? { max_execution_time: String(Math.floor(o.timeoutMs / 1000)) } : undefined;
+  return { params: { abort_signal: ctl.signal, ...(settings ? { clickhouse_settings: settings } : {}) }, clear: () => clearTimeout(timer) };
 }
 
 export interface ClickHouseStoreOptions {
@@ -93,31 +103,38 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
         throw toStoreError(err, cloud);
       }
     },
-    async insert(table, rows) {
+    async insert(table, rows, o = {}) {
       if (rows.length === 0) return;
+      const limit = insertLimit(o);
       try {
-        await client.insert({ table: `${quoteIdent(database)}.${quoteIdent(table)}`, values: rows, format: 'JSONEachRow' });
+        await client.insert({ table: `${quoteIdent(database)}.${quoteIdent(table)}`, values: rows, format: 'JSONEachRow', ...limit.params });
       } catch (err) {
         throw toStoreError(err, cloud);
+      } finally {
+        limit.clear();
       }
     },
     encodedFormats: ['JSONEachRow', 'RowBinary'],
-    async insertEncoded(table, format, body, columns) {
+    async insertEncoded(table, format, body, columns, o = {}) {
       if (format !== 'JSONEachRow' && format !== 'RowBinary') throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded takes JSONEachRow or RowBinary (got ${String(format)})`, false);
       if (format === 'RowBinary' && !columns?.length) throw new StoreError('STORE_QUERY', `${cloud}: insertEncoded RowBinary needs the column list`, false);
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       if (bytes.length === 0) return;
       const cols = columns?.length ? ` (${columns.map(quoteIdent).join(', ')})` : '';
+      const limit = insertLimit(o);
       try {
         // The client would JSON-encode row objects itself (insert); here the body is sent as
         // the request body and the statement as the query parameter, which 18.16 accepts.
         const r = await client.exec({
           query: `INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)}${cols} FORMAT ${format}`,
           values: Readable.from([bytes], { objectMode: false }),
+          ...limit.params,
         });
         for await (const _ of r.stream) { /* drain the (empty) response */ }
       } catch (err) {
         throw toStoreError(err, cloud);
+      } finally {
+        limit.clear();
       }
     },
     async query<T extends Row = Row>(sql: string, q: QueryOptions = {}): Promise<T[]> {

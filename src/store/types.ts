@@ -13,6 +13,15 @@ export interface QueryOptions {
   readonly?: boolean;
 }
 
+export interface InsertOptions {
+  /**
+   * Give up on the insert after this long: the request is aborted and the server is asked to
+   * stop it too (max_execution_time). A fenced writer (docs/segment.md, Fencing) sends each
+   * insert with a deadline shorter than what is left of its lease.
+   */
+  timeoutMs?: number;
+}
+
 export interface Store {
   /** The cloud this store belongs to. */
   readonly cloud: string;
@@ -20,14 +29,14 @@ export interface Store {
   /** Create the database and every table of the logical schema if missing (idempotent). */
   migrate(): Promise<void>;
   /** Insert rows (objects keyed by column name; UInt64 as decimal strings) in one block. */
-  insert(table: string, rows: Row[]): Promise<void>;
+  insert(table: string, rows: Row[], opts?: InsertOptions): Promise<void>;
   /**
    * Insert rows already encoded by the caller (e.g. in a worker thread) in one block, sent to
    * the server as is: JSONEachRow text (one object per line), or RowBinary with `columns`
    * naming the encoded columns in order. Optional: callers fall back to `insert()` when an
    * adapter lacks it. Same errors as `insert()`.
    */
-  insertEncoded?(table: string, format: EncodedFormat, body: string | Uint8Array, columns?: readonly string[]): Promise<void>;
+  insertEncoded?(table: string, format: EncodedFormat, body: string | Uint8Array, columns?: readonly string[], opts?: InsertOptions): Promise<void>;
   /** Formats insertEncoded takes (absent: JSONEachRow only). */
   readonly encodedFormats?: readonly EncodedFormat[];
   /** Run a SELECT in this store's database; rows come back as JSON objects (UInt64 as strings). */

@@ -47,9 +47,10 @@ export function register(program: Command): void {
       if (!Number.isFinite(lateness) || lateness < 0) throw bad(`--lateness must be a number ≥ 0, got ${opts.lateness}`);
       const metricsPort = opts.metricsPort === undefined ? undefined : intOpt('--metrics-port', opts.metricsPort, 0, 65535);
 
-      const { loadTopology, readLocalState, stateFile, kafkaEndpoint, clickhouseEndpoint } = await import('../../topology/index.ts');
+      const { loadTopology, readLocalState, stateFile, kafkaEndpoint, clickhouseEndpoint, redisEndpoint } = await import('../../topology/index.ts');
       const { createKafkaBus } = await import('../../bus/index.ts');
       const { createClickHouseStore } = await import('../../store/index.ts');
+      const { createRedisFence } = await import('../../fence/index.ts');
       const { runAllSegments, segmentHttpHandler, SegmentError } = await import('../../segment/index.ts');
       const topo = loadTopology(opts.topology);
       if (opts.id && !topo.segments.some((s) => s.id === opts.id)) throw new SegmentError('SEG_UNKNOWN_SEGMENT', [opts.id, topo.name]);
@@ -65,8 +66,10 @@ export function register(program: Command): void {
       // With a Schema Registry, writer ids are resolved there (docs/schemas.md).
       const { connectSchemaRegistry } = await import('../../schemas/index.ts');
       const schemaRegistry = kafka.schemaRegistry ? connectSchemaRegistry(kafka.schemaRegistry) : undefined;
+      // Per-partition leases, so any number of these processes may share a segment (docs/segment.md, Fencing).
+      const fence = createRedisFence({ url: redisEndpoint(topo, local).url });
       const all = runAllSegments(topo, {
-        bus, storeFor, ...(schemaRegistry ? { schemaRegistry } : {}), segments: opts.id ? [opts.id] : undefined, workers, planFile: opts.plan, windowS, allowedLatenessS: lateness,
+        bus, storeFor, fence, ...(schemaRegistry ? { schemaRegistry } : {}), segments: opts.id ? [opts.id] : undefined, workers, planFile: opts.plan, windowS, allowedLatenessS: lateness,
       });
 
       let server: import('node:http').Server | undefined;
@@ -86,6 +89,7 @@ export function register(program: Command): void {
           stopping = true;
           await all.stop();
           await bus.close();
+          await fence.close();
           await Promise.all([...stores.values()].map((s) => s.close()));
           server?.close();
           resolve();
