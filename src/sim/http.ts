@@ -173,6 +173,8 @@ export interface SimulationOptions extends FleetOptions, Omit<PostOptions, 'sign
   /** Requests in flight at once (default 4). */
   concurrency?: number;
   onProgress?: (r: SimulationReport) => void;
+  /** How a batch is delivered (default: postPackets to `targets`); e.g. over MQTT (sim/mqtt.ts). */
+  send?: (batch: unknown[], n: number) => Promise<PostResult>;
 }
 
 export interface SimulationReport {
@@ -203,7 +205,7 @@ export interface SimulationReport {
 
 /** Paces the fleet against the wall clock and posts it to `targets`. */
 export async function runSimulation(opts: SimulationOptions): Promise<SimulationReport> {
-  if (opts.targets.length === 0) throw new RangeError('options.targets must hold at least one URL');
+  if (opts.targets.length === 0 && !opts.send) throw new RangeError('options.targets must hold at least one URL');
   // Event time follows the wall clock by default (the gateway checks ts against its clock).
   const fleet = createFleet({ ...opts, startMs: opts.startMs ?? Math.floor(Date.now() / 1000) * 1000 });
   const perTick = fleet.options.vehicles;
@@ -223,7 +225,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const post = { ...opts, signal: stop.signal };
   const inflight = new Set<Promise<void>>();
   const send = async (batch: unknown[], n: number) => {
-    const r = await postPackets(batch, post, n);
+    const r = await (opts.send ? opts.send(batch, n) : postPackets(batch, post, n));
     report.sent += batch.length;
     report.accepted += r.accepted;
     report.duplicates += r.duplicates;

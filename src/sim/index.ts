@@ -3,3 +3,4 @@ export { createFleet, DEFAULT_FRACTIONS, type Fleet, type FleetOptions, type Fle
 export { mulberry32, type Rng } from './rng.ts';
 export { RINGS, RADIALS, DISTRICTS, CENTRE, toLatLng, congestion } from './roads.ts';
 export { describeNetworkError, postPackets, runSimulation, type PostOptions, type PostResult, type SimulationOptions, type SimulationReport } from './http.ts';
+export { connectMqttPublisher, type MqttPublisher, type MqttPublisherOptions } from './mqtt.ts';

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 export function register(program: Command): void {
   program
     .command('simulate')
-    .description('drive a gateway over HTTP with a simulated fleet (seeded, reproducible)')
+    .description('drive a gateway over HTTP (or MQTT, --mqtt) with a simulated fleet (seeded, reproducible)')
     .option('--target <url>', 'gateway base URL, e.g. http://127.0.0.1:8080; several: repeat it or separate by commas (requests go round robin, a retry to the next)',
       (v: string, prev: string[]) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)], [] as string[])
     .option('--retries <n>', 'attempts after the first for a request that timed out, got 408/429/5xx or no connection', '5')
@@ -20,12 +20,15 @@ export function register(program: Command): void {
     .option('--batch <n>', 'packets per request', '500')
     .option('--concurrency <n>', 'requests in flight', '4')
     .option('--api-key <key>', 'API key (default: $IOV_API_KEY)')
+    .option('--mqtt [url]', 'publish over MQTT instead of HTTP (QoS 1, one message per batch; default: the local broker of `iov infra up`; docs/mqtt.md)')
+    .option('--gateway-id <id>', 'with --mqtt: the gateway id = broker login and topic (default: $IOV_GATEWAY_ID, else "sim")')
+    .option('--state-dir <dir>', 'with --mqtt and no URL: local infrastructure folder (env IOV_STATE_DIR, default .iov)')
     .option('--duplicates <f>', 'share of duplicate packets', '0.01')
     .option('--out-of-order <f>', 'share of out-of-order packets', '0.01')
     .option('--late <f>', 'share of late packets', '0.002')
     .option('--malformed <f>', 'share of malformed packets', '0.005')
-    .action(async (o: Record<string, string | undefined> & { target: string[] }) => {
-      const { runSimulation } = await import('../../sim/index.ts');
+    .action(async (o: Record<string, string | undefined> & { target: string[]; mqtt?: string | boolean }) => {
+      const { runSimulation, connectMqttPublisher } = await import('../../sim/index.ts');
       const num = (name: string, v: string | undefined, int = false): number => {
         const x = Number(v);
         if (v === undefined || !Number.isFinite(x) || x < 0 || (int && !Number.isInteger(x))) {
@@ -33,8 +36,16 @@ export function register(program: Command): void {
         }
         return x;
       };
-      if (o.target.length === 0) throw Object.assign(new Error('--target <url> is required (one or more gateway URLs)'), { code: 'BAD_OPTION' });
+      if (o.target.length === 0 && !o.mqtt) throw Object.assign(new Error('--target <url> is required (one or more gateway URLs), or --mqtt'), { code: 'BAD_OPTION' });
       const apiKey = o.apiKey ?? process.env.IOV_API_KEY;
+      let publisher: import('../../sim/index.ts').MqttPublisher | undefined;
+      if (o.mqtt) {
+        const { readLocalState, stateFile } = await import('../../topology/index.ts');
+        const url = typeof o.mqtt === 'string' ? o.mqtt : readLocalState(stateFile(o.stateDir))?.mqtt?.url;
+        if (!url) throw Object.assign(new Error('--mqtt: no broker URL given and no local broker recorded (try `iov infra up`)'), { code: 'BAD_OPTION' });
+        publisher = await connectMqttPublisher({ url, gatewayId: o.gatewayId ?? process.env.IOV_GATEWAY_ID ?? 'sim', ...(apiKey ? { apiKey } : {}) });
+        o.target = [url];
+      }
       const report = await runSimulation({
         targets: o.target,
         retries: num('retries', o.retries, true),
@@ -51,10 +62,12 @@ export function register(program: Command): void {
           duplicate: num('duplicates', o.duplicates), outOfOrder: num('out-of-order', o.outOfOrder),
           late: num('late', o.late), malformed: num('malformed', o.malformed),
         },
+        ...(publisher ? { send: publisher.send } : {}),
         onProgress: (r) => process.stderr.write(
           `[${r.elapsedS.toFixed(1).padStart(5)} s] sent ${r.sent} accepted ${r.accepted} duplicates ${r.duplicates} rejected ${r.rejected} crossings ${r.crossings} retries ${r.retries} failed batches ${r.failedBatches}\n`,
         ),
       });
+      await publisher?.close();
       process.stdout.write(`${JSON.stringify({ ...report, packetsPerS: Math.round(report.sent / Math.max(0.001, report.elapsedS)) }, null, 2)}\n`);
       if (report.failedBatches > 0) {
         process.stderr.write(`iov simulate: ${report.failedBatches} of ${report.batches} batches never acknowledged; ${report.stoppedEarly ?? `first failure: ${report.firstFailure}`}\n`);
