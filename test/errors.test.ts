@@ -11,6 +11,7 @@ import { FEDERATION_ERRORS } from '../src/federation/index.ts';
 import { MQTT_ERRORS, PACKET_ERRORS, REQUEST_ERRORS } from '../src/gateway/index.ts';
 import { SCHEMA_ERRORS } from '../src/schemas/index.ts';
 import { SEGMENT_ERRORS } from '../src/segment/index.ts';
+import { UI_ERRORS } from '../src/ui/index.ts';
 
 const catalogues: [doc: string, errors: Record<string, ErrorDef>][] = [
   ['gateway', { ...PACKET_ERRORS, ...REQUEST_ERRORS }],
@@ -19,6 +20,7 @@ const catalogues: [doc: string, errors: Record<string, ErrorDef>][] = [
   ['cabin', CABIN_ERRORS],
   ['mqtt', MQTT_ERRORS],
   ['schemas', SCHEMA_ERRORS],
+  ['ui', UI_ERRORS],
 ];
 
 /** code → status ("—" for none) from the rows after the doc's first "Error…" heading. */

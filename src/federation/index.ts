@@ -4,4 +4,5 @@ export { createQueryServer, type QueryServerOptions } from './server.ts';
 export { FederationError, FEDERATION_ERRORS, type FederationErrorCode } from './errors.ts';
 export { parseSelect } from './parser.ts';
 export { toCsv, toNdjson, toTable } from './format.ts';
+export { createQueryMetrics, type QueryMetrics } from './metrics.ts';
 export type { Plan, Column, Strategy } from './plan.ts';

@@ -1,7 +1,7 @@
 // The map's JSON endpoints against the federator's own answers and the rows written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { UI_ERRORS, createUiServer, type CellFlow, type CellPoint, type WindowInfo } from '../../src/ui/index.ts';
+import { createUiServer, type CellFlow, type CellPoint, type WindowInfo } from '../../src/ui/index.ts';
 import { T0, flowFixture, type FlowFixture } from './fixtures.ts';
 
 let fx: FlowFixture;
@@ -74,9 +74,9 @@ describe('map endpoints', () => {
 
   it('bad cells and windows answer their codes; unknown paths UI_NOT_FOUND', async () => {
     const cell = await get<{ error: { code: string; message: string } }>('/api/cells/zz12/history');
-    expect(cell).toEqual({ status: 400, body: { error: { code: 'UI_BAD_CELL', message: UI_ERRORS.UI_BAD_CELL.message('zz12') } } });
+    expect(cell).toEqual({ status: 400, body: { error: { code: 'UI_BAD_CELL', message: 'cell must be an H3 index in hex (15-16 hex digits), got "zz12"' } } });
     const win = await get<{ error: { code: string; message: string } }>('/api/cells?window=yesterday');
-    expect(win).toEqual({ status: 400, body: { error: { code: 'UI_BAD_WINDOW', message: UI_ERRORS.UI_BAD_WINDOW.message('yesterday') } } });
+    expect(win).toEqual({ status: 400, body: { error: { code: 'UI_BAD_WINDOW', message: 'window must be a window start in unix seconds, got "yesterday"' } } });
     const none = await get<{ error: { code: string } }>('/nope');
     expect(none.status).toBe(404);
     expect(none.body.error.code).toBe('UI_NOT_FOUND');
