@@ -12,6 +12,7 @@ interface SegmentCliOptions {
   metricsPort?: string;
   stateDir?: string;
   plan?: string;
+  processes?: string;
 }
 
 function bad(message: string): Error {
@@ -39,8 +40,16 @@ export function register(program: Command): void {
     .option('--plan <file>', 'cabin replica plan to size pools from', '.iov/plan.json')
     .option('--metrics-port <n>', 'serve /metrics, /healthz and /readyz on 127.0.0.1:<n>')
     .option('--state-dir <dir>', 'local infrastructure folder (env IOV_STATE_DIR, default .iov)')
+    .option('--processes <n>', 'run N copies of this command as child processes in one consumer group, restarting any that dies (docs/scaleout.md)')
     .action(async (opts: SegmentCliOptions) => {
       if (!opts.all === !opts.id) throw bad('give exactly one of --id <segment> or --all');
+      if (opts.processes !== undefined) {
+        const n = intOpt('--processes', opts.processes, 1, 64);
+        if (opts.metricsPort !== undefined && opts.metricsPort !== '0') throw bad('--metrics-port with --processes: give 0 (each process picks a free port) or leave it out');
+        const { superviseCopies } = await import('../../local/index.ts');
+        await superviseCopies('segment', n, process.argv.slice(3));
+        return;
+      }
       const workers = opts.workers === undefined ? undefined : intOpt('--workers', opts.workers, 0, 64);
       const windowS = intOpt('--window', opts.window, 1, 86_400);
       const lateness = Number(opts.lateness);
@@ -80,6 +89,8 @@ export function register(program: Command): void {
       }
       await all.start();
       const names = all.processors.map((p) => `${p.segmentId} (${p.stats().workers} workers)`).join(', ');
+      const { drainOnSignal } = await import('../../local/index.ts');
+      drainOnSignal(all);
       process.stdout.write(`segment processors running: ${names}; window ${windowS} s, lateness ${lateness} s${server ? `; metrics on 127.0.0.1:${(server.address() as { port: number }).port}/metrics` : ''}\n`);
 
       await new Promise<void>((resolve) => {

@@ -1,0 +1,5 @@
+// The chaos demo: the pipeline as separate OS processes, seeded kills and pauses, checked
+// against the batch oracle (docs/scaleout.md).
+export { runChaosDemo, formatChaosSummary, type ChaosDemoOptions, type ChaosDemoSummary } from './demo.ts';
+export { planChaos, runChaos, type ChaosAction, type ChaosEvent, type ChaosPlanOptions, type ChaosRun } from './driver.ts';
+export { endOffsets, firstCopies, readLog, seekGroup, type LogCopy, type Offsets } from './log.ts';
