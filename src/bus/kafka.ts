@@ -49,7 +49,9 @@ export const GROUP_TIMINGS = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500
  * partition — the "two members of one group" failure (a=[0,1,2,3] b=[]).
  */
 export function isRefusedSync(err: unknown): boolean {
-  const e = err as { type?: string; stack?: string } | undefined;
+  // A rejoin after a rebalance reaches the crash wrapped (KafkaJSNonRetriableError, cause = the protocol error).
+  let e = err as { type?: string; stack?: string; cause?: unknown } | undefined;
+  while (e?.cause && e.type === undefined) e = e.cause as typeof e;
   return e?.type === 'INVALID_REQUEST' && /\bsyncGroup\b/i.test(e.stack ?? '');
 }
 

@@ -61,9 +61,11 @@ export function runChaos(events: ChaosEvent[], targets: { segment: Supervisor; g
         timers.delete(t);
         if (cancelled) return resolve();
         const sup = targets[ev.group];
-        const victim = sup.members()[ev.slot];
-        if (!victim || victim.state !== 'running' || !victim.pid) {
-          log(`${stamp()} skip ${ev.action} of ${victim?.name ?? `${ev.group} #${ev.slot}`}: it is ${victim?.state ?? 'absent'}`);
+        // The slot picks among the members running at that moment (a restarting one cannot be hit).
+        const running = sup.members().filter((m) => m.state === 'running' && m.pid);
+        const victim = running[ev.slot % Math.max(1, running.length)];
+        if (!victim) {
+          log(`${stamp()} skip ${ev.action} of a ${ev.group} process: none is running`);
           return resolve();
         }
         if (ev.action === 'kill') {

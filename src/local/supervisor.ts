@@ -39,6 +39,8 @@ export interface Member {
   readonly pid: number | undefined;
   readonly state: MemberState;
   readonly restarts: number;
+  /** When its current process was started (epoch ms). */
+  readonly startedAt: number;
 }
 
 export interface SupervisorOptions {
@@ -177,7 +179,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       for (const slot of slots.values()) launch(slot);
       await Promise.all([...slots.keys()].map((n) => whenReady(n, readyTimeoutMs)));
     },
-    members: () => [...slots.values()].map((s) => ({ name: s.spec.name, pid: s.child?.pid, state: s.state, restarts: s.restarts })),
+    members: () => [...slots.values()].map((s) => ({ name: s.spec.name, pid: s.child?.pid, state: s.state, restarts: s.restarts, startedAt: s.startedAt })),
     signal(name, sig) {
       const slot = slots.get(name);
       if (!slot?.child?.pid) return false;

@@ -19,6 +19,18 @@ describe('kafka consumer group: a follower whose SyncGroup comes after the leade
     Broker.prototype.syncGroup = original;
   });
 
+  it('recognises the refused sync bare (first join) and wrapped by kafkajs\' retrier (a rejoin after a rebalance)', async () => {
+    const { KafkaJSProtocolError, KafkaJSNonRetriableError } = require('kafkajs') as typeof import('kafkajs');
+    const refused = Object.assign(new KafkaJSProtocolError('malformed'), { type: 'INVALID_REQUEST' });
+    refused.stack = 'KafkaJSProtocolError: malformed\n    at async Broker.syncGroup (kafkajs/src/broker/index.js:428:12)';
+    expect(isRefusedSync(refused)).toBe(true);
+    expect(isRefusedSync(Object.assign(new KafkaJSNonRetriableError(refused), { cause: refused }))).toBe(true);
+    const elsewhere = Object.assign(new KafkaJSProtocolError('malformed'), { type: 'INVALID_REQUEST' });
+    elsewhere.stack = 'KafkaJSProtocolError: malformed\n    at async Broker.fetch (kafkajs/src/broker/index.js:300:12)';
+    expect(isRefusedSync(elsewhere)).toBe(false);
+    expect(isRefusedSync(new Error('timeout'))).toBe(false);
+  });
+
   it('rejoins and gets partitions instead of staying unassigned', async () => {
     let heldBack = 0;
     let refused = 0;

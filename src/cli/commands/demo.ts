@@ -22,13 +22,33 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON instead of text')
     .option('--quiet', 'no progress lines')
     .option('--ui [port]', 'serve the live map during the run and after it, until Ctrl-C (port default 8090; docs/ui.md)')
+    .option('--processes <n>', 'with --local: run N segment processes (each `iov segment --all`) as separate OS processes (docs/scaleout.md)')
+    .option('--gateways <n>', 'with --local: run N gateway processes; the simulator spreads requests over them and retries timeouts')
+    .option('--chaos', 'with --local: SIGKILL and SIGSTOP/SIGCONT processes at seeded random moments (default 3 processes, 2 gateways)')
     .action(async (o: Record<string, string | boolean | undefined>) => {
-      const { runPipeline, formatProgress, formatSummary } = await import('../../embedded/index.ts');
       const int = (name: string, v: unknown): number => {
         const x = Number(v);
         if (!/^\d+$/.test(String(v)) || !(x > 0)) throw Object.assign(new Error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`), { code: 'BAD_OPTION' });
         return x;
       };
+      if (o.processes !== undefined || o.gateways !== undefined || o.chaos) {
+        if (!o.local) throw Object.assign(new Error('--processes, --gateways and --chaos run separate processes on the local servers: add --local'), { code: 'BAD_OPTION' });
+        const { runChaosDemo, formatChaosSummary } = await import('../../chaos/index.ts');
+        const { DEFAULT_TOPOLOGY } = await import('../../embedded/index.ts');
+        const summary = await runChaosDemo({
+          topologyFile: typeof o.topology === 'string' ? o.topology : DEFAULT_TOPOLOGY,
+          ...(typeof o.stateDir === 'string' ? { stateDir: o.stateDir } : {}),
+          processes: o.processes === undefined ? 3 : int('processes', o.processes),
+          gateways: o.gateways === undefined ? 2 : int('gateways', o.gateways),
+          chaos: !!o.chaos, durationS: int('duration', o.duration), seed: Number(o.seed), vehicles: int('vehicles', o.vehicles),
+          windowS: int('window', o.window), allowedLatenessS: Number(o.lateness),
+          ...(o.quiet || o.json ? { log: () => {} } : {}),
+        });
+        process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatChaosSummary(summary)}\n`);
+        if (!summary.ok) process.exitCode = 1;
+        return;
+      }
+      const { runPipeline, formatProgress, formatSummary } = await import('../../embedded/index.ts');
       const print = (s: Awaited<ReturnType<typeof runPipeline>>) => process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatSummary(s)}\n`);
       const ui = o.ui === undefined ? undefined : await import('../../ui/index.ts');
       let map: Awaited<ReturnType<NonNullable<typeof ui>['serveLiveMap']>> | undefined;
