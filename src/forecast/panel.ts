@@ -55,3 +55,22 @@ export async function loadPanel(store: Store, segment: string, fromS: number, to
   const rows = await store.query<BucketRow & Record<string, unknown>>(bucketSql(segment, fromS, toS, cells));
   return panelFromBuckets(rows, fromS, toS, utcOffsetS, cells);
 }
+
+/** One panel of several over the same steps (e.g. every segment of a deployment), cells side by side. */
+export function joinPanels(panels: readonly Panel[]): Panel {
+  const first = panels[0];
+  if (!first) throw new RangeError('joinPanels: no panels');
+  for (const p of panels) {
+    if (p.startS !== first.startS || p.steps !== first.steps || p.stepS !== first.stepS) throw new RangeError('joinPanels: panels cover different steps');
+  }
+  const cat = (pick: (p: Panel) => Float32Array) => {
+    const out = new Float32Array(panels.reduce((n, p) => n + pick(p).length, 0));
+    let at = 0;
+    for (const p of panels) {
+      out.set(pick(p), at);
+      at += pick(p).length;
+    }
+    return out;
+  };
+  return { ...first, cells: panels.flatMap((p) => p.cells), speed: cat((p) => p.speed), flow: cat((p) => p.flow) };
+}

@@ -6,12 +6,9 @@ import { fileURLToPath } from 'node:url';
 const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
 export const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
 
-export interface SimulatedBacktestOptions {
-  topologyFile: string;
-  seed: number;
+export interface BacktestRunOptions {
   days: number;
   heldBackDays: number;
-  profile: string;
   models: string[];
   originEvery: number;
   sampleCells: number;
@@ -19,27 +16,64 @@ export interface SimulatedBacktestOptions {
   log?: (line: string) => void;
 }
 
-/** Simulated weeks → panel → rolling-origin backtest → tables (the `iov forecast --backtest` run). */
-export async function simulatedBacktest(o: SimulatedBacktestOptions) {
-  const { loadTopology } = await import('../../topology/index.ts');
-  const { simulateWeeks, PROFILES } = await import('../../sim/weeks.ts');
+export interface SimulatedBacktestOptions extends BacktestRunOptions {
+  topologyFile: string;
+  seed: number;
+  profile: string;
+}
+
+type Panel = import('../../forecast/index.ts').Panel;
+
+/** Rolling-origin backtest of a panel whose last `heldBackDays` are held back, with its tables. */
+async function backtestPanel(panel: Panel, o: BacktestRunOptions, title: string, description: string, dataset: Record<string, unknown>) {
   const fc = await import('../../forecast/index.ts');
-  const profile = PROFILES[o.profile];
-  if (!profile) throw new fc.ForecastError('BAD_OPTION', '--profile', `unknown profile "${o.profile}" (known: ${Object.keys(PROFILES).join(', ')})`);
   if (!(o.heldBackDays >= 1 && o.heldBackDays < o.days)) throw new fc.ForecastError('BAD_OPTION', '--held-back', 'must be at least 1 day and fewer than --days');
   const models = o.models.map(fc.createModel);
   const t0 = performance.now();
-  const weeks = simulateWeeks({ topology: loadTopology(o.topologyFile), seed: o.seed, days: o.days, profile });
-  const { panel } = weeks;
-  o.log?.(`simulated ${panel.cells.length} cells × ${panel.steps} steps in ${Math.round(performance.now() - t0)} ms`);
   const result = fc.runBacktest({
-    panel, trainEnd: (o.days - o.heldBackDays) * fc.STEPS_PER_DAY, models, originEvery: o.originEvery,
+    panel, trainEnd: panel.steps - o.heldBackDays * fc.STEPS_PER_DAY, models, originEvery: o.originEvery,
     sample: { cells: o.sampleCells, originEvery: o.sampleEvery }, log: o.log,
   });
-  const dataset = { generator: 'src/sim/weeks.ts', profile: o.profile, seed: o.seed, days: o.days, heldBackDays: o.heldBackDays, cells: panel.cells.length };
-  const title = `Simulated Shanghai, profile ${o.profile}, seed ${o.seed}`;
-  const markdown = fc.backtestMarkdown(title, `Data: ${panel.cells.length} road cells (H3 res ${loadTopology(o.topologyFile).h3.resolution}), ${o.days} days from src/sim/weeks.ts, of which the last ${o.heldBackDays} are held back.`, result);
-  return { dataset, result, targets: fc.targets(result), markdown, wallS: (performance.now() - t0) / 1000 };
+  const markdown = fc.backtestMarkdown(title, description, result);
+  const described: Record<string, unknown> = { ...dataset, days: o.days, heldBackDays: o.heldBackDays, cells: panel.cells.length };
+  return { dataset: described, result, targets: fc.targets(result), markdown, wallS: (performance.now() - t0) / 1000 };
+}
+
+/** Simulated weeks → panel → backtest (the default `iov forecast --backtest`). */
+export async function simulatedBacktest(o: SimulatedBacktestOptions) {
+  const { loadTopology } = await import('../../topology/index.ts');
+  const { simulateWeeks, PROFILES } = await import('../../sim/weeks.ts');
+  const { ForecastError } = await import('../../forecast/index.ts');
+  const profile = PROFILES[o.profile];
+  if (!profile) throw new ForecastError('BAD_OPTION', '--profile', `unknown profile "${o.profile}" (known: ${Object.keys(PROFILES).join(', ')})`);
+  const topology = loadTopology(o.topologyFile);
+  const t0 = performance.now();
+  const { panel } = simulateWeeks({ topology, seed: o.seed, days: o.days, profile });
+  o.log?.(`simulated ${panel.cells.length} cells × ${panel.steps} steps in ${Math.round(performance.now() - t0)} ms`);
+  return backtestPanel(panel, o, `Simulated Shanghai, profile ${o.profile}, seed ${o.seed}`,
+    `Data: ${panel.cells.length} road cells (H3 res ${topology.h3.resolution}), ${o.days} days from src/sim/weeks.ts, of which the last ${o.heldBackDays} are held back.`,
+    { source: 'sim', generator: 'src/sim/weeks.ts', profile: o.profile, seed: o.seed });
+}
+
+/** traffic_flow of every segment in its own cloud's store, the last `days` up to the newest window → backtest. */
+export async function storeBacktest(o: BacktestRunOptions & { topology: import('../../topology/index.ts').Topology; stores: ReadonlyMap<string, import('../../store/index.ts').Store>; utcOffsetS: number }) {
+  const fc = await import('../../forecast/index.ts');
+  let end = 0;
+  for (const store of new Set(o.stores.values())) {
+    const [row] = await store.query<{ end: number | string }>('SELECT toUInt32(max(window_start + window_s)) AS end FROM traffic_flow');
+    end = Math.max(end, Number(row?.end ?? 0));
+  }
+  end = Math.floor(end / fc.STEP_S) * fc.STEP_S;
+  if (end === 0) throw new fc.ForecastError('BAD_OPTION', '--source store', 'the stores hold no traffic_flow windows');
+  const from = end - o.days * 86400;
+  const panels = [];
+  for (const seg of o.topology.segments) panels.push(await fc.loadPanel(o.stores.get(seg.cloud)!, seg.id, from, end, o.utcOffsetS));
+  const panel = fc.joinPanels(panels.filter((p) => p.cells.length > 0));
+  o.log?.(`loaded ${panel.cells.length} cells × ${panel.steps} steps from ${o.stores.size} stores`);
+  const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  return backtestPanel(panel, o, `traffic_flow of ${o.topology.name}, ${iso(from)} – ${iso(end)} UTC`,
+    `Data: ${panel.cells.length} cells with windows in the stores, ${o.days} days up to the newest window, of which the last ${o.heldBackDays} are held back.`,
+    { source: 'store', topology: o.topology.name, fromS: from, toS: end });
 }
 
 function int(name: string, v: string, min = 1): number {
@@ -48,12 +82,34 @@ function int(name: string, v: string, min = 1): number {
   return x;
 }
 
+type BacktestRun = Awaited<ReturnType<typeof simulatedBacktest>>;
+
+function runOptions(opts: ForecastCliOpts, log: (line: string) => void): BacktestRunOptions {
+  return {
+    days: int('days', opts.days, 2), heldBackDays: int('held-back', opts.heldBack), models: opts.models.split(',').map((m) => m.trim()).filter(Boolean),
+    originEvery: int('origin-every', opts.originEvery), sampleCells: int('sample-cells', opts.sampleCells), sampleEvery: int('sample-every', opts.sampleEvery), log,
+  };
+}
+
+/** bench/results/<date>-forecast-backtest-<label>.{json,md}; the tables on stdout, missed targets on stderr. */
+function writeBacktest(dir: string, label: string, runs: BacktestRun[]): void {
+  const base = join(dir, `${new Date().toISOString().slice(0, 10)}-forecast-backtest-${label}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${base}.json`, `${JSON.stringify({ runs: runs.map(({ markdown: _m, ...r }) => r) }, null, 2)}\n`);
+  writeFileSync(`${base}.md`, `# Forecast backtest (${label})\n\n${runs.map((r) => r.markdown).join('\n')}`);
+  process.stdout.write(runs.map((r) => r.markdown).join('\n'));
+  const missed = runs.flatMap((r) => r.targets.filter((t) => !t.met).map((t) => `${r.dataset.source} ${String(r.dataset.seed ?? '')}: ${t.what} (${t.variable}, ${t.horizonMin} min)`));
+  process.stderr.write(`results: ${base}.json, ${base}.md; targets missed: ${missed.length ? missed.join('; ') : 'none'}\n`);
+}
+
 interface ForecastCliOpts {
   topology: string;
   root: string;
   backtest?: boolean;
   simulate?: boolean;
   online?: boolean;
+  source: string;
+  utcOffset: string;
   seed: string;
   seeds?: string;
   days: string;
@@ -81,9 +137,11 @@ export function register(program: Command): void {
     .option('--backtest', 'rolling-origin backtest on simulated weeks; JSON + Markdown into --out')
     .option('--simulate', 'write simulated weeks of traffic_flow (5-minute windows) into each segment\'s store')
     .option('--online', 'the online forecaster: one issue per closed 5-minute bucket into traffic_forecast')
+    .option('--source <sim|store>', 'backtest data: simulated weeks, or traffic_flow in the stores of --topology', 'sim')
+    .option('--utc-offset <hours>', 'backtest --source store: local time of the data (rush hours, weekends)', '8')
     .option('--seed <n>', 'simulator seed', '1')
     .option('--seeds <list>', 'backtest several seeds, e.g. 1,2,3 (overrides --seed)')
-    .option('--days <n>', 'simulated days', '28')
+    .option('--days <n>', 'days of data: simulated, or (--source store) up to the newest window', '28')
     .option('--held-back <n>', 'days held back for the backtest', '7')
     .option('--profile <name>', 'simulator profile: shanghai | stormy | calm', 'shanghai')
     .option('--models <list>', 'models to backtest', 'persistence,historical-average,seasonal-naive,holt-winters,sarima,spatial')
@@ -100,26 +158,14 @@ export function register(program: Command): void {
       const modes = [opts.backtest, opts.simulate, opts.online].filter(Boolean).length;
       if (modes !== 1) throw Object.assign(new Error('give exactly one of --backtest, --simulate, --online'), { code: 'BAD_OPTION' });
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      if (opts.backtest) {
+      if (opts.backtest && opts.source === 'sim') {
         const seeds = (opts.seeds ?? opts.seed).split(',').map((s) => int('seeds', s.trim(), 0));
         const runs = [];
-        for (const seed of seeds) {
-          runs.push(await simulatedBacktest({
-            topologyFile: opts.topology, seed, days: int('days', opts.days, 2), heldBackDays: int('held-back', opts.heldBack), profile: opts.profile,
-            models: opts.models.split(',').map((m) => m.trim()).filter(Boolean), originEvery: int('origin-every', opts.originEvery),
-            sampleCells: int('sample-cells', opts.sampleCells), sampleEvery: int('sample-every', opts.sampleEvery), log,
-          }));
-        }
-        const date = new Date().toISOString().slice(0, 10);
-        const base = join(opts.out, `${date}-forecast-backtest-${opts.profile}`);
-        mkdirSync(opts.out, { recursive: true });
-        writeFileSync(`${base}.json`, `${JSON.stringify({ runs: runs.map(({ markdown: _m, ...r }) => r) }, null, 2)}\n`);
-        writeFileSync(`${base}.md`, `# Forecast backtest (${opts.profile})\n\n${runs.map((r) => r.markdown).join('\n')}`);
-        process.stdout.write(runs.map((r) => r.markdown).join('\n'));
-        const missed = runs.flatMap((r) => r.targets.filter((t) => !t.met).map((t) => `seed ${r.dataset.seed}: ${t.what} (${t.variable}, ${t.horizonMin} min)`));
-        process.stderr.write(`results: ${base}.json, ${base}.md; targets missed: ${missed.length ? missed.join('; ') : 'none'}\n`);
+        for (const seed of seeds) runs.push(await simulatedBacktest({ ...runOptions(opts, log), topologyFile: opts.topology, seed, profile: opts.profile }));
+        writeBacktest(opts.out, opts.profile, runs);
         return;
       }
+      if (opts.source !== 'sim' && opts.source !== 'store') throw Object.assign(new Error(`--source must be sim or store, got ${JSON.stringify(opts.source)}`), { code: 'BAD_OPTION' });
 
       const { loadTopology, clickhouseEndpoint, readLocalState, stateFile, storageClouds } = await import('../../topology/index.ts');
       const { createClickHouseStore } = await import('../../store/index.ts');
@@ -128,6 +174,12 @@ export function register(program: Command): void {
       const stores = new Map(storageClouds(topo).map((cloud) => [cloud, createClickHouseStore({ cloud, endpoint: clickhouseEndpoint(topo, cloud, state) })]));
       try {
         for (const s of stores.values()) await s.migrate();
+        if (opts.backtest) {
+          const utcOffsetS = Math.round(Number(opts.utcOffset) * 3600);
+          if (!Number.isFinite(utcOffsetS)) throw Object.assign(new Error(`--utc-offset must be hours, got ${JSON.stringify(opts.utcOffset)}`), { code: 'BAD_OPTION' });
+          writeBacktest(opts.out, 'store', [await storeBacktest({ ...runOptions(opts, log), topology: topo, stores, utcOffsetS })]);
+          return;
+        }
         if (opts.simulate) {
           const { simulateWeeks, writeWeeks, PROFILES } = await import('../../sim/weeks.ts');
           const profile = PROFILES[opts.profile];
