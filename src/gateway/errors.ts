@@ -13,8 +13,8 @@ const packetErrors = defineErrors('PacketRejection', {
   INVALID_TYPE: { status: null, retriable: false, message: '%s must be a %s, got %s' },
   INVALID_VEHICLE_ID: { status: null, retriable: false, message: 'vehicleId must be 1-64 characters of [A-Za-z0-9_.:-], got %s' },
   INVALID_TS: { status: null, retriable: false, message: 'ts must be an integer number of epoch milliseconds, got %s' },
-  TS_IN_FUTURE: { status: null, retriable: false, message: 'ts %s is more than %s ms ahead of the gateway clock' },
-  TS_TOO_OLD: { status: null, retriable: false, message: 'ts %s is more than %s ms behind the gateway clock (epoch seconds instead of milliseconds?)' },
+  TS_IN_FUTURE: { status: null, retriable: false, message: 'ts %s is more than %s ahead of the gateway clock' },
+  TS_TOO_OLD: { status: null, retriable: false, message: 'ts %s is more than %s behind the gateway clock%s' },
   INVALID_LAT: { status: null, retriable: false, message: 'lat must be a finite number from -90 to 90, got %s' },
   INVALID_LNG: { status: null, retriable: false, message: 'lng must be a finite number from -180 to 180, got %s' },
   INVALID_SEQ: { status: null, retriable: false, message: 'seq must be a non-negative integer up to 2^53-1, got %s' },
@@ -40,7 +40,7 @@ const requestErrors = defineErrors('GatewayError', {
   BODY_TOO_LARGE: { status: 413, retriable: false, message: 'body exceeds the limit of %s bytes' },
   TOO_MANY_PACKETS: { status: 413, retriable: false, message: 'request holds more than the limit of %s packets' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'content type %s is not supported: use application/json or application/x-ndjson' },
-  ALL_REJECTED: { status: 422, retriable: false, message: 'every packet of the request was rejected' },
+  ALL_REJECTED: { status: 422, retriable: false, message: 'every packet of the request was rejected; the first, packet %s: %s %s' },
   RATE_LIMITED: { status: 429, retriable: true, message: 'rate limit of %s requests/s (burst %s) exceeded for gateway "%s"' },
   INTERNAL: { status: 500, retriable: false, message: 'internal error: %s' },
   UNAVAILABLE: { status: 503, retriable: true, message: '%s is unavailable, nothing of this request was acknowledged: %s' },
@@ -64,6 +64,28 @@ export function show(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   return typeof v;
+}
+
+/** A span of milliseconds in the largest whole unit: 604800000 -> "7 days", 300000 -> "5 minutes". */
+export function duration(ms: number): string {
+  for (const [unit, size] of [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000], ['second', 1_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms === size ? '' : 's'}`;
+  }
+  return `${ms} ms`;
+}
+
+/** A rejected vehicle id as the message shows it: quoted once; a long one cut, with its length. */
+export function showVehicleId(v: string): string {
+  const quoted = JSON.stringify(v);
+  if (v.length <= 64 && quoted.length <= 70) return quoted;
+  return `${JSON.stringify(`${v.slice(0, 32)}…`)} (${v.length} characters)`;
+}
+
+/** The ALL_REJECTED message, naming the first rejection (code and message). */
+export function allRejectedMessage(rejected: readonly PacketRejection[]): string {
+  const first = rejected[0];
+  // Plain filling: the packet's message is shown whole, not cut like a packet's value.
+  return fillTemplate(REQUEST_ERRORS.ALL_REJECTED.message, first ? [first.index, first.code, first.message] : ['?', '', '']);
 }
 
 /** Short description of a value's JSON kind, for INVALID_TYPE messages. */

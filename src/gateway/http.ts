@@ -1,6 +1,7 @@
 // The HTTP surface: POST /v1/packets, /healthz, /readyz, /metrics (Fastify + pino).
 // Every error answer has the same shape { statusCode, code, message } with a code from
 // errors.ts; Fastify's own errors (body limit, media type) are mapped into that catalogue.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
@@ -8,7 +9,7 @@ import type { VehicleState } from '../state/index.ts';
 import { segmentTopic, type Topology } from '../topology/index.ts';
 import { createAuthenticator, createRateLimiter, presentedKey } from './auth.ts';
 import type { GatewayConfig } from './config.ts';
-import { format, GatewayError, REQUEST_ERRORS, type RequestErrorCode } from './errors.ts';
+import { allRejectedMessage, GatewayError, type RequestErrorCode } from './errors.ts';
 import type { IngestCore, IngestResult } from './ingest.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { parseJsonBody, parseNdjsonBody } from './parse.ts';
@@ -64,6 +65,23 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
     const body: ErrorBody = { statusCode: err.statusCode, code: err.code, message: err.message };
     return reply.code(err.statusCode).send(body);
   };
+
+  // "Expect: 100-continue": Node answers 100 Continue by itself unless the server handles
+  // 'checkContinue'. A body declared over the limit is refused before it is invited (413 and
+  // close): a client still uploading would otherwise lose the 413 to a broken pipe (#17).
+  app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > config.maxBodyBytes) {
+      const err = new GatewayError('BODY_TOO_LARGE', [config.maxBodyBytes]);
+      metrics.requests.inc({ status: String(err.statusCode), code: err.code });
+      const text = JSON.stringify({ statusCode: err.statusCode, code: err.code, message: err.message } satisfies ErrorBody);
+      res.writeHead(err.statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close' });
+      res.end(text);
+      return;
+    }
+    res.writeContinue();
+    app.server.emit('request', req, res);
+  });
 
   app.decorateRequest('iovGatewayId', '');
   app.removeAllContentTypeParsers();
@@ -129,7 +147,7 @@ export function buildApp(deps: HttpDeps): FastifyInstance {
   const answer = (reply: FastifyReply, res: IngestResult) => {
     if (res.accepted + res.duplicates === 0) {
       metrics.requests.inc({ status: '422', code: 'ALL_REJECTED' });
-      return reply.code(422).send({ statusCode: 422, code: 'ALL_REJECTED', message: format(REQUEST_ERRORS.ALL_REJECTED.message, []), ...res });
+      return reply.code(422).send({ statusCode: 422, code: 'ALL_REJECTED', message: allRejectedMessage(res.rejected), ...res });
     }
     metrics.requests.inc({ status: '200', code: '' });
     return reply.code(200).send(res);

@@ -3,7 +3,7 @@
 // The bus and the state are owned by the caller: close() stops the gateway (HTTP server,
 // waits for produces in flight) but does not close them.
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus, KafkaBusOptions } from '../bus/index.ts';
 import type { VehicleState } from '../state/index.ts';
@@ -11,6 +11,7 @@ import { segmentTopic, type Topology } from '../topology/index.ts';
 import { resolveConfig, type GatewayConfig } from './config.ts';
 import { buildApp } from './http.ts';
 import { createIngest, type IngestContext, type IngestResult } from './ingest.ts';
+import { createGatewayLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { createThreadedProducer } from './producer.ts';
 
@@ -23,6 +24,7 @@ export {
   type PacketErrorCode, type PacketRejection, type RequestErrorCode,
 } from './errors.ts';
 export type { IngestContext, IngestResult } from './ingest.ts';
+export { createGatewayLogger, prettyLine, type GatewayLoggerOptions } from './log.ts';
 
 export interface GatewayOptions {
   topology: Topology;
@@ -58,7 +60,7 @@ export interface Gateway {
 export function createGateway(opts: GatewayOptions): Gateway {
   const config = resolveConfig(opts.config);
   if (opts.topology.segments.length === 0) throw new Error('createGateway: the topology has no segments');
-  const logger = opts.logger ?? pino({ level: process.env.IOV_LOG_LEVEL ?? 'info', name: 'iov-gateway' });
+  const logger = opts.logger ?? createGatewayLogger();
   const now = opts.now ?? Date.now;
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics });
   const authEnabled = Object.keys(config.apiKeys).length > 0;

@@ -31,7 +31,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GatewayConfig } from './config.ts';
-import { GatewayError, REQUEST_ERRORS, type PacketRejection, type RequestErrorCode } from './errors.ts';
+import { allRejectedMessage, GatewayError, type PacketRejection, type RequestErrorCode } from './errors.ts';
 import type { IngestContext, IngestResult } from './ingest.ts';
 import { parseJsonBody, parseNdjsonBody } from './parse.ts';
 
@@ -247,7 +247,7 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
     if (res instanceof GatewayError) return res.retriable ? false : refuse(res);
     const allRejected = res.accepted + res.duplicates === 0;
     metrics.messages.inc({ code: allRejected ? 'ALL_REJECTED' : '' });
-    if (allRejected) reply(gatewayId, { code: 'ALL_REJECTED', message: REQUEST_ERRORS.ALL_REJECTED.message, ...res }, packet);
+    if (allRejected) reply(gatewayId, { code: 'ALL_REJECTED', message: allRejectedMessage(res.rejected), ...res }, packet);
     else if (res.rejected.length > 0 || packet.properties?.correlationData !== undefined) reply(gatewayId, res, packet);
     return true;
   }

@@ -5,12 +5,17 @@
 // the first failure is reported, so the same bad packet always gets the same code.
 import type { EnrichedPacket } from '../schemas/index.ts';
 import type { GatewayConfig } from './config.ts';
-import { kindOf, packetError, show, type PacketRejection } from './errors.ts';
+import { duration, kindOf, packetError, show, showVehicleId, type PacketRejection } from './errors.ts';
 
 const VEHICLE_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const EXTRA_KEY_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 // Avro `long` holds any safe integer; beyond 2^53 JSON numbers lose precision anyway.
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/**
+ * A too-old ts gets the "epoch seconds?" hint only when, read as seconds, it is within a year
+ * of the gateway clock: a millisecond value a year old is just old.
+ */
+const SECONDS_HINT_WINDOW_MS = 366 * 86_400_000;
 // Most packets carry no `extra`: they all share this frozen empty map (a prototype-less
 // object per packet was one of the larger allocations of the hot path). Nothing downstream
 // writes to a packet's extra.
@@ -43,6 +48,8 @@ type Limits = Pick<GatewayConfig, 'maxFutureSkewMs' | 'maxAgeMs' | 'maxExtraFiel
 export function compileValidator(limits: Limits): PacketValidator {
   const { maxFutureSkewMs, maxAgeMs, maxExtraFields, maxExtraValueChars } = limits;
   const fail = (index: number, code: Parameters<typeof packetError>[1], ...args: unknown[]): Rejected => ({ ok: false, error: packetError(index, code, ...args) });
+  const skewText = duration(maxFutureSkewMs);
+  const ageText = duration(maxAgeMs);
   const optionalNumber = (v: unknown): v is number | null | undefined => v === undefined || v === null || typeof v === 'number';
 
   return (item, index, now) => {
@@ -52,14 +59,14 @@ export function compileValidator(limits: Limits): PacketValidator {
     const vehicleId = o.vehicleId;
     if (vehicleId === undefined || vehicleId === null) return fail(index, 'MISSING_FIELD', 'vehicleId');
     if (typeof vehicleId !== 'string') return fail(index, 'INVALID_TYPE', 'vehicleId', 'string', kindOf(vehicleId));
-    if (!VEHICLE_ID_RE.test(vehicleId)) return fail(index, 'INVALID_VEHICLE_ID', JSON.stringify(vehicleId.length > 80 ? `${vehicleId.slice(0, 80)}…` : vehicleId));
+    if (!VEHICLE_ID_RE.test(vehicleId)) return fail(index, 'INVALID_VEHICLE_ID', showVehicleId(vehicleId));
 
     const ts = o.ts;
     if (ts === undefined || ts === null) return fail(index, 'MISSING_FIELD', 'ts');
     if (typeof ts !== 'number') return fail(index, 'INVALID_TYPE', 'ts', 'number', kindOf(ts));
     if (!Number.isSafeInteger(ts) || ts < 0) return fail(index, 'INVALID_TS', ts);
-    if (ts > now + maxFutureSkewMs) return fail(index, 'TS_IN_FUTURE', ts, maxFutureSkewMs);
-    if (ts < now - maxAgeMs) return fail(index, 'TS_TOO_OLD', ts, maxAgeMs);
+    if (ts > now + maxFutureSkewMs) return fail(index, 'TS_IN_FUTURE', ts, skewText);
+    if (ts < now - maxAgeMs) return fail(index, 'TS_TOO_OLD', ts, ageText, Math.abs(ts * 1000 - now) <= SECONDS_HINT_WINDOW_MS ? ' (epoch seconds instead of milliseconds?)' : '');
 
     const lat = o.lat;
     if (lat === undefined || lat === null) return fail(index, 'MISSING_FIELD', 'lat');

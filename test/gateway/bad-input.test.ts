@@ -1,6 +1,7 @@
 // Table-driven bad input: every packet code and every request code, exact code AND message.
 // Bad packets are mixed with good ones in one request; the good ones must be produced
 // (read back from Kafka) and the bad ones listed with their index.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/index.ts';
@@ -41,14 +42,18 @@ const PACKET_CASES: [string, string, string, string][] = [
   ['numeric vehicleId', w({ vehicleId: 5 }), 'INVALID_TYPE', 'vehicleId must be a string, got number'],
   ['vehicleId with a space', w({ vehicleId: 'a b' }), 'INVALID_VEHICLE_ID', 'vehicleId must be 1-64 characters of [A-Za-z0-9_.:-], got "a b"'],
   ['empty vehicleId', w({ vehicleId: '' }), 'INVALID_VEHICLE_ID', 'vehicleId must be 1-64 characters of [A-Za-z0-9_.:-], got ""'],
-  ['65-char vehicleId', w({ vehicleId: 'x'.repeat(65) }), 'INVALID_VEHICLE_ID', `vehicleId must be 1-64 characters of [A-Za-z0-9_.:-], got "${'x'.repeat(65)}"`],
+  // Regression (#17): a too-long id was quoted twice and cut without its length.
+  ['65-char vehicleId', w({ vehicleId: 'x'.repeat(65) }), 'INVALID_VEHICLE_ID', `vehicleId must be 1-64 characters of [A-Za-z0-9_.:-], got "${'x'.repeat(32)}…" (65 characters)`],
+  ['300-char vehicleId', w({ vehicleId: 'y'.repeat(300) }), 'INVALID_VEHICLE_ID', `vehicleId must be 1-64 characters of [A-Za-z0-9_.:-], got "${'y'.repeat(32)}…" (300 characters)`],
   ['missing ts', without('ts'), 'MISSING_FIELD', 'ts is required'],
   ['string ts', w({ ts: String(TS) }), 'INVALID_TYPE', `ts must be a number, got string "${TS}"`],
   ['fractional ts', w({ ts: 1.5 }), 'INVALID_TS', 'ts must be an integer number of epoch milliseconds, got 1.5'],
   ['negative ts', w({ ts: -5 }), 'INVALID_TS', 'ts must be an integer number of epoch milliseconds, got -5'],
   ['huge ts (1e999)', w({}).replace(`"ts":${TS}`, '"ts":1e999'), 'INVALID_TS', 'ts must be an integer number of epoch milliseconds, got Infinity'],
-  ['ts an hour ahead', w({ ts: NOW + 3_600_000 }), 'TS_IN_FUTURE', `ts ${NOW + 3_600_000} is more than 300000 ms ahead of the gateway clock`],
-  ['ts in seconds', w({ ts: Math.floor(NOW / 1000) }), 'TS_TOO_OLD', `ts ${Math.floor(NOW / 1000)} is more than 604800000 ms behind the gateway clock (epoch seconds instead of milliseconds?)`],
+  ['ts an hour ahead', w({ ts: NOW + 3_600_000 }), 'TS_IN_FUTURE', `ts ${NOW + 3_600_000} is more than 5 minutes ahead of the gateway clock`],
+  ['ts in seconds', w({ ts: Math.floor(NOW / 1000) }), 'TS_TOO_OLD', `ts ${Math.floor(NOW / 1000)} is more than 7 days behind the gateway clock (epoch seconds instead of milliseconds?)`],
+  // Regression (#17): the seconds hint was added to every too-old value.
+  ['ts in ms a year old', w({ ts: NOW - 365 * 86_400_000 }), 'TS_TOO_OLD', `ts ${NOW - 365 * 86_400_000} is more than 7 days behind the gateway clock`],
   ['missing lat', without('lat'), 'MISSING_FIELD', 'lat is required'],
   ['string lat', w({ lat: '31.2' }), 'INVALID_TYPE', 'lat must be a number, got string "31.2"'],
   ['lat 91', w({ lat: 91 }), 'INVALID_LAT', 'lat must be a finite number from -90 to 90, got 91'],
@@ -179,7 +184,8 @@ describe('gateway bad input (real Redis + Kafka)', () => {
     const res = await post(`[${w({ lat: 95 })}, ${w({ lng: 'x' })}]`);
     expect(res.statusCode).toBe(422);
     expect(res.json()).toEqual({
-      statusCode: 422, code: 'ALL_REJECTED', message: 'every packet of the request was rejected',
+      // Regression (#17): the message names the first reason.
+      statusCode: 422, code: 'ALL_REJECTED', message: 'every packet of the request was rejected; the first, packet 0: INVALID_LAT lat must be a finite number from -90 to 90, got 95',
       accepted: 0, duplicates: 0, crossings: 0, produced: 0,
       rejected: [
         { index: 0, code: 'INVALID_LAT', message: 'lat must be a finite number from -90 to 90, got 95' },
@@ -194,5 +200,34 @@ describe('gateway bad input (real Redis + Kafka)', () => {
     const nf = await gw.app.inject({ method: 'GET', url: '/nope?x=1' });
     expect(nf.statusCode).toBe(404);
     expect(nf.json()).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: 'no route GET /nope' });
+  });
+
+  it('Expect: 100-continue with a declared body over the limit gets 413 before any 100 Continue (regression #17)', async () => {
+    const { port } = new URL(await gw.app.listen({ port: 0, host: '127.0.0.1' }));
+    // A client that sends its body only once invited, as curl does for large uploads.
+    const talk = (length: number, body?: string) => new Promise<string>((resolve, reject) => {
+      const sock = connect(Number(port), '127.0.0.1');
+      let got = '';
+      let sent = false;
+      sock.on('data', (c: Buffer) => {
+        got += c.toString();
+        if (body !== undefined && !sent && got.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+          sent = true;
+          sock.write(body);
+        }
+      });
+      sock.on('end', () => resolve(got));
+      sock.on('error', reject);
+      sock.write(`POST /v1/packets HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+    });
+    const big = await talk(64 * 1024 + 1);
+    expect(big.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(big).not.toContain('100 Continue');
+    expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))).toEqual({ statusCode: 413, code: 'BODY_TOO_LARGE', message: 'body exceeds the limit of 65536 bytes' });
+    // Within the limit: invited, then ingested.
+    const body = JSON.stringify(good('continue-1'));
+    const ok = await talk(Buffer.byteLength(body), body);
+    expect(ok.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(JSON.parse(ok.slice(ok.lastIndexOf('\r\n\r\n') + 4))).toMatchObject({ accepted: 1 });
   });
 });

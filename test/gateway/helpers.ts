@@ -2,10 +2,13 @@
 // never share topics), a deterministic fleet that crosses the Shanghai segment boundaries
 // (~31.1 N and ~31.3 N), an independent topic reader (plain kafkajs consumer), and the
 // oracle that says where each packet must land.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
-import { createSegmentLookup, loadTopology, segmentTopic, type Topology } from '../../src/topology/index.ts';
+import { createSegmentLookup, loadTopology, segmentTopic, type LocalInfraState, type Topology } from '../../src/topology/index.ts';
 import { randomName } from '../helpers/index.ts';
 
 export const SHANGHAI = new URL('../../infra/topology/shanghai.yaml', import.meta.url).pathname;
@@ -178,3 +181,53 @@ export async function lossyFront(target: string, forwardFirst: boolean): Promise
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, swallowed: () => swallowed };
 }
 
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** `topo` (private segment ids: own topics) as a file naming the test servers' Kafka and Redis. */
+export function writeTopologyFile(file: string, topo: Topology, servers: LocalInfraState): void {
+  const clouds = topo.clouds.map((c) => (c.roles.includes('ingest') ? { ...c, kafka: { brokers: servers.kafka!.brokers }, redis: { url: servers.redis!.url } } : c));
+  writeFileSync(file, JSON.stringify({ name: topo.name, h3: topo.h3, clouds, segments: topo.segments.map((s) => ({ id: s.id, cloud: s.cloud, cells: s.cells, maxReplicas: s.maxReplicas })) }));
+}
+
+export interface GatewayProcess {
+  url: string;
+  proc: ChildProcess;
+  /** Everything it wrote to stdout so far (its log). */
+  stdout: () => string;
+}
+
+/** `iov gateway --topology <file> --port 0` as a process of its own; resolves once it listens. */
+export async function startGateway(topologyFile: string): Promise<GatewayProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env, IOV_GATEWAY_RATE: 'off', IOV_LOG_LEVEL: 'info' };
+  delete env.IOV_API_KEYS;
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/iov.mjs'), 'gateway', '--topology', topologyFile, '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start within 60 s: ${err}`)), 60_000);
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /gateway listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}: ${err}`));
+    });
+  });
+  return { url, proc, stdout: () => out };
+}
+
+/** SIGTERM, and wait for the exit; resolves with the exit code. */
+export function stopGateway(g: GatewayProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (g.proc.exitCode !== null) return resolve(g.proc.exitCode);
+    g.proc.once('exit', (code) => resolve(code));
+    g.proc.kill('SIGTERM');
+  });
+}

@@ -6,8 +6,7 @@
 // Redis: each packet owned in exactly one segment (its own), crossing copies exactly where
 // the state changed, and no packet produced twice except a take-over, which lands in the
 // same segment as the first copy (so the segment processor's dedup keeps one).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,39 +14,7 @@ import { postPackets, type PostResult } from '../../src/sim/index.ts';
 import { createRedisState } from '../../src/state/index.ts';
 import { createSegmentLookup } from '../../src/topology/index.ts';
 import { infra, randomName } from '../helpers/index.ts';
-import { fleet, lossyFront, privateTopology, readAll, rng, topics, type ReadBack, type TestPacket } from './helpers.ts';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
-
-interface GatewayProcess {
-  url: string;
-  proc: ChildProcess;
-}
-
-async function startGateway(topologyFile: string): Promise<GatewayProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env, IOV_GATEWAY_RATE: 'off', IOV_LOG_LEVEL: 'warn' };
-  delete env.IOV_API_KEYS;
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/iov.mjs'), 'gateway', '--topology', topologyFile, '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start within 60 s: ${err}`)), 60_000);
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /gateway listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code}: ${err}`));
-    });
-  });
-  return { url, proc };
-}
+import { fleet, lossyFront, privateTopology, readAll, rng, startGateway, stopGateway, topics, writeTopologyFile, type GatewayProcess, type ReadBack, type TestPacket } from './helpers.ts';
 
 async function takeovers(gw: GatewayProcess): Promise<number> {
   const text = await (await fetch(`${gw.url}/metrics`)).text();
@@ -104,19 +71,12 @@ describe('several gateway processes on one Redis and one Kafka', () => {
   const brokers = () => infra().kafka!.brokers;
 
   beforeAll(async () => {
-    const { kafka, redis } = infra();
-    // The private segment ids (own topics) with the shared servers named in the topology.
-    const clouds = topo.clouds.map((c) => (c.roles.includes('ingest') ? { ...c, kafka: { brokers: kafka!.brokers }, redis: { url: redis!.url } } : c));
-    writeFileSync(file, JSON.stringify({ name: topo.name, h3: topo.h3, clouds, segments: topo.segments.map((s) => ({ id: s.id, cloud: s.cloud, cells: s.cells, maxReplicas: s.maxReplicas })) }));
+    writeTopologyFile(file, topo, infra());
     gws.push(...(await Promise.all([0, 1, 2].map(() => startGateway(file)))));
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(gws.map((g) => new Promise<void>((resolve) => {
-      if (g.proc.exitCode !== null) return resolve();
-      g.proc.once('exit', () => resolve());
-      g.proc.kill('SIGTERM');
-    })));
+    await Promise.all(gws.map(stopGateway));
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -35,7 +35,7 @@ describe('MQTT ingest: a gateway killed mid-stream', () => {
       '--mqtt', broker.url, '--mqtt-client-id', clientId,
     ], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, IOV_API_KEYS: Object.entries(KEYS).map(([k, v]) => `${k}:${v}`).join(','), IOV_MQTT_USERNAME: SERVICE.username, IOV_MQTT_PASSWORD: SERVICE.password, IOV_LOG_LEVEL: 'warn' },
+      env: { ...process.env, IOV_API_KEYS: Object.entries(KEYS).map(([k, v]) => `${k}:${v}`).join(','), IOV_MQTT_USERNAME: SERVICE.username, IOV_MQTT_PASSWORD: SERVICE.password, IOV_LOG_LEVEL: 'info' },
     });
     children.add(child);
     child.on('exit', () => children.delete(child));

@@ -121,7 +121,7 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
     });
     expect(broken).toMatchObject({ code: 'MALFORMED_JSON', correlation: 'broken' });
     expect(broken!.message).toMatch(/^body is not valid JSON: /);
-    expect(allBad).toMatchObject({ code: 'ALL_REJECTED', message: 'every packet of the request was rejected', accepted: 0 });
+    expect(allBad).toMatchObject({ code: 'ALL_REJECTED', message: 'every packet of the request was rejected; the first, packet 0: INVALID_VEHICLE_ID vehicleId must be 1-64 characters of [A-Za-z0-9_.:-], got "bad id!"', accepted: 0 });
     expect((allBad as { rejected: { code: string }[] }).rejected.map((r) => r.code)).toEqual(['INVALID_VEHICLE_ID']);
     expect(empty).toEqual({ code: 'EMPTY_BODY', message: 'the request holds no packets', correlation: 'empty' });
     const text = await gw.metrics.metrics();

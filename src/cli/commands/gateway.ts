@@ -38,8 +38,7 @@ export function register(program: Command): void {
       const { loadTopology, readLocalState, stateFile, kafkaEndpoint, redisEndpoint } = await import('../../topology/index.ts');
       const { createKafkaBus } = await import('../../bus/index.ts');
       const { createRedisState } = await import('../../state/index.ts');
-      const { createGateway, ensureSegmentTopics, gatewayConfigFromEnv } = await import('../../gateway/index.ts');
-      const { pino } = await import('pino');
+      const { createGateway, createGatewayLogger, ensureSegmentTopics, gatewayConfigFromEnv } = await import('../../gateway/index.ts');
 
       const topo = loadTopology(opts.topology);
       const local = readLocalState(stateFile(opts.stateDir));
@@ -50,7 +49,8 @@ export function register(program: Command): void {
       if (noKeys && !LOOPBACK.has(opts.host) && !opts.insecure) {
         throw Object.assign(new Error(`refusing to listen on ${opts.host} without API keys: set IOV_API_KEYS="<gatewayId>:<secret>,..." (or pass --insecure)`), { code: 'NO_API_KEYS' });
       }
-      const logger = pino({ level: process.env.IOV_LOG_LEVEL ?? 'info', name: 'iov-gateway' });
+      // One log format: JSON lines, or readable lines on a terminal; banners included.
+      const logger = createGatewayLogger();
       // With a Schema Registry: BACKWARD check + registration at start-up, its id in every message.
       let schemaId: number | undefined;
       if (kafka.schemaRegistry) {
@@ -62,12 +62,27 @@ export function register(program: Command): void {
       const busOptions = { brokers: kafka.brokers, clientId: 'iov-gateway', requestTimeoutMs: 5_000, retries: 1 };
       const bus = createKafkaBus(busOptions);
       const state = createRedisState({ url: redis.url });
-      await ensureSegmentTopics(bus, topo);
-      const gw = createGateway({ topology: topo, bus, state, config, logger, defaultMetrics: true, schemaId, ...(opts.producerThread ? { produceWorker: busOptions } : {}) });
-      const address = await gw.app.listen({ port, host: opts.host });
-      logger.info({ address, kafka: kafka.brokers, redis: redis.url, segments: topo.segments.map((s) => s.id), auth: gw.authEnabled }, 'gateway listening');
-      process.stdout.write(`gateway listening on ${address} (POST /v1/packets, /healthz, /readyz, /metrics)\n`);
+      let gw: import('../../gateway/index.ts').Gateway | undefined;
       let mqttIngest: import('../../gateway/index.ts').MqttIngest | undefined;
+      // A start-up failure (port in use, Kafka unreachable, …) exits non-zero at once: the
+      // error goes up to be printed, what was opened is closed in the background, and a
+      // timer ends the process if a client library still holds it open (#17).
+      const abandon = (err: unknown): never => {
+        setTimeout(() => process.exit(1), 2_000).unref();
+        void Promise.allSettled([mqttIngest?.close(), gw?.close(), bus.close(), state.close()]);
+        throw err;
+      };
+      let address: string;
+      try {
+        await ensureSegmentTopics(bus, topo);
+        gw = createGateway({ topology: topo, bus, state, config, logger, defaultMetrics: true, schemaId, ...(opts.producerThread ? { produceWorker: busOptions } : {}) });
+        address = await gw.app.listen({ port, host: opts.host });
+      } catch (err) {
+        return abandon(err);
+      }
+      const running = gw;
+      logger.info({ address, kafka: kafka.brokers, redis: redis.url, segments: topo.segments.map((s) => s.id), auth: gw.authEnabled },
+        `gateway listening on ${address} (POST /v1/packets, /healthz, /readyz, /metrics)`);
       if (opts.mqtt) {
         const { startMqttIngest, resolveMqttConfig } = await import('../../gateway/index.ts');
         const url = typeof opts.mqtt === 'string' ? opts.mqtt : local?.mqtt?.url;
@@ -78,15 +93,11 @@ export function register(program: Command): void {
         const clientId = opts.mqttClientId ?? env.IOV_MQTT_CLIENT_ID ?? `iov-gw-${hostname().replace(/[^A-Za-z0-9_.:-]/g, '-')}`;
         const config = resolveMqttConfig({ url, clientId, group: opts.mqttGroup ?? 'iov-ingest', ...(login ?? {}) });
         try {
-          mqttIngest = await startMqttIngest({ ingest: gw.ingest, config: gw.config, metrics: gw.metrics, logger }, config);
+          mqttIngest = await startMqttIngest({ ingest: running.ingest, config: running.config, metrics: running.metrics, logger }, config);
         } catch (err) {
-          // A start-up failure: stop what runs so the process exits (non-zero) at once.
-          await gw.close();
-          await bus.close();
-          await state.close();
-          throw err;
+          return abandon(err);
         }
-        process.stdout.write(`gateway subscribed to ${url} as ${clientId} ($share/${config.group}/iov/v1/+/packets)\n`);
+        logger.info({ mqtt: url, clientId }, `gateway subscribed to ${url} as ${clientId} ($share/${config.group}/iov/v1/+/packets)`);
       }
 
       let stopping = false;
@@ -95,7 +106,7 @@ export function register(program: Command): void {
         stopping = true;
         logger.info({ signal }, 'gateway stopping: draining requests in flight');
         await mqttIngest?.close();
-        await gw.close();
+        await running.close();
         await bus.close();
         await state.close();
         process.exit(0);
