@@ -36,9 +36,16 @@ describe('iov gateway (process)', () => {
 
   it('logs JSON lines only, banners included, from start to a clean stop', async () => {
     const gw = await startGateway(file);
-    expect(await stopGateway(gw)).toBe(0);
+    const code = await stopGateway(gw);
+    expect(code, `stderr: ${gw.stderr()}\nstdout: ${gw.stdout()}`).toBe(0);
     const lines = gw.stdout().split('\n').filter((l) => l !== '');
-    const records = lines.map((l) => JSON.parse(l) as { name: string; level: number; msg: string; address?: string });
+    const records = lines.map((l) => {
+      try {
+        return JSON.parse(l) as { name: string; level: number; msg: string; address?: string };
+      } catch {
+        throw new Error(`not a JSON log line: ${l}`);
+      }
+    });
     expect(records.every((r) => r.name === 'iov-gateway' && typeof r.level === 'number')).toBe(true);
     expect(records.find((r) => r.msg.startsWith('gateway listening on '))).toMatchObject({ address: gw.url });
     expect(records.some((r) => r.msg.startsWith('gateway stopping'))).toBe(true);

@@ -153,13 +153,14 @@ export async function readAll(brokers: string[], topicList: string[], count: num
 }
 
 /**
- * A front for `target` whose first request is never answered (the client times out): with
- * `forwardFirst` the request still reaches the gateway (the first attempt lands, only its
- * answer is lost), without it the request goes nowhere. Later requests pass through.
+ * A front for `target` that spoils its first request: `answer-lost` forwards it, waits for
+ * the gateway's answer (the attempt landed and was committed) and then drops the client's
+ * connection without answering; `request-lost` never forwards it nor answers (the client
+ * times out). Later requests pass through.
  */
-export async function lossyFront(target: string, forwardFirst: boolean): Promise<{ url: string; server: Server; swallowed: () => number }> {
+export async function lossyFront(target: string, mode: 'answer-lost' | 'request-lost'): Promise<{ url: string; server: Server; spoiled: () => number }> {
   let n = 0;
-  let swallowed = 0;
+  let spoiled = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -167,9 +168,9 @@ export async function lossyFront(target: string, forwardFirst: boolean): Promise
       const first = n++ === 0;
       const forward = () => fetch(new URL(req.url!, target), { method: 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) });
       if (first) {
-        swallowed++;
-        if (forwardFirst) void forward().then((r) => r.text());
-        return; // never answered
+        spoiled++;
+        if (mode === 'answer-lost') void forward().then((r) => r.text()).then(() => req.socket.destroy());
+        return; // request-lost: never answered
       }
       void forward().then(async (r) => {
         res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
@@ -178,9 +179,8 @@ export async function lossyFront(target: string, forwardFirst: boolean): Promise
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, swallowed: () => swallowed };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, spoiled: () => spoiled };
 }
-
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -195,6 +195,7 @@ export interface GatewayProcess {
   proc: ChildProcess;
   /** Everything it wrote to stdout so far (its log). */
   stdout: () => string;
+  stderr: () => string;
 }
 
 /** `iov gateway --topology <file> --port 0` as a process of its own; resolves once it listens. */
@@ -220,7 +221,7 @@ export async function startGateway(topologyFile: string): Promise<GatewayProcess
       reject(new Error(`gateway exited with ${code}: ${err}`));
     });
   });
-  return { url, proc, stdout: () => out };
+  return { url, proc, stdout: () => out, stderr: () => err };
 }
 
 /** SIGTERM, and wait for the exit; resolves with the exit code. */

@@ -126,13 +126,13 @@ describe('several gateway processes on one Redis and one Kafka', () => {
     }
     expect(answers.every((a) => a.status === 200 && a.rejected === 0)).toBe(true);
 
-    // Client retries after a timeout (the front swallows the first answer, the client retries
-    // on the next gateway): first attempt landed / first attempt lost.
+    // Client retries on the next gateway: the first attempt landed but its answer was lost
+    // (connection dropped), or it never arrived (the client timed out).
     const landed = fleet({ vehicles: 5, steps: 1, t0: Date.now() - 1000, prefix: `${prefix}-landed`, seed: 3 });
     const lost = fleet({ vehicles: 5, steps: 1, t0: Date.now() - 1000, prefix: `${prefix}-lost`, seed: 4 });
-    const landedFront = await lossyFront(gws[0]!.url, true);
-    const lostFront = await lossyFront(gws[0]!.url, false);
-    const rLanded = await postPackets(landed, { targets: [landedFront.url, gws[1]!.url], timeoutMs: 1_500, backoffMs: 1 });
+    const landedFront = await lossyFront(gws[0]!.url, 'answer-lost');
+    const lostFront = await lossyFront(gws[0]!.url, 'request-lost');
+    const rLanded = await postPackets(landed, { targets: [landedFront.url, gws[1]!.url], timeoutMs: 60_000, backoffMs: 1 });
     const rLost = await postPackets(lost, { targets: [lostFront.url, gws[1]!.url], timeoutMs: 1_500, backoffMs: 1 });
     for (const f of [landedFront, lostFront]) f.server.closeAllConnections(), f.server.close();
     expect(rLanded).toMatchObject({ status: 200, retries: 1, accepted: 0, duplicates: 5 });
@@ -151,7 +151,7 @@ describe('several gateway processes on one Redis and one Kafka', () => {
     expect((await takeovers(gws[2]!)) - before).toBe(5);
 
     const results = [...answers, rLanded, rLost, rDead];
-    // + the landed first attempt whose answer the front swallowed (new vehicles: no crossings).
+    // + the landed first attempt whose answer the front dropped (new vehicles: no crossings).
     const produced = results.reduce((n, a) => n + a.accepted + a.crossings, 0) + landed.length;
     const msgs = await readAll(brokers(), topics(topo), produced, { timeoutMs: 60_000, quietMs: 1_000 });
     expect(msgs).toHaveLength(produced);

@@ -65,7 +65,8 @@ describe('simulate over HTTP', () => {
       fractions: { duplicate: 0.05, malformed: 0.05, outOfOrder: 0.02, late: 0 } });
     expect(r.failedBatches).toBe(0);
     expect(r.retries).toBe(0);
-    expect(r.sent).toBeGreaterThan(2000);
+    // How many batches fit in 1.5 s depends on the box's load; the round-robin check needs two.
+    expect(r.batches).toBeGreaterThanOrEqual(2);
     expect(r.accepted + r.duplicates + r.rejected).toBe(r.sent);
     expect(r.duplicates).toBeGreaterThan(0);
     expect(r.rejected).toBeGreaterThan(0);
@@ -92,24 +93,25 @@ describe('simulate over HTTP', () => {
     expect((await messages(bus)) - before).toBe(r.accepted + r.crossings);
   });
 
-  it('a retry after a timeout whose first attempt landed is a duplicate, produced once', async () => {
-    const front = await lossyFront(targets[0]!, true);
+  it('a retry after a lost answer whose attempt landed is a duplicate, produced once', async () => {
+    const front = await lossyFront(targets[0]!, 'answer-lost');
     fronts.push(front.server);
     const packets = [0, 1, 2].map((i) => ({ vehicleId: `landed-${i}`, seq: 1, ts: Date.now(), lat: 31.2, lng: 121.4 }));
     const before = await messages(bus);
-    const r = await postPackets(packets, { targets: [front.url, targets[1]!], apiKey: KEY, timeoutMs: 300, backoffMs: 1 });
-    expect(front.swallowed()).toBe(1);
+    const r = await postPackets(packets, { targets: [front.url, targets[1]!], apiKey: KEY, timeoutMs: 60_000, backoffMs: 1 });
+    expect(front.spoiled()).toBe(1);
     expect(r).toMatchObject({ status: 200, accepted: 0, duplicates: 3, retries: 1, failed: false });
-    expect(r.failures).toEqual([`${front.url}/v1/packets: timed out after 300 ms`]);
+    expect(r.failures).toEqual([`${front.url}/v1/packets: connection reset`]);
     expect((await messages(bus)) - before).toBe(3);
   });
 
   it('a retry after a timeout whose first attempt was lost is accepted', async () => {
-    const front = await lossyFront(targets[0]!, false);
+    const front = await lossyFront(targets[0]!, 'request-lost');
     fronts.push(front.server);
     const packets = [0, 1].map((i) => ({ vehicleId: `lost-${i}`, seq: 1, ts: Date.now(), lat: 31.2, lng: 121.4 }));
     const before = await messages(bus);
     const r = await postPackets(packets, { targets: [front.url, targets[1]!], apiKey: KEY, timeoutMs: 300, backoffMs: 1 });
+    expect(r.failures).toEqual([`${front.url}/v1/packets: timed out after 300 ms`]);
     expect(r).toMatchObject({ status: 200, accepted: 2, duplicates: 0, retries: 1, failed: false });
     expect((await messages(bus)) - before).toBe(2);
   });

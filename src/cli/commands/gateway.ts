@@ -105,10 +105,15 @@ export function register(program: Command): void {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'gateway stopping: draining requests in flight');
-        await mqttIngest?.close();
-        await running.close();
-        await bus.close();
-        await state.close();
+        try {
+          await mqttIngest?.close();
+          await running.close();
+          await bus.close();
+          await state.close();
+        } catch (err) {
+          logger.error({ err }, 'gateway: error while stopping');
+          process.exit(1);
+        }
         process.exit(0);
       };
       process.once('SIGINT', () => void stop('SIGINT'));
