@@ -45,9 +45,16 @@ describe('seasonal naive', () => {
     expect([...out.speed]).toEqual([7, 10, 16]);
   });
 
+  it('takes the same slot a day earlier while the history is shorter than a week', () => {
+    const p = panelOf([CELL], [ramp(400)]);
+    const out = newForecast(1, 2);
+    createSeasonalNaive().predict(p, 300, [3, 12], out);
+    expect([...out.speed]).toEqual([15, 24]);
+  });
+
   it('says how much history it lacks', () => {
     const p = panelOf([CELL], [ramp(100)]);
-    expect(() => createSeasonalNaive().predict(p, 50, [3], newForecast(1, 1))).toThrow(/needs at least 2016 steps of history, got 51/);
+    expect(() => createSeasonalNaive().predict(p, 50, [3], newForecast(1, 1))).toThrow(/needs at least 288 steps of history, got 51/);
   });
 });
 

@@ -162,7 +162,7 @@ export function register(program: Command): void {
         const seeds = (opts.seeds ?? opts.seed).split(',').map((s) => int('seeds', s.trim(), 0));
         const runs = [];
         for (const seed of seeds) runs.push(await simulatedBacktest({ ...runOptions(opts, log), topologyFile: opts.topology, seed, profile: opts.profile }));
-        writeBacktest(opts.out, opts.profile, runs);
+        writeBacktest(opts.out, `${opts.profile}-seed${seeds.join('-')}`, runs);
         return;
       }
       if (opts.source !== 'sim' && opts.source !== 'store') throw Object.assign(new Error(`--source must be sim or store, got ${JSON.stringify(opts.source)}`), { code: 'BAD_OPTION' });

@@ -4,7 +4,7 @@
 // earlier).
 import { ForecastError } from '../errors.ts';
 import { calendar } from '../time.ts';
-import { STEPS_PER_WEEK, VARIABLES, series, type Forecast, type ForecastModel, type Panel } from '../types.ts';
+import { STEPS_PER_DAY, STEPS_PER_WEEK, VARIABLES, series, type Forecast, type ForecastModel, type Panel } from '../types.ts';
 
 export function createPersistence(): ForecastModel {
   return {
@@ -63,17 +63,18 @@ export function createHistoricalAverage(): ForecastModel {
   };
 }
 
-/** The same slot `season` steps earlier (default one week; a day when history is shorter). */
-export function createSeasonalNaive(season = STEPS_PER_WEEK): ForecastModel {
+/** The same slot `season` steps earlier (default one week); a day earlier while the history is shorter. */
+export function createSeasonalNaive(season = STEPS_PER_WEEK, fallback = STEPS_PER_DAY): ForecastModel {
   return {
     name: 'seasonal-naive',
-    minHistory: season,
+    minHistory: fallback,
     fit() {},
     predict(panel: Panel, origin: number, horizons: readonly number[], out: Forecast) {
       const n = panel.cells.length;
       for (let h = 0; h < horizons.length; h++) {
-        const back = origin + horizons[h]! - season * Math.ceil(horizons[h]! / season);
-        if (back < 0) throw new ForecastError('HISTORY_TOO_SHORT', 'seasonal-naive', season, origin + 1);
+        const target = origin + horizons[h]!;
+        const back = target - season >= 0 ? target - season : target - fallback * Math.ceil(horizons[h]! / fallback);
+        if (back < 0) throw new ForecastError('HISTORY_TOO_SHORT', 'seasonal-naive', fallback, origin + 1);
         for (const v of VARIABLES) {
           const s = series(panel, v);
           for (let c = 0; c < n; c++) out[v][h * n + c] = s[c * panel.steps + back]!;
