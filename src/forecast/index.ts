@@ -8,5 +8,5 @@ export { backtestMarkdown, targets, METR_LA, type Target } from './report.ts';
 export { ErrorAccumulator, type Metrics } from './metrics.ts';
 export { RidgeAccumulator } from './ridge.ts';
 export { panelNeighbours, type Neighbours } from './neighbours.ts';
-export { bucketSql, joinPanels, loadPanel, panelFromBuckets, type BucketRow } from './panel.ts';
+export { bucketSql, fromFirstData, joinPanels, loadPanel, panelFromBuckets, type BucketRow } from './panel.ts';
 export { createOnlineForecaster, FORECAST_TABLE, type OnlineForecaster, type OnlineOptions, type TickResult } from './online.ts';

@@ -16,7 +16,7 @@
 import { quoteString, type Store } from '../store/index.ts';
 import { cellToDecimal } from '../topology/index.ts';
 import { ForecastError } from './errors.ts';
-import { loadPanel } from './panel.ts';
+import { fromFirstData, loadPanel } from './panel.ts';
 import { HORIZONS, STEP_S, STEPS_PER_DAY, newForecast, type ForecastModel } from './types.ts';
 
 export const FORECAST_TABLE = 'traffic_forecast';
@@ -68,8 +68,8 @@ export function createOnlineForecaster(o: OnlineOptions): OnlineForecaster {
   };
 
   const fit = async (issuedAt: number): Promise<boolean> => {
-    const history = await loadPanel(o.store, o.segment, issuedAt - historyS, issuedAt, o.utcOffsetS);
     // Leading empty days (before the segment had data) would teach the model zeros: start at the first data.
+    const history = fromFirstData(await loadPanel(o.store, o.segment, issuedAt - historyS, issuedAt, o.utcOffsetS));
     const need = Math.max(STEPS_PER_DAY, o.model.minHistory + 1);
     if (history.cells.length === 0 || history.steps < need) return false;
     try {

@@ -74,3 +74,24 @@ export function joinPanels(panels: readonly Panel[]): Panel {
   };
   return { ...first, cells: panels.flatMap((p) => p.cells), speed: cat((p) => p.speed), flow: cat((p) => p.flow) };
 }
+
+/** The panel from its first step with vehicles in any cell (history before a segment had data is not history). */
+export function fromFirstData(panel: Panel): Panel {
+  let first = panel.steps;
+  for (let c = 0; c < panel.cells.length; c++) {
+    for (let t = 0; t < first; t++) {
+      if (panel.flow[c * panel.steps + t]! > 0) {
+        first = t;
+        break;
+      }
+    }
+  }
+  if (first === 0 || first === panel.steps) return panel;
+  const steps = panel.steps - first;
+  const cut = (s: Float32Array) => {
+    const out = new Float32Array(panel.cells.length * steps);
+    for (let c = 0; c < panel.cells.length; c++) out.set(s.subarray(c * panel.steps + first, (c + 1) * panel.steps), c * steps);
+    return out;
+  };
+  return { ...panel, startS: panel.startS + first * panel.stepS, steps, speed: cut(panel.speed), flow: cut(panel.flow) };
+}

@@ -18,7 +18,7 @@ import type { Panel } from '../forecast/index.ts';
 import type { Store } from '../store/index.ts';
 import { cellToDecimal, createSegmentLookup, type Topology } from '../topology/index.ts';
 import { mulberry32, type Rng } from './rng.ts';
-import { DISTRICTS, RADIALS, RINGS, congestion, toLatLng } from './roads.ts';
+import { CENTRE, DISTRICTS, RADIALS, RINGS, congestion, toLatLng } from './roads.ts';
 
 export const STEP_S = 300;
 export const STEPS_PER_DAY = 86400 / STEP_S;
@@ -208,8 +208,7 @@ export function simulateWeeks(opts: WeeksOptions): TrafficWeeks {
   }
   cells.forEach((cell, c) => {
     const rhythmTable = rhythms.get(cell.road)!;
-    const { lat, lng } = cellCentreKm(cell.cell);
-    const quadrant = (lat >= 0 ? 0 : 2) + (lng >= 0 ? 0 : 1);
+    const quadrant = quadrantOf(cell.cell);
     const days = daily.get(cell.road)!;
     const capacity = cell.capacity * profile.demandScale * (1 + 0.1 * noise.normal());
     let disturbance = 0;
@@ -230,10 +229,10 @@ export function simulateWeeks(opts: WeeksOptions): TrafficWeeks {
   return { roads: cells, panel: { cells: cells.map((c) => c.cell), startS, stepS: STEP_S, steps, utcOffsetS: SHANGHAI_UTC_OFFSET_S, speed, flow } };
 }
 
-/** A cell's centre in km from the network's centre (y north, used as lat/lng signs). */
-function cellCentreKm(cell: string): { lat: number; lng: number } {
+/** Which quadrant around the network's centre a cell lies in (NE 0, NW 1, SE 2, SW 3). */
+function quadrantOf(cell: string): number {
   const [lat, lng] = cellToLatLng(cell);
-  return { lat: lat - 31.2304, lng: lng - 121.4737 };
+  return (lat >= CENTRE.lat ? 0 : 2) + (lng >= CENTRE.lng ? 0 : 1);
 }
 
 /**

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { latLngToCell, gridDisk } from 'h3-js';
 import {
   ForecastError, RidgeAccumulator, createHistoricalAverage, createHoltWinters, createModel, createPersistence, createSarima,
-  createSeasonalNaive, createSpatial, newForecast, runBacktest, ErrorAccumulator, STEPS_PER_WEEK,
+  createSeasonalNaive, createSpatial, fromFirstData, newForecast, runBacktest, ErrorAccumulator, STEPS_PER_WEEK,
 } from '../../src/forecast/index.ts';
 import { panelOf } from './helpers.ts';
 
@@ -193,5 +193,14 @@ describe('metrics and backtest', () => {
 
   it('names unknown models with the known ones', () => {
     expect(() => createModel('lstm')).toThrow('unknown model "lstm" (known: persistence, historical-average, seasonal-naive, holt-winters, sarima, spatial)');
+  });
+});
+
+describe('fromFirstData', () => {
+  it('drops the steps before any cell had vehicles', () => {
+    const p = panelOf([CELL, 'x'], [[5, 5, 7, 8], [5, 5, 6, 9]], [[0, 0, 0, 2], [0, 0, 3, 1]]);
+    const q = fromFirstData(p);
+    expect([q.steps, q.startS - p.startS, [...q.speed], [...q.flow]]).toEqual([2, 600, [7, 8, 6, 9], [0, 2, 3, 1]]);
+    expect(fromFirstData(q)).toBe(q);
   });
 });

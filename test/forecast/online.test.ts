@@ -33,7 +33,7 @@ describe('online forecaster → traffic_forecast → federator', () => {
     await store.close();
   });
 
-  const forecaster = () => createOnlineForecaster({ store, segment: 'mid', model: createModel('spatial'), utcOffsetS: SHANGHAI_UTC_OFFSET_S, historyDays: 2, settleS: 0 });
+  const forecaster = () => createOnlineForecaster({ store, segment: 'mid', model: createModel('spatial'), utcOffsetS: SHANGHAI_UTC_OFFSET_S, settleS: 0 }); // 14 days of history asked, 2 there
 
   it('issues once per closed bucket, also across a restart', async () => {
     const first = forecaster();
