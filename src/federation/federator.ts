@@ -4,6 +4,7 @@
 import { createSegmentLookup, storageClouds, type Topology } from '../topology/index.ts';
 import type { Row, Store } from '../store/index.ts';
 import { FederationError } from './errors.ts';
+import { applyH3ToString } from './h3.ts';
 import { mergeAggregate, mergeRows, renameSingle } from './merge.ts';
 import { planQuery, type Column, type Plan } from './plan.ts';
 
@@ -143,8 +144,8 @@ export function createFederator(opts: FederatorOptions): Federator {
       if (rows.length > limits.maxRows) throw new FederationError('TOO_MANY_ROWS', `more than ${limits.maxRows} rows`);
       const reports = new Map(results.map((r) => [r.report.cloud, r.report]));
       return {
-        columns: exec.columns,
-        rows,
+        columns: p.columns,
+        rows: applyH3ToString(rows, exec.hexColumns),
         partial: failed.length > 0,
         clouds: clouds.map((c) => reports.get(c) ?? { cloud: c, status: 'pruned', ms: 0, rows: 0 }),
         plan: p,

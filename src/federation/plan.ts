@@ -12,6 +12,7 @@ import { quoteIdent } from '../store/index.ts';
 import { children, exprKey, mapExpr, someNode, type Expr, type SelectStmt } from './ast.ts';
 import { AGGREGATES, ALLOWED_TABLES, DENIED_FUNCTIONS, POST_MERGE_FUNCTIONS, SCALAR_FUNCTIONS, isInteger, kindOf, type AggName, type ChType } from './catalog.ts';
 import { FederationError } from './errors.ts';
+import { takeH3ToString } from './h3.ts';
 import { parseSelect } from './parser.ts';
 import { displayExpr, renderExpr } from './render.ts';
 
@@ -50,6 +51,8 @@ export interface Exec {
   order: { expr: Expr; desc: boolean }[];
   /** merge-rows: cloud column types, output column count, order column indexes. */
   rowTypes: ChType[];
+  /** Output columns the federator turns into H3 hex text (h3.ts). */
+  hexColumns: string[];
   limit: bigint | undefined;
   offset: bigint | undefined;
   grouped: boolean;
@@ -313,16 +316,17 @@ export function segmentsInRegion(r: { s: number; w: number; n: number; e: number
 
 export function planQuery(sql: string, ctx: PlannerContext, segOfCell: (hex: string) => string | undefined): { plan: Plan; exec: Exec } {
   const stmt = parseSelect(sql);
+  const hexItems = takeH3ToString(stmt);
   const an = new Analyzer(stmt);
 
   // SELECT items: expand *, normalise, name.
-  const items: { name: string; expr: Expr; alias?: string }[] = [];
+  const items: { name: string; expr: Expr; alias?: string; hex?: boolean }[] = [];
   for (const it of stmt.items) {
     if (it.expr === 'star') {
       for (const c of an.columns.keys()) items.push({ name: c, expr: { kind: 'col', name: c } });
       continue;
     }
-    items.push({ name: it.alias ?? it.text, expr: an.normalise(it.expr), alias: it.alias });
+    items.push({ name: it.alias ?? it.text, expr: an.normalise(it.expr), alias: it.alias, hex: hexItems.has(it) });
   }
   // Aliases are visible everywhere, as in ClickHouse; inside an alias's own definition the
   // name means the column (SELECT toStartOfHour(ts) AS ts … GROUP BY ts works).
@@ -382,20 +386,24 @@ export function planQuery(sql: string, ctx: PlannerContext, segOfCell: (hex: str
   }
 
   const columns: Column[] = [];
+  const hexColumns: string[] = [];
   const seen = new Map<string, number>();
   for (const it of items) {
     let name = it.name;
     const k = seen.get(name) ?? 0;
     seen.set(it.name, k + 1);
     if (k > 0) name = `${name}_${k + 1}`;
-    columns.push({ name, type: an.typeOf(it.expr) });
+    const type = an.typeOf(it.expr);
+    if (it.hex && type !== 'UInt64') throw new FederationError('INVALID_QUERY', `h3ToString() takes a UInt64 H3 index, got ${type}`);
+    if (it.hex) hexColumns.push(name);
+    columns.push({ name, type });
   }
 
   const from = quoteIdent(stmt.table);
   const whereSql = where ? ` WHERE ${renderExpr(where)}` : '';
   const base: Exec = {
     strategy: 'none', table: stmt.table, clouds: targets, sql: '', columns, keyTypes: [], partials: [], countPartial: undefined, aggs: [],
-    outputs: [], having: undefined, order: [], rowTypes: [], limit: stmt.limit, offset: stmt.offset, grouped: groupBy.length > 0,
+    outputs: [], having: undefined, order: [], rowTypes: [], hexColumns, limit: stmt.limit, offset: stmt.offset, grouped: groupBy.length > 0,
   };
   const limitSql = (lim: bigint | undefined, off: bigint | undefined): string =>
     lim === undefined ? '' : off !== undefined && off > 0n ? ` LIMIT ${off}, ${lim}` : ` LIMIT ${lim}`;
@@ -446,7 +454,7 @@ export function planQuery(sql: string, ctx: PlannerContext, segOfCell: (hex: str
   const plan: Plan = {
     strategy: exec.strategy,
     table: stmt.table,
-    columns,
+    columns: columns.map((c) => (hexColumns.includes(c.name) ? { ...c, type: 'String' } : c)),
     pruning: { segments: segs === null ? null : [...segs].sort(), reason },
     clouds: ctx.clouds.map((c) => (targets.includes(c) ? { cloud: c, pruned: false, sql: exec.sql } : { cloud: c, pruned: true })),
     ...(mergeInfo && exec.strategy !== 'single-cloud' ? { merge: mergeInfo } : {}),

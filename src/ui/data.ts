@@ -1,10 +1,10 @@
 // What the map shows, asked of the federator in its SQL (never of a store directly): the
 // closed windows, the cells of one window, one cell's history, and a summary the live
-// updates compare. Cells travel as H3 hex ids (the UInt64 column printed in base 16), the
-// form h3-js and deck.gl's H3HexagonLayer take. Times are unix seconds:
+// updates compare. Cells travel as H3 hex ids (the federator's h3ToString), the form
+// h3-js and deck.gl's H3HexagonLayer take. Times are unix seconds:
 // toUnixTimestamp/toDateTime(n) do not depend on a server's time zone.
 import type { Federator } from '../federation/index.ts';
-import { cellToDecimal, decimalToCell } from '../topology/index.ts';
+import { cellToDecimal } from '../topology/index.ts';
 import { UiError } from './errors.ts';
 import type { CellFlow, CellPoint, FlowSummary, WindowInfo } from './types.ts';
 
@@ -18,10 +18,6 @@ const HEX_CELL = /^[0-9a-f]{15,16}$/;
 export function cellDecimal(hex: string): string {
   if (!HEX_CELL.test(hex)) throw new UiError('UI_BAD_CELL', hex);
   return cellToDecimal(hex);
-}
-
-export function cellHex(decimal: unknown): string {
-  return decimalToCell(String(decimal));
 }
 
 const num = (v: unknown): number => Number(v ?? 0);
@@ -40,10 +36,10 @@ export function createFlowData(federator: Federator) {
     async cells(start: number): Promise<CellFlow[]> {
       if (!Number.isInteger(start) || start < 0) throw new UiError('UI_BAD_WINDOW', String(start));
       const res = await federator.query(
-        'SELECT cell, segment, sum(packets) AS packets, sum(vehicles) AS vehicles, sum(speed_sum) / sum(speed_count) AS mean_kmh ' +
+        'SELECT h3ToString(cell) AS hex, segment, sum(packets) AS packets, sum(vehicles) AS vehicles, sum(speed_sum) / sum(speed_count) AS mean_kmh ' +
           `FROM traffic_flow WHERE window_start = toDateTime(${start}) GROUP BY cell, segment ORDER BY cell`,
       );
-      return res.rows.map((r) => ({ cell: cellHex(r.cell), segment: String(r.segment), packets: num(r.packets), vehicles: num(r.vehicles), meanKmh: meanOrNull(r.mean_kmh) }));
+      return res.rows.map((r) => ({ cell: String(r.hex), segment: String(r.segment), packets: num(r.packets), vehicles: num(r.vehicles), meanKmh: meanOrNull(r.mean_kmh) }));
     },
 
     async history(hex: string): Promise<CellPoint[]> {
@@ -61,10 +57,10 @@ export function createFlowData(federator: Federator) {
       const cells: CellFlow[] = [];
       for (const r of latest.rows) {
         const res = await federator.query(
-          'SELECT cell, avg(speed_kmh) AS mean_kmh, avg(flow) AS flow FROM traffic_forecast ' +
+          'SELECT h3ToString(cell) AS hex, avg(speed_kmh) AS mean_kmh, avg(flow) AS flow FROM traffic_forecast ' +
             `WHERE segment = '${String(r.segment).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}' AND horizon = ${horizon} AND issued_at = toDateTime(${num(r.issued)}) GROUP BY cell ORDER BY cell`,
         );
-        for (const c of res.rows) cells.push({ cell: cellHex(c.cell), segment: String(r.segment), packets: Math.round(num(c.flow)), vehicles: Math.round(num(c.flow)), meanKmh: meanOrNull(c.mean_kmh) });
+        for (const c of res.rows) cells.push({ cell: String(c.hex), segment: String(r.segment), packets: Math.round(num(c.flow)), vehicles: Math.round(num(c.flow)), meanKmh: meanOrNull(c.mean_kmh) });
       }
       return { issuedAt: latest.rows.length === 0 ? null : Math.max(...latest.rows.map((r) => num(r.issued))), cells };
     },

@@ -1,7 +1,7 @@
 // The map page and its endpoints, the pipeline status (DESIGN.md §10, issue 18).
 export { createUiServer, type UiServerOptions } from './server.ts';
 export { createStatusCollector, type StatusCollector, type StatusOptions } from './status.ts';
-export { createFlowData, cellDecimal, cellHex, type FlowData } from './data.ts';
+export { createFlowData, cellDecimal, type FlowData } from './data.ts';
 export type * from './types.ts';
 export { formatStatus } from './format.ts';
 export { parsePrometheusText, urlTarget, registryTarget, type MetricsTarget, type Sample } from './prom.ts';

@@ -12,12 +12,13 @@ export function renderHistory(el: HTMLElement, points: CellPoint[], current: num
   const t0 = points[0]!.start, t1 = points[points.length - 1]!.start;
   const span = Math.max(1, t1 - t0);
   const step = points.length > 1 ? span / (points.length - 1) : 1;
-  const x = (t: number) => L + ((t - t0) / span) * (W - L - R) * (points.length > 1 ? 1 : 0) + (points.length > 1 ? 0 : (W - L - R) / 2);
+  const barW = Math.max(1, Math.min(14, ((W - L - R) / Math.max(2, span / step + 1)) * 0.7));
+  // Bars stay inside the plot: the first and last centres are half a bar in from its edges.
+  const x = (t: number) => (points.length > 1 ? L + barW / 2 + ((t - t0) / span) * (W - L - R - barW) : (L + W - R) / 2);
   const maxP = Math.max(1, ...points.map((p) => p.packets));
   const maxV = Math.max(10, ...points.map((p) => p.meanKmh ?? 0));
   const yP = (v: number) => H - B - (v / maxP) * (H - T - B);
   const yV = (v: number) => H - B - (v / maxV) * (H - T - B);
-  const barW = Math.max(1, Math.min(14, ((W - L - R) / Math.max(1, span / step)) * 0.7));
   const bars = points.map((p) => `<rect class="bar" x="${(x(p.start) - barW / 2).toFixed(1)}" y="${yP(p.packets).toFixed(1)}" width="${barW.toFixed(1)}" height="${(H - B - yP(p.packets)).toFixed(1)}" fill="#388bfd66"><title>${p.packets} packets</title></rect>`).join('');
   const speed = points.filter((p) => p.meanKmh !== null).map((p) => `${x(p.start).toFixed(1)},${yV(p.meanKmh!).toFixed(1)}`).join(' ');
   const mark = current !== undefined && current >= t0 && current <= t1 ? `<line x1="${x(current)}" x2="${x(current)}" y1="${T}" y2="${H - B}" stroke="#8b949e" stroke-dasharray="3 3"/>` : '';

@@ -20,11 +20,12 @@ export function renderPipeline(el: HTMLElement, s: PipelineStatus): void {
   ));
   if (s.gateways.length) {
     parts.push(table(
-      ['gateway', 'acc/s', 'rej/s', 'crossings', 'rejected by code'],
-      s.gateways.map((g) => [esc(g.target), num(g.acceptedPerS), num(g.rejectedPerS), String(g.crossings),
-        esc(Object.entries(g.rejectedByCode).map(([c, v]) => `${c} ${v}`).join(', ') || '–')]),
+      ['gateway', 'acc/s', 'rej/s', 'crossings'],
+      s.gateways.map((g) => [esc(g.target), num(g.acceptedPerS), num(g.rejectedPerS), String(g.crossings)]),
       new Set([1, 2, 3]),
     ));
+    const codes = s.gateways.map((g) => Object.entries(g.rejectedByCode).map(([c, v]) => `${esc(c)} ${v}`).join(' · ')).filter(Boolean);
+    parts.push(`<div class="dim">rejected by code: ${codes.length ? codes.join('<br>') : 'none'}</div>`);
   }
   parts.push(table(['cloud', 'ClickHouse', 'ms'], s.clouds.map((c) => [esc(c.cloud), c.status === 'ok' ? '<span class="good">ok</span>' : `<span class="bad">${esc(c.error ?? c.status)}</span>`, String(c.ms)]), new Set([2])));
   if (s.services.length) parts.push(table(['service', 'health'], s.services.map((x) => [esc(x.name), x.ok ? '<span class="good">ok</span>' : `<span class="bad">${esc(x.detail)}</span>`])));
