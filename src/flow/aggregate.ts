@@ -21,6 +21,23 @@ export function windowStartOf(tsMs: number, windowS: number): number {
   return Math.floor(tsMs / (windowS * 1000)) * windowS;
 }
 
+/**
+ * A packet's identity (the gateway's dedupKey): its vehicle and seq, or its event time when
+ * it has no seq. Stored `packets` rows keep seq 0 for "absent", so seq 0 counts as absent
+ * here too: a key rebuilt from a stored row is the key the stream computed.
+ */
+export function dedupKey(vehicleId: string, seq: number | null | undefined, tsMs: number): string {
+  return seq ? `${vehicleId}|s${seq}` : `${vehicleId}|t${tsMs}`;
+}
+
+/**
+ * Is a packet of window `windowStart` within the duplicate horizon at watermark `wm`? Only
+ * such packets are checked and remembered; the rule depends on the message order alone.
+ */
+export function withinDedupHorizon(windowStart: number, wm: number, rules: FlowRules): boolean {
+  return (windowStart + rules.windowS) * 1000 + rules.allowedLatenessMs + (rules.dedupHorizonMs ?? 0) > wm;
+}
+
 /** Is the window starting at `windowStart` closed once the watermark is `wm`? */
 export function windowClosed(windowStart: number, wm: number, rules: FlowRules): boolean {
   return (windowStart + rules.windowS) * 1000 + rules.allowedLatenessMs <= wm;
@@ -90,6 +107,11 @@ export function processBatch(task: BatchTask): BatchResult {
   if (task.writerSchemas) codec.learn(task.writerSchemas);
   const { rules, segment, partition } = task;
   const skip = new Set(task.skipWindows);
+  const drop = new Set(task.duplicates ?? []);
+  const keys: string[] = [];
+  const keyWindows: number[] = [];
+  const keyOffsets: number[] = [];
+  let duplicates = 0;
   const cells = new Map<string, PartialCellAcc>();
   const opens = new Map<number, WindowOpen>();
   const rows: PacketRow[] = [];
@@ -122,8 +144,17 @@ export function processBatch(task: BatchTask): BatchResult {
       foreign++;
       continue;
     }
-    owned++;
     const ws = windowStartOf(p.ts, rules.windowS);
+    if (drop.has(offset)) {
+      duplicates++;
+      continue;
+    }
+    if (withinDedupHorizon(ws, wmBefore, rules)) {
+      keys.push(dedupKey(p.vehicleId, p.seq, p.ts));
+      keyWindows.push(ws);
+      keyOffsets.push(offset);
+    }
+    owned++;
     const isLate = windowClosed(ws, wmBefore, rules);
     const speed = p.speedKmh !== null && Number.isFinite(p.speedKmh) ? p.speedKmh : null;
     if (isLate) late++;
@@ -164,7 +195,10 @@ export function processBatch(task: BatchTask): BatchResult {
   }
   const out: PartialCell[] = [];
   for (const c of cells.values()) out.push({ ...c, vehicles: [...c.vehicles] });
-  return { wm, cells: out, opens: [...opens.values()], rows, ...(enc ? { encoded: enc.finish() } : {}), poison, owned, late, foreign, replayed };
+  return {
+    wm, cells: out, opens: [...opens.values()], rows, ...(enc ? { encoded: enc.finish() } : {}), poison, owned, late, foreign, replayed, duplicates,
+    keys: { keys, windows: Float64Array.from(keyWindows), offsets: Float64Array.from(keyOffsets) },
+  };
 }
 
 /** Rows → columns (in the worker). */

@@ -3,12 +3,13 @@
 export * from './types.ts';
 export {
   processBatch, packMessages, packRows, unpackRows, addPacket, mergePartial, emptyAgg, toFlowRow, toTrafficFlowRecord,
-  windowStartOf, windowClosed,
+  windowStartOf, windowClosed, dedupKey, withinDedupHorizon,
 } from './aggregate.ts';
+export { DedupKeys } from './dedup.ts';
 export { cellDecimal, cellHalves } from './cell.ts';
 export { PACKET_COLUMNS, createRowEncoder, JsonRowEncoder, RowBinaryEncoder, type RowEncoder, encodedMonthRuns, rowSlice, decodeRows, encodedTransferables } from './encode.ts';
 export { PartitionWindows, type ResumePoint } from './state.ts';
-export { batchTrafficFlow, type OraclePacket, type OracleOptions, type OracleResult } from './oracle.ts';
+export { batchTrafficFlow, DEFAULT_DEDUP_HORIZON_S, type OraclePacket, type OracleOptions, type OracleResult } from './oracle.ts';
 
 /** URL of the Piscina worker module (a .ts file: start the pool with a TS loader in execArgv). */
 export const FLOW_WORKER_URL = new URL('./worker.ts', import.meta.url).href;

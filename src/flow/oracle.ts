@@ -3,6 +3,9 @@
 // no merging, no workers) so the differential tests compare two independent computations.
 import type { FlowRow } from './types.ts';
 
+/** Default duplicate horizon, seconds (docs/segment.md, Duplicates). */
+export const DEFAULT_DEDUP_HORIZON_S = 30;
+
 /** The fields of an EnrichedPacket the oracle reads, plus where the copy was read from. */
 export interface OraclePacket {
   vehicleId: string;
@@ -14,6 +17,8 @@ export interface OraclePacket {
   segment: string;
   ownerSegment: string;
   crossing: boolean;
+  /** Client sequence number (null/absent/0: none, the event time identifies the packet). */
+  seq?: number | null;
   /** Kafka partition of the copy; needed for lateness (a per-partition watermark). */
   partition?: number;
 }
@@ -22,6 +27,8 @@ export interface OracleOptions {
   windowS: number;
   /** Allowed lateness, seconds. Omitted or Infinity: no packet is late. */
   allowedLatenessS?: number;
+  /** Duplicate horizon, seconds (default DEFAULT_DEDUP_HORIZON_S). */
+  dedupHorizonS?: number;
 }
 
 export interface OracleResult {
@@ -29,8 +36,10 @@ export interface OracleResult {
   rows: FlowRow[];
   /** Owned packets that are late under the watermark rule (not in `rows`). */
   late: OraclePacket[];
-  /** Owned packets (each counted once, by its owner). */
+  /** Owned packets (each counted once, by its owner), duplicates excluded. */
   owned: number;
+  /** Owned copies dropped as duplicates of an earlier packet. */
+  duplicates: OraclePacket[];
 }
 
 /**
@@ -38,7 +47,10 @@ export interface OracleResult {
  * Rules (docs/segment.md): only owned copies count (segment === ownerSegment, not a crossing
  * copy); a packet is late when its window end + allowed lateness ≤ the highest event time
  * seen before it in the same partition (any copy, owned or not); no speed → counted in
- * packets only; 1/speed uses max(speed, 1 km/h).
+ * packets only; 1/speed uses max(speed, 1 km/h). An owned packet whose identity (vehicle +
+ * seq, or + ts without seq) an earlier owned packet of the partition had is a duplicate —
+ * dropped, neither counted nor late — when its window end + lateness + horizon is after the
+ * highest event time before it; only packets within that horizon are remembered.
  */
 export function batchTrafficFlow(packets: OraclePacket[], opts: OracleOptions): OracleResult {
   const windowMs = opts.windowS * 1000;
@@ -46,14 +58,26 @@ export function batchTrafficFlow(packets: OraclePacket[], opts: OracleOptions): 
   const highest: Record<string, number> = {};
   const onTime: OraclePacket[] = [];
   const late: OraclePacket[] = [];
+  const duplicates: OraclePacket[] = [];
+  const horizonMs = (opts.dedupHorizonS ?? DEFAULT_DEDUP_HORIZON_S) * 1000;
+  const identities: Record<string, Set<string>> = {};
   let owned = 0;
   for (const p of packets) {
     const where = `${p.segment}/${p.partition ?? 0}`;
     const seen = highest[where] ?? -Infinity;
     highest[where] = Math.max(seen, p.ts);
     if (p.crossing || p.segment !== p.ownerSegment) continue;
-    owned++;
     const windowEnd = (Math.floor(p.ts / windowMs) + 1) * windowMs;
+    if (windowEnd + latenessMs + horizonMs > seen) {
+      const id = p.seq ? `${p.vehicleId}|s${p.seq}` : `${p.vehicleId}|t${p.ts}`;
+      const ids = (identities[where] ??= new Set());
+      if (ids.has(id)) {
+        duplicates.push(p);
+        continue;
+      }
+      ids.add(id);
+    }
+    owned++;
     if (windowEnd + latenessMs <= seen) late.push(p);
     else onTime.push(p);
   }
@@ -93,5 +117,5 @@ export function batchTrafficFlow(packets: OraclePacket[], opts: OracleOptions): 
     });
   }
   rows.sort((a, b) => (a.segment < b.segment ? -1 : a.segment > b.segment ? 1 : a.windowStart - b.windowStart || (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0)));
-  return { rows, late, owned };
+  return { rows, late, owned, duplicates };
 }

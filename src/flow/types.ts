@@ -8,6 +8,12 @@ export interface FlowRules {
   windowS: number;
   /** A window closes once the partition watermark reaches window end + this, ms. */
   allowedLatenessMs: number;
+  /**
+   * Duplicate horizon, ms (docs/segment.md, Duplicates): an owned packet whose key (vehicle,
+   * seq — or ts without a seq) was already seen in the partition is a duplicate while
+   * window end + allowedLatenessMs + this > the watermark before it. Absent: 0.
+   */
+  dedupHorizonMs?: number;
 }
 
 /**
@@ -103,6 +109,8 @@ export interface BatchTask {
    * processor's main thread before the batch is sent.
    */
   writerSchemas?: Record<number, string>;
+  /** Offsets of owned packets the main thread found to be duplicates: skipped (not counted, not stored). */
+  duplicates?: number[];
   /** Pool warm-up: the worker holds its thread this long (ms) so each thread gets one warm task. */
   holdMs?: number;
   /** Test fault: 'throw' makes the worker throw, 'exit' makes the worker thread die. */
@@ -190,4 +198,18 @@ export interface BatchResult {
   foreign: number;
   /** On-time packets skipped because their window is already stored (replay after restart). */
   replayed: number;
+  /** Owned packets skipped as duplicates (task.duplicates); not in `owned`. */
+  duplicates: number;
+  /**
+   * Dedup keys of the owned packets within the duplicate horizon, in offset order, for the
+   * main thread to check against the partition's earlier keys (DedupKeys).
+   */
+  keys: DedupCandidates;
+}
+
+export interface DedupCandidates {
+  keys: string[];
+  /** Window start (epoch s) of each key's packet. */
+  windows: Float64Array;
+  offsets: Float64Array;
 }

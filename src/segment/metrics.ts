@@ -26,7 +26,7 @@ export function segmentMetrics(registry: Registry = new Registry()): SegmentMetr
   const registers = [registry];
   const m: SegmentMetrics = {
     registry,
-    packets: new Counter({ name: 'iov_segment_packets_total', help: 'Packets consumed, by kind: owned, late (owned, after its window closed), foreign (crossing copies), replayed (skipped after a restart)', labelNames: ['segment', 'kind'], registers }),
+    packets: new Counter({ name: 'iov_segment_packets_total', help: 'Packets consumed, by kind: owned, late (owned, after its window closed), foreign (crossing copies), replayed (skipped after a restart), duplicate (an earlier copy of the same packet was counted: a client retry)', labelNames: ['segment', 'kind'], registers }),
     poison: new Counter({ name: 'iov_segment_poison_total', help: 'Undecodable messages sent to the dead-letter topic', labelNames: ['segment'], registers }),
     rows: new Counter({ name: 'iov_segment_rows_written_total', help: 'Rows inserted into ClickHouse', labelNames: ['segment', 'table'], registers }),
     windows: new Counter({ name: 'iov_segment_windows_flushed_total', help: 'Partition windows flushed to traffic_flow', labelNames: ['segment'], registers }),

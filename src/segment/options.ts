@@ -15,6 +15,7 @@ export function validateOptions(o: SegmentProcessorOptions): void {
   positiveInt(o.maxQueuedBatches, 'maxQueuedBatches');
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > 64)) throw new SegmentError('SEG_INVALID_OPTION', ['workers', 'must be an integer from 0 to 64']);
   if (o.allowedLatenessS !== undefined && (typeof o.allowedLatenessS !== 'number' || !Number.isFinite(o.allowedLatenessS) || o.allowedLatenessS < 0)) throw new SegmentError('SEG_INVALID_OPTION', ['allowedLatenessS', 'must be a finite number ≥ 0']);
+  if (o.dedupHorizonS !== undefined && (typeof o.dedupHorizonS !== 'number' || !Number.isFinite(o.dedupHorizonS) || o.dedupHorizonS < 0)) throw new SegmentError('SEG_INVALID_OPTION', ['dedupHorizonS', 'must be a finite number ≥ 0']);
   positiveInt(o.leaseTtlMs, 'leaseTtlMs');
   positiveInt(o.writeDeadlineMs, 'writeDeadlineMs');
   if ((o.writeDeadlineMs ?? DEFAULT_WRITE_DEADLINE_MS) * 2 >= (o.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS)) throw new SegmentError('SEG_INVALID_OPTION', ['writeDeadlineMs', 'must be less than half of leaseTtlMs']);

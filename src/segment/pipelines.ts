@@ -38,7 +38,7 @@ export function pipelineFor(rt: SegmentRuntime, partition: number): Pipeline {
   if (!pl || pl.generation !== rt.generation) {
     const prev = pl;
     pl = {
-      partition, generation: rt.generation, dead: false, pending: 0, recovered: false, state: undefined, next: undefined,
+      partition, generation: rt.generation, dead: false, pending: 0, recovered: false, state: undefined, dedup: undefined, next: undefined,
       skipWindows: new Set(), packetsFrom: 0, deadLettersFrom: 0, buffer: [], scheduled: false,
       // A new incarnation starts only once the old one has finished its in-flight step, so
       // it reads the commit and the stored rows after the old one's last write.

@@ -107,7 +107,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
       const c = rt.counters;
       return {
         segment, status: rt.status, workers, messages: c.messages, owned: c.owned, late: c.late, foreign: c.foreign,
-        replayed: c.replayed, poison: c.poison, batches: c.batches,
+        replayed: c.replayed, duplicates: c.duplicates, poison: c.poison, batches: c.batches,
         rowsWritten: { packets: c.rowsPackets, traffic_flow: c.rowsFlow }, windowsFlushed: c.windowsFlushed,
         openWindows: open, lag: { ...rt.lag }, positions, storeRetries: c.storeRetries, workerFailures: c.workerFailures,
         poolUtilization: rt.runner?.utilization() ?? 0, ...(rt.crashedWith ? { crashed: rt.crashedWith.message } : {}),

@@ -1,12 +1,12 @@
 // Recovery: rebuild a partition's resume state from its commit and from what ClickHouse
 // already holds (W, R, S and P of docs/segment.md). Runs when the partition is assigned,
 // after the previous pipeline's last step.
-import { PartitionWindows } from '../flow/index.ts';
+import { DedupKeys, PartitionWindows, withinDedupHorizon } from '../flow/index.ts';
 import { checkPartitionCount, parseCommitMeta } from './commit.ts';
 import { acquireLease } from './fencing.ts';
 import { persist } from './retry.ts';
 import type { Pipeline, SegmentRuntime } from './runtime.ts';
-import { storedPacketsFrom, storedWindows } from './stored.ts';
+import { storedKeys, storedPacketsFrom, storedWindows } from './stored.ts';
 
 export async function recover(rt: SegmentRuntime, pl: Pipeline): Promise<void> {
   const { rules } = rt;
@@ -30,6 +30,17 @@ export async function recover(rt: SegmentRuntime, pl: Pipeline): Promise<void> {
   await persist(rt, pl, 'read stored packets', async () => {
     pl.packetsFrom = await storedPacketsFrom(rt, pl.partition);
   });
+  // Duplicate keys as they were just before R: those of stored packets below R still within
+  // the horizon at W (the replay from R adds the rest, in order).
+  pl.dedup = new DedupKeys(rules);
+  if (pl.next !== undefined && pl.next > 0) {
+    const first = DedupKeys.firstRetainedWindow(wm, rules);
+    const resumeAt = pl.next;
+    await persist(rt, pl, 'read stored packet keys', async () => {
+      const keys = await storedKeys(rt, pl.partition, resumeAt, first === undefined ? undefined : first * 1000);
+      pl.dedup!.load(keys.filter((k) => withinDedupHorizon(k.windowStart, wm, rules)));
+    });
+  }
   pl.recovered = true;
-  rt.log.info({ partition: pl.partition, next: pl.next, wm, skip: pl.skipWindows.size, packetsFrom: pl.packetsFrom }, 'partition recovered');
+  rt.log.info({ partition: pl.partition, next: pl.next, wm, skip: pl.skipWindows.size, packetsFrom: pl.packetsFrom, dedupKeys: pl.dedup.size }, 'partition recovered');
 }

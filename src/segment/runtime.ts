@@ -5,7 +5,7 @@
 import pino from 'pino';
 import type { Bus, BusConsumer } from '../bus/index.ts';
 import type { Lease } from '../fence/index.ts';
-import type { FlowRules, PartitionWindows, RowFormat } from '../flow/index.ts';
+import { DEFAULT_DEDUP_HORIZON_S, type DedupKeys, type FlowRules, type PartitionWindows, type RowFormat } from '../flow/index.ts';
 import type { Store } from '../store/index.ts';
 import { segmentGroup, segmentTopic } from '../topology/index.ts';
 import { SegmentError } from './errors.ts';
@@ -27,6 +27,8 @@ export interface Pipeline {
   pending: number;
   recovered: boolean;
   state: PartitionWindows | undefined;
+  /** Keys of the owned packets within the duplicate horizon (rebuilt by recovery). */
+  dedup: DedupKeys | undefined;
   /** Next offset to process (undefined: from wherever the log starts). */
   next: number | undefined;
   /** Windows already in traffic_flow (S): a replay does not flush them again. */
@@ -43,7 +45,7 @@ export interface Pipeline {
 }
 
 /** What stats() reports, counted as it happens (rows per table kept apart). */
-export type SegmentCounters = Pick<SegmentStats, 'messages' | 'owned' | 'late' | 'foreign' | 'replayed' | 'poison' | 'batches' | 'windowsFlushed' | 'storeRetries' | 'workerFailures'>
+export type SegmentCounters = Pick<SegmentStats, 'messages' | 'owned' | 'late' | 'foreign' | 'replayed' | 'duplicates' | 'poison' | 'batches' | 'windowsFlushed' | 'storeRetries' | 'workerFailures'>
   & { rowsPackets: number; rowsFlow: number };
 
 export interface SegmentRuntime {
@@ -96,7 +98,10 @@ export function createRuntime(opts: SegmentProcessorOptions): SegmentRuntime {
     topic: opts.topic ?? segmentTopic(segment),
     dlqTopic: opts.dlqTopic ?? `iov.seg.${segment}.dlq`,
     groupId: opts.groupId ?? segmentGroup(segment),
-    rules: { windowS: opts.windowS ?? 60, allowedLatenessMs: Math.round((opts.allowedLatenessS ?? 1) * 1000) },
+    rules: {
+      windowS: opts.windowS ?? 60, allowedLatenessMs: Math.round((opts.allowedLatenessS ?? 1) * 1000),
+      dedupHorizonMs: Math.round((opts.dedupHorizonS ?? DEFAULT_DEDUP_HORIZON_S) * 1000),
+    },
     // Rows are encoded where they are decoded (pool thread) when the store takes encoded bytes:
     // RowBinary when it can (ClickHouse parses it several times cheaper than JSON), else JSON.
     encode: typeof store.insertEncoded !== 'function' ? false : store.encodedFormats?.includes('RowBinary') ? 'RowBinary' : 'JSONEachRow',
@@ -113,7 +118,7 @@ export function createRuntime(opts: SegmentProcessorOptions): SegmentRuntime {
     },
     onFlush: opts.onFlush,
     counters: {
-      messages: 0, owned: 0, late: 0, foreign: 0, replayed: 0, poison: 0, batches: 0,
+      messages: 0, owned: 0, late: 0, foreign: 0, replayed: 0, duplicates: 0, poison: 0, batches: 0,
       rowsPackets: 0, rowsFlow: 0, windowsFlushed: 0, storeRetries: 0, workerFailures: 0,
     },
     pipelines: new Map(),

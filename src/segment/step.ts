@@ -43,8 +43,16 @@ export async function step(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatc
     wm: state.wm, skipWindows: [...pl.skipWindows], packetsFrom: pl.packetsFrom, encode: rt.encode,
     ...(writerSchemas ? { writerSchemas } : {}),
   };
-  const res = await rt.runner!.run(task, pl.partition, () => taskBuffers(msgs));
+  let res = await rt.runner!.run(task, pl.partition, () => taskBuffers(msgs));
   checkAlive(rt, pl);
+  // Duplicates are rare (a client retry whose first produce landed): the batch is checked by
+  // its keys, and run once more only when it holds one, now told which offsets to drop.
+  const duplicates = pl.dedup!.check(res.keys);
+  if (duplicates.length) {
+    res = await rt.runner!.run({ ...task, ...taskBuffers(msgs), duplicates }, pl.partition, () => taskBuffers(msgs));
+    checkAlive(rt, pl);
+  }
+  pl.dedup!.evict(res.wm);
   if (res.packed) res.rows = unpackRows(res.packed);
   state.apply(res);
   const ctx: FaultContext = { segment, partition: pl.partition, firstOffset: first, lastOffset: last, flushed: [] };
@@ -67,10 +75,12 @@ export async function step(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatc
   counters.late += res.late;
   counters.foreign += res.foreign;
   counters.replayed += res.replayed;
+  counters.duplicates += res.duplicates;
   metrics.packets.inc({ segment, kind: 'owned' }, res.owned);
   metrics.packets.inc({ segment, kind: 'late' }, res.late);
   metrics.packets.inc({ segment, kind: 'foreign' }, res.foreign);
   metrics.packets.inc({ segment, kind: 'replayed' }, res.replayed);
+  metrics.packets.inc({ segment, kind: 'duplicate' }, res.duplicates);
   rt.lag[pl.partition] = Math.max(0, Number(msgs.highWatermark) - (last + 1));
   metrics.lag.set({ segment, partition: String(pl.partition) }, rt.lag[pl.partition]!);
   metrics.batchSeconds.observe(rt.labels, (performance.now() - t0) / 1000);

@@ -1,5 +1,6 @@
 // What a partition has already written to ClickHouse: the look-ups behind recovery (S and P
 // of docs/segment.md) and behind the re-check before a retried insert.
+import { dedupKey, windowStartOf } from '../flow/index.ts';
 import { quoteString, type Store } from '../store/index.ts';
 import type { SegmentRuntime } from './runtime.ts';
 
@@ -19,6 +20,20 @@ export async function storedWindows(rt: SegmentRuntime, partition: number, fromW
   else if (fromWs !== undefined) where += ` AND window_start >= toDateTime(${Math.max(0, fromWs)})`;
   const rows = await rt.store.query<{ ws: number | string }>(`SELECT DISTINCT toUInt32(window_start) AS ws FROM traffic_flow WHERE ${where}`);
   return new Set(rows.map((r) => Number(r.ws)));
+}
+
+/**
+ * Dedup keys of the stored packets of this partition below `below` whose event time is at or
+ * after `fromMs` (all when undefined), with their window starts.
+ */
+export async function storedKeys(rt: SegmentRuntime, partition: number, below: number, fromMs: number | undefined): Promise<{ key: string; windowStart: number }[]> {
+  let where = `segment = ${quoteString(rt.segment)} AND kafka_partition = ${partition} AND kafka_offset < ${below}`;
+  if (fromMs !== undefined) where += ` AND ts_ms >= ${Math.max(0, Math.floor(fromMs))}`;
+  const rows = await rt.store.query<{ v: string; s: string | number; t: string | number }>(`SELECT vehicle_id AS v, seq AS s, ts_ms AS t FROM packets WHERE ${where}`);
+  return rows.map((r) => {
+    const ts = Number(r.t);
+    return { key: dedupKey(r.v, Number(r.s), ts), windowStart: windowStartOf(ts, rt.rules.windowS) };
+  });
 }
 
 /** Add the processor's extra `packets` columns to a table created before they existed. */

@@ -67,6 +67,8 @@ export interface SegmentProcessorOptions {
   windowS?: number;
   /** Allowed lateness, seconds (default 1). */
   allowedLatenessS?: number;
+  /** Duplicate horizon after a window's end + lateness, seconds (default 30; docs/segment.md, Duplicates). */
+  dedupHorizonS?: number;
   groupId?: string;
   topic?: string;
   dlqTopic?: string;
@@ -101,6 +103,8 @@ export interface SegmentStats {
   late: number;
   foreign: number;
   replayed: number;
+  /** Owned copies dropped as duplicates of an earlier packet (client retries). */
+  duplicates: number;
   poison: number;
   batches: number;
   rowsWritten: { packets: number; traffic_flow: number };

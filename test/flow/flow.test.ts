@@ -5,7 +5,8 @@ import { latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import {
   batchTrafficFlow, decodeRows, encodedMonthRuns, packMessages, packRows, PartitionWindows, processBatch, rowSlice, unpackRows,
-  type BatchTask, type FlowRow, type FlowRules, type OraclePacket,
+  DedupKeys, dedupKey, windowStartOf, withinDedupHorizon,
+  type BatchTask, type FlowRow, type FlowRules, type OraclePacket, type PacketRow,
 } from '../../src/flow/index.ts';
 import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
 import { rng } from '../helpers/index.ts';
@@ -29,19 +30,33 @@ function task(packets: (EnrichedPacket | Buffer)[], first: number, rules: FlowRu
   };
 }
 
-/** Stream one partition's log through processBatch in random cuts, restarting from resume points. */
-function stream(log: EnrichedPacket[], rules: FlowRules, seed: number): FlowRow[] {
+/**
+ * Stream one partition's log through processBatch in random cuts, restarting from resume
+ * points, as the processor does: duplicates checked on the main thread (DedupKeys) and the
+ * batch re-run without them, the key set rebuilt on restart from the stored packets below
+ * the resume point. Returns the stored flow rows and packets rows.
+ */
+function stream(log: EnrichedPacket[], rules: FlowRules, seed: number): { flow: FlowRow[]; packets: PacketRow[] } {
   const r = rng(seed);
   const stored: FlowRow[] = [];
+  const packets: PacketRow[] = [];
   const storedWindows = new Set<number>();
   let commit = { offset: 0, wm: -Infinity };
   let state = new PartitionWindows('S', rules, commit.wm);
+  let dedup = new DedupKeys(rules);
   let next = 0;
+  let packetsFrom = 0;
   let skip = new Set<number>();
   while (next < log.length) {
     const n = 1 + Math.floor(r() * 40);
     const batch = log.slice(next, next + n);
-    const res = processBatch(task(batch, next, rules, state.wm, { skipWindows: [...skip] }));
+    const t = (extra: Partial<BatchTask>) => task(batch, next, rules, state.wm, { skipWindows: [...skip], packetsFrom, ...extra });
+    let res = processBatch(t({}));
+    const duplicates = dedup.check(res.keys);
+    if (duplicates.length) res = processBatch(t({ duplicates }));
+    dedup.evict(res.wm);
+    packets.push(...res.rows);
+    packetsFrom = Math.max(packetsFrom, next + batch.length);
     state.apply(res);
     for (const w of state.closed()) {
       stored.push(...w.rows);
@@ -55,32 +70,51 @@ function stream(log: EnrichedPacket[], rules: FlowRules, seed: number): FlowRow[
       state = new PartitionWindows('S', rules, commit.wm);
       next = commit.offset;
       skip = new Set(storedWindows);
+      dedup = new DedupKeys(rules);
+      const wm = commit.wm;
+      dedup.load(packets.filter((p) => Number(p.kafka_offset) < next).map((p) => ({ key: dedupKey(p.vehicle_id, p.seq, p.ts_ms), windowStart: windowStartOf(p.ts_ms, rules.windowS) }))
+        .filter((k) => withinDedupHorizon(k.windowStart, wm, rules)));
     }
   }
   state.advanceToCloseAll();
   for (const w of state.closed(true)) stored.push(...w.rows);
-  return stored.sort((a, b) => a.windowStart - b.windowStart || (a.cell < b.cell ? -1 : 1));
+  return { flow: stored.sort((a, b) => a.windowStart - b.windowStart || (a.cell < b.cell ? -1 : 1)), packets };
 }
 
 describe('streaming flow equals the batch oracle', () => {
   for (const seed of [1, 2, 3, 4]) {
     it(`random batch cuts and restarts (seed ${seed})`, () => {
       const r = rng(seed * 97);
-      const rules: FlowRules = { windowS: 10, allowedLatenessMs: 2000 };
+      const rules: FlowRules = { windowS: 10, allowedLatenessMs: 2000, dedupHorizonMs: 5000 };
       const log: EnrichedPacket[] = [];
+      const seqs = new Map<string, number>();
       for (let i = 0; i < 1500; i++) {
         const roll = r();
+        const vehicleId = `v${Math.floor(r() * 30)}`;
+        const seq = (seqs.get(vehicleId) ?? 0) + 1;
+        seqs.set(vehicleId, seq);
         log.push(packet({
-          vehicleId: `v${Math.floor(r() * 30)}`,
+          vehicleId, seq: r() < 0.2 ? null : seq,
           ts: 1_700_000_000_000 + i * 200 + Math.floor((r() - 0.5) * 6000) - (r() < 0.03 ? 40_000 : 0),
           speedKmh: roll < 0.1 ? null : roll < 0.2 ? 0 : Math.fround(r() * 130),
           cell: CELLS[Math.floor(r() * CELLS.length)]!,
           crossing: r() < 0.05,
         }));
+        // A client retry whose first attempt landed: the same packet again, soon (same window)
+        // or much later (its window closed; within or past the duplicate horizon).
+        if (r() < 0.06 && log.length > 1) {
+          const back = r() < 0.5 ? 1 + Math.floor(r() * 10) : 30 + Math.floor(r() * 150);
+          log.push({ ...log[Math.max(0, log.length - 1 - back)]! });
+        }
       }
-      const oracle = batchTrafficFlow(log.map((p) => ({ ...p, partition: 0 })), { windowS: 10, allowedLatenessS: 2 });
+      const oracle = batchTrafficFlow(log.map((p) => ({ ...p, partition: 0 })), { windowS: 10, allowedLatenessS: 2, dedupHorizonS: 5 });
       expect(oracle.late.length).toBeGreaterThan(10);
-      const got = stream(log, rules, seed);
+      expect(oracle.duplicates.length).toBeGreaterThan(10);
+      const { flow: got, packets } = stream(log, rules, seed);
+      // Stored packets: every owned packet once, duplicates never, late ones flagged.
+      expect(packets.length).toBe(oracle.owned);
+      expect(new Set(packets.map((p) => dedupKey(p.vehicle_id, p.seq, p.ts_ms))).size).toBeLessThanOrEqual(packets.length);
+      expect(packets.filter((p) => p.late).map((p) => `${p.vehicle_id}@${p.ts_ms}`).sort()).toEqual(oracle.late.map((p) => `${p.vehicleId}@${p.ts}`).sort());
       expect(got.map(({ speedSum, invSpeedSum, ...rest }) => rest)).toEqual(oracle.rows.map(({ speedSum, invSpeedSum, ...rest }) => rest));
       for (const [i, g] of got.entries()) {
         expect(g.speedSum).toBeCloseTo(oracle.rows[i]!.speedSum, 6);

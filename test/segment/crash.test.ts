@@ -2,7 +2,9 @@
 // nothing after the hook is written or committed) at several points in turn — mid-batch,
 // after the raw packets insert, after every insert but before the commit, and between two
 // window inserts of the final flush — and restarted each time in the same consumer group.
-// The final traffic_flow, packets and late flags still equal the batch oracle.
+// The stream holds client retries (the same packet twice), some arriving after their window
+// closed. The final traffic_flow, packets and late flags still equal the batch oracle, which
+// drops duplicates by the same rule.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSegmentProcessor, type SegmentFaults, type SegmentProcessor } from '../../src/segment/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
@@ -24,7 +26,7 @@ describe('segment processor crash and restart', () => {
 
   it('ends with the oracle’s result after crashes mid-batch, after insert before commit, and mid-flush', async () => {
     const seg = randomName('crash');
-    const { records } = simulateFleet({ segments: [seg, randomName('other')], vehicles: 40, steps: 60, windowS: WINDOW_S, seed: 11, lateShare: 0.04 });
+    const { records } = simulateFleet({ segments: [seg, randomName('other')], vehicles: 40, steps: 60, windowS: WINDOW_S, seed: 11, lateShare: 0.04, dupShare: 0.03 });
     const mine = records.filter((r) => r.topic === segmentTopic(seg));
     await bus.ensureTopics([{ topic: segmentTopic(seg), partitions: 4 }]);
     await produceInChunks(bus, mine);
@@ -89,6 +91,9 @@ describe('segment processor crash and restart', () => {
     const oracle = oracleOf(await oracleInput(bus, [seg]), WINDOW_S, LATENESS_S);
     expect(oracle.rows.length).toBeGreaterThan(50);
     expect(oracle.late.length).toBeGreaterThan(0);
+    // Client retries: some within their window, some after it closed; each counted once.
+    expect(oracle.duplicates.length).toBeGreaterThan(20);
+    expect(e.stats().duplicates + d.stats().duplicates + c.duplicates + b.duplicates + a.duplicates).toBeGreaterThan(0);
     expectFlowEqual(await storedFlow([store], WINDOW_S), oracle);
     await expectPacketsEqual([store], oracle);
     await e.stop();

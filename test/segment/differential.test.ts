@@ -30,7 +30,7 @@ describe('segment processors against the batch oracle', () => {
     const segs = [randomName('sn'), randomName('ss')];
     const stores: Store[] = [testStore('cloud-a'), testStore('cloud-b')];
     opened.push(...stores);
-    const { records, copies } = simulateFleet({ segments: segs, vehicles: 60, steps: 50, windowS: WINDOW_S, seed: 7 });
+    const { records, copies } = simulateFleet({ segments: segs, vehicles: 60, steps: 50, windowS: WINDOW_S, seed: 7, dupShare: 0.02 });
     // Three poison messages in the first segment's topic: wrong magic, unknown schema id, cut body.
     const good = codec.encode(copies[0]!);
     const bad = [Buffer.from('not avro at all'), Buffer.concat([Buffer.from([0, 0, 0, 0x7f, 0x7f]), good.subarray(5)]), good.subarray(0, 9)];
@@ -70,7 +70,8 @@ describe('segment processors against the batch oracle', () => {
     await all.start();
     await all.drain({ timeoutMs: 45_000 });
 
-    const oracle = oracleOf(await oracleInput(bus, segs), WINDOW_S, LATENESS_S);
+    const input = await oracleInput(bus, segs);
+    const oracle = oracleOf(input, WINDOW_S, LATENESS_S);
     // The scenario exercises what it claims to.
     expect(oracle.rows.length).toBeGreaterThan(100);
     expect(oracle.late.length).toBeGreaterThan(10);
@@ -79,12 +80,25 @@ describe('segment processors against the batch oracle', () => {
 
     expectFlowEqual(await storedFlow(stores, WINDOW_S), oracle);
     await expectPacketsEqual(stores, oracle);
-    // No double counting: owned packets across both clouds = distinct packets sent.
-    expect(oracle.owned).toBe(copies.filter((c) => !c.crossing).length);
+    // No double counting: owned packets across both clouds = distinct packets sent; client
+    // retries (the same packet twice) dropped, some of them after their window had closed.
+    expect(oracle.owned + oracle.duplicates.length).toBe(copies.filter((c) => !c.crossing).length);
+    expect(oracle.duplicates.length).toBeGreaterThan(20);
+    const wm: Record<string, number> = {};
+    const dups = new Set(oracle.duplicates);
+    let afterClose = 0;
+    for (const p of input) {
+      const at = `${p.segment}/${p.partition}`;
+      const before = wm[at] ?? -Infinity;
+      wm[at] = Math.max(before, p.ts);
+      if (dups.has(p) && (Math.floor(p.ts / 1000 / WINDOW_S) + 1) * WINDOW_S * 1000 + LATENESS_S * 1000 <= before) afterClose++;
+    }
+    expect(afterClose).toBeGreaterThan(5);
 
     const [s0, s1] = procs.map((p) => p.stats());
     expect(s0!.owned + s1!.owned).toBe(oracle.owned);
     expect(s0!.late + s1!.late).toBe(oracle.late.length);
+    expect(s0!.duplicates + s1!.duplicates).toBe(oracle.duplicates.length);
     expect(s0!.foreign + s1!.foreign).toBe(copies.filter((c) => c.crossing).length);
     expect(s0!.poison).toBe(3);
     expect(faults).toBe(2);
@@ -101,6 +115,7 @@ describe('segment processors against the batch oracle', () => {
     expect(procs[1]!.metrics()).toBe(all.metrics());
     const metrics = await all.metrics().metrics();
     expect(metrics).toMatch(new RegExp(`iov_segment_packets_total\\{segment="${segs[1]}",kind="owned"\\} ${s1!.owned}`));
+    expect(metrics).toMatch(new RegExp(`iov_segment_packets_total\\{segment="${segs[1]}",kind="duplicate"\\} ${s1!.duplicates}`));
     expect(metrics).toMatch(/iov_segment_poison_total\{segment="[^"]+"\} 3/);
     expect(metrics).toMatch(/iov_segment_lag\{/);
   });

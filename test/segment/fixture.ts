@@ -22,6 +22,11 @@ export interface FleetOptions {
   seed?: number;
   /** Share of packets sent again much later (a late packet: ts 3 windows back). */
   lateShare?: number;
+  /**
+   * Share of owned packets sent twice, as a client retry whose first attempt landed: the
+   * same packet again up to 12 steps later (same window, or after it closed).
+   */
+  dupShare?: number;
   windowS: number;
 }
 
@@ -34,6 +39,7 @@ export function simulateFleet(o: FleetOptions): { records: ProduceRecord[]; copi
   const cells = o.segments.map((_, si) => Array.from({ length: 12 }, (_, i) => latLngToCell(31.0 + si * 0.1 + i * 0.004, 121.4 + (i % 3) * 0.004, 9)));
   const copies: EnrichedPacket[] = [];
   const lateLater: EnrichedPacket[] = [];
+  const retries: { at: number; p: EnrichedPacket }[] = [];
   const vehicles = Array.from({ length: o.vehicles }, (_, i) => ({ id: `veh-${o.seed ?? 1}-${i}`, seg: i % o.segments.length, seq: 0 }));
   for (let step = 0; step < o.steps; step++) {
     for (const v of vehicles) {
@@ -51,12 +57,15 @@ export function simulateFleet(o: FleetOptions): { records: ProduceRecord[]; copi
       };
       copies.push(p);
       if (prev !== v.seg) copies.push({ ...p, segment: o.segments[prev]!, crossing: true });
+      if (o.dupShare && r() < o.dupShare) retries.push({ at: step + Math.floor(r() * 13), p: { ...p } });
       if (r() < (o.lateShare ?? 0.02)) lateLater.push({ ...p, seq: p.seq === null ? null : p.seq + 1_000_000, ts: ts - 3 * o.windowS * 1000 });
     }
+    for (const x of retries.filter((x) => x.at <= step)) copies.push(x.p);
+    retries.splice(0, retries.length, ...retries.filter((x) => x.at > step));
     // Late packets surface a few steps later (a gateway that flushed its buffer late).
     if (step % 7 === 6) copies.push(...lateLater.splice(0));
   }
-  copies.push(...lateLater);
+  copies.push(...lateLater, ...retries.map((x) => x.p));
   const records = copies.map((p) => ({ topic: segmentTopic(p.segment), key: p.vehicleId, value: codec.encode(p) }));
   return { records, copies };
 }
