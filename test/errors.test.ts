@@ -12,6 +12,7 @@ import { MQTT_ERRORS, PACKET_ERRORS, REQUEST_ERRORS } from '../src/gateway/index
 import { SCHEMA_ERRORS } from '../src/schemas/index.ts';
 import { SEGMENT_ERRORS } from '../src/segment/index.ts';
 import { UI_ERRORS } from '../src/ui/index.ts';
+import { TOPOLOGY_ERRORS } from '../src/topology/index.ts';
 
 const catalogues: [doc: string, errors: Record<string, ErrorDef>][] = [
   ['gateway', { ...PACKET_ERRORS, ...REQUEST_ERRORS }],
@@ -21,6 +22,7 @@ const catalogues: [doc: string, errors: Record<string, ErrorDef>][] = [
   ['mqtt', MQTT_ERRORS],
   ['schemas', SCHEMA_ERRORS],
   ['ui', UI_ERRORS],
+  ['foundation', TOPOLOGY_ERRORS],
 ];
 
 /** code → status ("—" for none) from the rows after the doc's first "Error…" heading. */

@@ -2,10 +2,10 @@
 // it imports this module lazily so `--help` stays instant).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loadTopology } from '../topology/index.ts';
+import { loadTopology, resolveStateDir, statePaths } from '../topology/index.ts';
 import { DEFAULT_DEMAND, instanceFromTopology, loadDemand } from './demand.ts';
 import {
-  centresFromDirectory, centresFromFolder, DEFAULT_DIRECTORY_STORE, findCentre, listCentres, loadDirectory,
+  centresFromDirectory, centresFromFolder, findCentre, listCentres, loadDirectory,
   registerFolder, saveDirectory, withdrawCentre,
 } from './directory.ts';
 import { CabinError, badOption } from './errors.ts';
@@ -14,7 +14,7 @@ import { solveFastHybrid } from './hybrid.ts';
 import { solveGa } from './ga.ts';
 import { readGapFile } from './gap.ts';
 import { generateInstance, LARGE_SIZES, TABLE4_SIZES } from './generator.ts';
-import { DEFAULT_PLAN_FILE, planFromResult, writePlan } from './plan.ts';
+import { planFromResult, writePlan } from './plan.ts';
 import { allocate, SOLVERS } from './solve.ts';
 import type { AllocationInstance, SolverName } from './types.ts';
 import { readFileSync } from 'node:fs';
@@ -33,6 +33,8 @@ export interface AllocateCliOptions {
   instance?: string;
   generate?: string;
   outDir?: string;
+  /** The state folder (plan.json, directory.json); default IOV_STATE_DIR, else .iov. */
+  stateDir?: string;
 }
 
 export interface ParsedAllocateOptions {
@@ -73,7 +75,7 @@ export function parseAllocateOptions(o: AllocateCliOptions): ParsedAllocateOptio
       }
     }
   }
-  const p: ParsedAllocateOptions = { mode: modes[0]!, solver, seed, out: o.out ?? DEFAULT_PLAN_FILE, sizes };
+  const p: ParsedAllocateOptions = { mode: modes[0]!, solver, seed, out: o.out ?? statePaths(resolveStateDir(o.stateDir)).plan, sizes };
   if (timeLimitMs !== undefined) p.timeLimitMs = timeLimitMs;
   return p;
 }
@@ -124,7 +126,7 @@ export async function runAllocate(o: AllocateCliOptions): Promise<void> {
 
 function resolveCentres(o: AllocateCliOptions): ReturnType<typeof centresFromFolder> {
   if (o.centres) return centresFromFolder(o.centres);
-  const store = o.store ?? DEFAULT_DIRECTORY_STORE;
+  const store = o.store ?? statePaths(resolveStateDir(o.stateDir)).directory;
   if (o.store || existsSync(store)) {
     const c = centresFromDirectory(loadDirectory(store));
     if (c.length || o.store) return c;
@@ -162,7 +164,7 @@ async function runGap(file: string, p: ParsedAllocateOptions, json: boolean): Pr
 
 // --- iov directory ---------------------------------------------------------------------
 
-export function runDirectoryRegister(folder: string, store = DEFAULT_DIRECTORY_STORE): void {
+export function runDirectoryRegister(folder: string, store = statePaths().directory): void {
   const d = loadDirectory(store);
   const rep = registerFolder(d, folder);
   saveDirectory(d, store);
@@ -173,7 +175,7 @@ export function runDirectoryRegister(folder: string, store = DEFAULT_DIRECTORY_S
   if (rep.errors.length) process.exitCode = 1;
 }
 
-export function runDirectoryList(store = DEFAULT_DIRECTORY_STORE, json = false): void {
+export function runDirectoryList(store = statePaths().directory, json = false): void {
   const d = loadDirectory(store);
   if (json) { write(`${JSON.stringify(d, null, 2)}\n`); return; }
   for (const p of d.providers) {
@@ -188,13 +190,13 @@ export function runDirectoryList(store = DEFAULT_DIRECTORY_STORE, json = false):
   if (d.providers.length === 0) write(`(empty directory: ${store})\n`);
 }
 
-export function runDirectoryShow(id: string, store = DEFAULT_DIRECTORY_STORE): void {
+export function runDirectoryShow(id: string, store = statePaths().directory): void {
   const e = findCentre(loadDirectory(store), id);
   if (!e) throw new CabinError('CABIN_UNKNOWN_CENTRE', `no centre ${id} in ${store} (have: ${listCentres(loadDirectory(store)).map((x) => x.centre.id).join(', ') || 'none'})`);
   write(`${JSON.stringify({ provider: e.provider, location: e.location, ...e.centre }, null, 2)}\n`);
 }
 
-export function runDirectoryWithdraw(id: string, store = DEFAULT_DIRECTORY_STORE): void {
+export function runDirectoryWithdraw(id: string, store = statePaths().directory): void {
   const d = loadDirectory(store);
   if (!withdrawCentre(d, id)) throw new CabinError('CABIN_UNKNOWN_CENTRE', `no centre ${id} in ${store}`);
   saveDirectory(d, store);

@@ -12,7 +12,6 @@ import { parse as parseYaml } from 'yaml';
 import { CabinError } from './errors.ts';
 import type { CentreParams } from './types.ts';
 
-export const DEFAULT_DIRECTORY_STORE = '.iov/directory.json';
 export const ACCESS_FORMS = ['public-api', 'vpn', 'dedicated-line'] as const;
 export type AccessForm = (typeof ACCESS_FORMS)[number];
 export const CENTRE_STATES = ['up', 'degraded', 'down'] as const;

@@ -10,7 +10,6 @@ const errors = defineErrors('CabinError', {
   CABIN_BAD_DEMAND: { status: 400, retriable: false, message: '%s' },
   CABIN_BAD_INSTANCE: { status: 400, retriable: false, message: '%s' },
   CABIN_BAD_GAP_FILE: { status: 400, retriable: false, message: '%s' },
-  CABIN_BAD_PLAN: { status: 400, retriable: false, message: '%s' },
   CABIN_UNKNOWN_CENTRE: { status: 404, retriable: false, message: '%s' },
   CABIN_NO_CENTRES: { status: 409, retriable: false, message: '%s' },
   CABIN_INFEASIBLE: { status: 422, retriable: false, message: '%s' },

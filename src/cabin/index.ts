@@ -21,10 +21,10 @@ export { generateInstance, TABLE4_SIZES, LARGE_SIZES, type GeneratorOptions } fr
 export {
   type Directory, type DirectoryProvider, type DirectoryLocation, type DirectoryCentre, type CentreStatus,
   type StatusFieldError, type RegisterReport, type RegisterOutcome, type CentreEntry,
-  DEFAULT_DIRECTORY_STORE, createDirectory, loadDirectory, saveDirectory, registerCentre, registerFolder,
+  createDirectory, loadDirectory, saveDirectory, registerCentre, registerFolder,
   withdrawCentre, listCentres, findCentre, parseCentreStatus, readStatusFile, centresFromDirectory, centresFromFolder,
 } from './directory.ts';
 export { type Demand, type SegmentDemand, DEFAULT_DEMAND, parseDemand, loadDemand, blockSizeMB, instanceFromTopology } from './demand.ts';
 export {
-  type ReplicaPlan, type SegmentPlan, DEFAULT_PLAN_FILE, readPlan, writePlan, validatePlan, planFromResult, replicasFor,
+  type ReplicaPlan, type SegmentPlan, readPlan, writePlan, validatePlan, planFromResult, replicasFor,
 } from './plan.ts';

@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { createKafkaBus, GROUP_TIMINGS } from '../bus/index.ts';
 import { runChecks, type Check } from '../embedded/index.ts';
 import { createFederator } from '../federation/index.ts';
-import { batchTrafficFlow } from '../flow/index.ts';
 import { createSupervisor, DRAIN_SIGNAL, type Supervisor } from '../local/index.ts';
 import { runSimulation, type SimulationReport } from '../sim/index.ts';
 import { createClickHouseStore, type Store } from '../store/index.ts';
@@ -180,8 +179,8 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     const federator = createFederator({ topology: runTopo, stores, limits: { maxRows: 2_000_000, maxCloudRows: 2_000_000, timeoutMs: 60_000 } });
     try {
       const result = await runChecks({
-        topology: runTopo, stores, federator, flow: { batchTrafficFlow }, tap: { packets, produced: logged }, gateway: { accepted: acceptedOwned, produced: logged },
-        windowS: o.windowS, allowedLatenessS: o.allowedLatenessS, segments: segRows, processorsRan: true,
+        topology: runTopo, stores, federator, tap: { packets, produced: logged }, gateway: { accepted: acceptedOwned, produced: logged },
+        windowS: o.windowS, allowedLatenessS: o.allowedLatenessS, segments: segRows,
       });
       // The gateway-vs-bus check compares the log with itself here; the acknowledged side is the simulator's.
       checks.push(...result.checks.filter((c) => c.name !== 'gateway produced what the bus acknowledged'));

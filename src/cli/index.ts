@@ -1,5 +1,6 @@
 // The `iov` command. Each subcommand lives in its own file under commands/ and registers
 // itself on the program; heavy modules are imported inside the action so `--help` is instant.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as infra } from './commands/infra.ts';
 import { register as topology } from './commands/topology.ts';
@@ -15,9 +16,15 @@ import { register as ui } from './commands/ui.ts';
 import { register as status } from './commands/status.ts';
 import { register as forecast } from './commands/forecast.ts';
 
+/** The package's version (package.json), for `iov --version`. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('iov')
     .description('iov-pipeline: multi-cloud Internet-of-Vehicles stream pipeline')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
   for (const reg of [infra, topology, gateway, segment, query, allocate, directory, simulate, demo, bench, ui, status, forecast]) reg(program);

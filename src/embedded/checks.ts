@@ -9,7 +9,8 @@
 //      counts exactly, float sums to 1e-9 relative (sum order differs), min/max as Float32.
 import type { Store } from '../store/index.ts';
 import type { Topology } from '../topology/index.ts';
-import type { FederatorLike, FlowModule, FlowRowLike } from './components.ts';
+import type { Federator } from '../federation/index.ts';
+import { batchTrafficFlow, type FlowRow } from '../flow/index.ts';
 import type { Tap } from './tap.ts';
 
 export interface Check {
@@ -28,18 +29,16 @@ export interface FlowTotals {
 export interface CheckInput {
   topology: Topology;
   stores: Store[];
-  federator: FederatorLike | undefined;
-  flow: FlowModule | undefined;
+  federator: Federator;
   tap: Pick<Tap, 'packets' | 'produced'>;
   gateway: { accepted: number; produced: number };
   windowS: number;
   allowedLatenessS: number;
   segments: { segment: string; ownedProduced: number; packetsStored: number; flowPackets: number }[];
-  processorsRan: boolean;
 }
 
 /** The mergeable columns of one (segment, cell, window). */
-type Group = Omit<FlowRowLike, 'segment' | 'cell' | 'windowStart' | 'windowS'>;
+type Group = Omit<FlowRow, 'segment' | 'cell' | 'windowStart' | 'windowS'>;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const parseDateTime = (v: unknown): number => (typeof v === 'number' ? v : Date.parse(`${String(v).replace(' ', 'T')}Z`) / 1000);
@@ -69,7 +68,7 @@ function mergeStored(rows: Record<string, unknown>[]): Map<string, Group> {
   return out;
 }
 
-function fromOracle(rows: FlowRowLike[]): Map<string, Group> {
+function fromOracle(rows: FlowRow[]): Map<string, Group> {
   const out = new Map<string, Group>();
   for (const r of rows) {
     out.set(`${r.segment}|${r.cell}|${r.windowStart}`, {
@@ -106,11 +105,6 @@ export async function runChecks(input: CheckInput): Promise<{ checks: Check[]; o
   add('gateway produced what the bus acknowledged', tap.produced === gateway.produced,
     `gateway reports ${gateway.produced} messages produced, the bus acknowledged ${tap.produced}`);
 
-  if (!input.processorsRan) {
-    add('segment processors ran', false, 'no segment processor ran: nothing reached the stores');
-    return { checks, oracle: undefined };
-  }
-
   // 1. packets
   const stored = input.segments.reduce((s, x) => s + x.packetsStored, 0);
   let total = 0;
@@ -127,42 +121,28 @@ export async function runChecks(input: CheckInput): Promise<{ checks: Check[]; o
       : perSeg.map((s) => `${s.segment}: stored ${s.packetsStored} ≠ produced ${s.ownedProduced}`).join('; '));
 
   // 2 + 3. flow against the batch oracle
-  if (!input.flow) {
-    add('no double count: Σ traffic_flow.packets = on-time owned packets', false, 'src/flow (batch oracle) unavailable: cannot tell on-time from late');
-    return { checks, oracle: undefined };
-  }
-  const oracle = input.flow.batchTrafficFlow(input.tap.packets, { windowS: input.windowS, allowedLatenessS: input.allowedLatenessS });
+  const oracle = batchTrafficFlow(input.tap.packets, { windowS: input.windowS, allowedLatenessS: input.allowedLatenessS });
   const totals: FlowTotals = { owned: oracle.owned, late: oracle.late.length, onTime: oracle.owned - oracle.late.length, rows: oracle.rows.length };
   const flowPackets = input.segments.reduce((s, x) => s + x.flowPackets, 0);
   add('no double count: Σ traffic_flow.packets = on-time owned packets', flowPackets === totals.onTime,
     `Σ traffic_flow.packets = ${flowPackets}, on-time owned packets = ${totals.onTime} (owned ${totals.owned}, late ${totals.late})`);
 
-  let rows: Record<string, unknown>[];
-  let via: string;
-  if (input.federator) {
-    const r = await input.federator.query(FLOW_ROWS_SQL);
-    rows = r.rows;
-    via = `federated query over ${r.clouds.filter((c) => c.status === 'ok').length} clouds`;
-  } else {
-    rows = [];
-    for (const s of stores) rows.push(...(await s.query(FLOW_ROWS_SQL)));
-    via = 'direct reads of each store (federation unavailable)';
-  }
+  const flowRows = await input.federator.query(FLOW_ROWS_SQL);
+  const rows = flowRows.rows;
+  const via = `federated query over ${flowRows.clouds.filter((c) => c.status === 'ok').length} clouds`;
   const problems = diff(mergeStored(rows), fromOracle(oracle.rows));
   add('oracle: federated traffic_flow = batch traffic flow', problems.length === 0,
     problems.length === 0
       ? `${oracle.rows.length} (segment, cell, window) groups equal (${via})`
       : `${problems.length} groups differ (${via}); first: ${problems.slice(0, 3).join(' | ')}`);
 
-  if (input.federator) {
-    // The same totals through the federator's own aggregation and merge.
-    const r = await input.federator.query('SELECT segment, sum(packets) AS packets, count() AS parts FROM traffic_flow GROUP BY segment ORDER BY segment');
-    const want = new Map<string, number>();
-    for (const row of oracle.rows) want.set(row.segment, (want.get(row.segment) ?? 0) + row.packets);
-    const got = new Map(r.rows.map((x) => [String(x.segment), num(x.packets)]));
-    const bad = [...new Set([...want.keys(), ...got.keys()])].filter((s) => (want.get(s) ?? 0) !== (got.get(s) ?? 0));
-    add('oracle: federated sum(packets) per segment', bad.length === 0,
-      bad.length === 0 ? [...want].map(([s, n]) => `${s} ${n}`).join(', ') : bad.map((s) => `${s}: ${got.get(s) ?? 0} ≠ ${want.get(s) ?? 0}`).join('; '));
-  }
+  // The same totals through the federator's own aggregation and merge.
+  const r = await input.federator.query('SELECT segment, sum(packets) AS packets, count() AS parts FROM traffic_flow GROUP BY segment ORDER BY segment');
+  const want = new Map<string, number>();
+  for (const row of oracle.rows) want.set(row.segment, (want.get(row.segment) ?? 0) + row.packets);
+  const got = new Map(r.rows.map((x) => [String(x.segment), num(x.packets)]));
+  const bad = [...new Set([...want.keys(), ...got.keys()])].filter((s) => (want.get(s) ?? 0) !== (got.get(s) ?? 0));
+  add('oracle: federated sum(packets) per segment', bad.length === 0,
+    bad.length === 0 ? [...want].map(([s, n]) => `${s} ${n}`).join(', ') : bad.map((s) => `${s}: ${got.get(s) ?? 0} ≠ ${want.get(s) ?? 0}`).join('; '));
   return { checks, oracle: totals };
 }

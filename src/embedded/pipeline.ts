@@ -2,35 +2,33 @@
 //   topology → cabin plan → gateway ingest() → segment processors (one per segment, pools
 //   sized by the plan) → stores (one per cloud) → federated queries → checks.
 // Embedded by default (in-memory bus and vehicle state, chDB with one database per cloud);
-// `mode: 'local'` uses the servers `iov infra up` started. The returned summary carries the
-// end-of-run checks; `iov demo` exits 0 only when every one holds.
+// `mode: 'local'` uses the servers `iov infra up` started, in a namespace of its own (topics,
+// consumer groups, Redis keys and databases per run), so runs on the same servers never meet.
+// Everything is assembled by the composition root (src/runtime). The returned summary
+// carries the end-of-run checks; `iov demo` exits 0 only when every one holds.
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { createKafkaBus, createMemoryBus, type Bus, type BusConsumer } from '../bus/index.ts';
+import type { BusConsumer } from '../bus/index.ts';
+import { allocate, centresFromFolder, DEFAULT_DEMAND, instanceFromTopology, loadDemand, planFromResult } from '../cabin/index.ts';
+import type { Federator } from '../federation/index.ts';
+import { DEFAULT_ALLOWED_LATENESS_S, DEFAULT_WINDOW_S } from '../flow/index.ts';
+import type { SegmentProcessor, SegmentStats } from '../segment/index.ts';
+import { DEFAULT_TOPOLOGY_FILE, openRuntime, REPO_ROOT } from '../runtime/index.ts';
 import { createFleet, type Fractions } from '../sim/index.ts';
-import { createMemoryState, createRedisState, type VehicleState } from '../state/index.ts';
-import { createChdbStore, createClickHouseStore, openChdbSession, quoteString, type ChdbSession, type Store } from '../store/index.ts';
-import {
-  clickhouseEndpoint, kafkaEndpoint, loadTopology, readLocalState, redisEndpoint, segmentGroup, segmentTopic, stateFile,
-  storageClouds, type Topology,
-} from '../topology/index.ts';
+import { quoteString, type Store } from '../store/index.ts';
+import { loadTopology, replicasFor, segmentGroup, segmentTopic, type ReplicaPlan, type Topology } from '../topology/index.ts';
 import { runChecks, type Check, type FlowTotals } from './checks.ts';
-import {
-  loadComponent, type CabinModule, type FederationModule, type FederatorLike, type FlowModule, type GatewayModule,
-  type ReplicaPlanLike, type SegmentModule, type SegmentProcessorLike,
-} from './components.ts';
 import { faultyStore, tapBus, type Faults } from './tap.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DEFAULT_TOPOLOGY = `${REPO_ROOT}infra/topology/shanghai.yaml`;
+export { REPO_ROOT };
+export const DEFAULT_TOPOLOGY = DEFAULT_TOPOLOGY_FILE;
 
 export interface PipelineOptions {
   /** 'embedded' (default): no servers. 'local': the servers of `iov infra up`. */
   mode?: 'embedded' | 'local';
   topologyFile?: string;
-  /** State directory of `iov infra up` (local mode; default IOV_STATE_DIR or .iov). */
+  /** The state folder of `iov infra up` (local mode; default IOV_STATE_DIR, else .iov). */
   stateDir?: string;
   /** Wall-clock seconds of simulated traffic (default 60). */
   durationS?: number;
@@ -41,7 +39,7 @@ export interface PipelineOptions {
   intervalS?: number;
   /** Tumbling window, seconds (default 60). */
   windowS?: number;
-  /** Allowed lateness, seconds (default 30). */
+  /** Allowed lateness, seconds (default DEFAULT_ALLOWED_LATENESS_S, the segment processors' own). */
   allowedLatenessS?: number;
   fractions?: Partial<Fractions>;
   /** Late packets are held back this long, event-time seconds (default 180: past the lateness). */
@@ -101,7 +99,7 @@ export interface ProbeStats {
 export interface SegmentProgress {
   segment: string;
   lag: number;
-  stats: Record<string, unknown>;
+  stats: SegmentStats;
 }
 
 export interface Progress {
@@ -117,8 +115,8 @@ export interface Progress {
   /** Event time the fleet has reached, epoch ms. */
   eventTime: number;
   segments: SegmentProgress[];
-  /** Windows stored (sum of the processors' counters, when they expose one). */
-  windowsFlushed: number | undefined;
+  /** Windows stored (sum of the processors' counters). */
+  windowsFlushed: number;
 }
 
 export type StepStatus = 'ok' | 'fallback' | 'unavailable' | 'failed';
@@ -149,11 +147,11 @@ export interface PipelineSummary {
   fleet: Record<string, unknown>;
   gateway: { offered: number; accepted: number; duplicates: number; rejected: number; rejectedByCode: Record<string, number>; crossings: number; produced: number };
   /** Per segment: owned packets produced, stored packets and flow rows. */
-  segments: { segment: string; cloud: string; workers: number; ownedProduced: number; packetsStored: number; flowRows: number; flowPackets: number; processor?: Record<string, unknown> }[];
+  segments: { segment: string; cloud: string; workers: number; ownedProduced: number; packetsStored: number; flowRows: number; flowPackets: number; processor: SegmentStats }[];
   oracle: FlowTotals | undefined;
   checks: Check[];
   queries: QueryResult[];
-  plan: ReplicaPlanLike | undefined;
+  plan: ReplicaPlan | undefined;
   stores: { cloud: string; database: string }[];
   faultsFired: string[];
   /** Wall seconds spent ingesting and draining. */
@@ -194,8 +192,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
   const vehicles = opts.vehicles ?? 2_000;
   const seed = opts.seed ?? 1;
   const intervalS = opts.intervalS ?? 5;
-  const windowS = opts.windowS ?? 60;
-  const allowedLatenessS = opts.allowedLatenessS ?? 30;
+  const windowS = opts.windowS ?? DEFAULT_WINDOW_S;
+  const allowedLatenessS = opts.allowedLatenessS ?? DEFAULT_ALLOWED_LATENESS_S;
   const requestSize = opts.requestSize ?? 1000;
   const ingestConcurrency = opts.ingestConcurrency ?? 1;
   const maxLag = opts.maxLag ?? 150_000;
@@ -219,8 +217,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     const plan = await makePlan(topology, opts.solver ?? 'exact', step);
     const workersOf = (segment: string): number => {
       const seg = topology.segments.find((s) => s.id === segment)!;
-      const fromPlan = plan?.segments.find((s) => s.segment === segment)?.replicas;
-      const want = fromPlan ?? opts.fallbackWorkers ?? Math.min(seg.maxReplicas, 2);
+      const want = replicasFor(plan, segment, opts.fallbackWorkers ?? Math.min(seg.maxReplicas, 2));
       // 0 = decode and aggregate on the main thread (no pool).
       return maxWorkers === 0 ? 0 : Math.max(1, Math.min(want, maxWorkers, seg.maxReplicas));
     };
@@ -230,50 +227,33 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     // The gateway's clock is the fleet's virtual clock: event time runs faster than the wall
     // clock in the demo, and ts bounds and dedup horizons must follow it (docs/embedded.md).
     const clock = () => fleet.now() + fleet.options.intervalS * 1000;
-    let bus: Bus;
-    let state: VehicleState;
-    let stores: Store[];
     const runId = randomBytes(3).toString('hex');
-    if (mode === 'embedded') {
-      bus = createMemoryBus({ partitions: 4 });
-      state = createMemoryState(clock);
-      const session: ChdbSession = await openChdbSession();
-      cleanups.push(() => session.close());
-      stores = storageClouds(topology).map((cloud) => createChdbStore({ cloud, session }));
-      step('infrastructure', 'ok', `embedded: in-memory bus and vehicle state, chDB ${session.path} (one database per cloud)`);
-    } else {
-      const st = readLocalState(stateFile(opts.stateDir));
-      if (!st) throw new Error(`--local: no local infrastructure state at ${stateFile(opts.stateDir)} (run: iov infra up)`);
-      bus = createKafkaBus({ brokers: kafkaEndpoint(topology, st).brokers, clientId: `iov-demo-${runId}`, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 });
-      state = createRedisState({ url: redisEndpoint(topology, st).url, keyPrefix: `iov-demo-${runId}:` });
-      // A fresh database per run, so the checks see this run's rows only.
-      stores = storageClouds(topology).map((cloud) => {
-        const ep = clickhouseEndpoint(topology, cloud, st);
-        return createClickHouseStore({ cloud, endpoint: { ...ep, database: `${ep.database}_demo_${runId}` } });
-      });
-      step('infrastructure', 'ok', `local: Kafka ${kafkaEndpoint(topology, st).brokers.join(',')}, Redis, ClickHouse per cloud (databases *_demo_${runId})`);
-    }
-    cleanups.push(() => bus.close());
-    cleanups.push(() => state.close());
-    cleanups.push(async () => {
-      await Promise.all(stores.map((s) => s.close()));
+    const rt = await openRuntime({
+      mode, topology, stateDir: opts.stateDir, plan, clock, clientId: `iov-demo-${runId}`,
+      ...(mode === 'local' ? { namespace: `demo-${runId}.`, kafka: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 } } : {}),
     });
+    cleanups.push(() => rt.close());
+    if (mode === 'local' && !rt.local) throw new Error(`--local: no local infrastructure state at ${rt.paths.infra} (run: iov infra up)`);
+    const bus = rt.bus();
+    const state = rt.vehicleState();
+    // Local: a fresh database per run, so the checks see this run's rows only.
+    const stores = await rt.stores(mode === 'local' ? { database: (base) => `${base}_demo_${runId}` } : {});
+    step('infrastructure', 'ok', mode === 'embedded'
+      ? 'embedded: in-memory bus and vehicle state, chDB (one database per cloud)'
+      : `local: Kafka ${rt.kafkaOptions().brokers.join(',')}, Redis, ClickHouse per cloud (topics demo-${runId}.*, databases *_demo_${runId})`);
     await Promise.all(stores.map((s) => s.migrate()));
     const storeOf = new Map(stores.map((s) => [s.cloud, s]));
 
     const topics = topology.segments.map((s) => segmentTopic(s.id));
-    const partitionsWanted = (seg: Topology['segments'][number]) => Math.max(seg.maxReplicas, plan?.segments.find((p) => p.segment === seg.id)?.replicas ?? 1);
-    await bus.ensureTopics(topology.segments.map((s) => ({ topic: segmentTopic(s.id), partitions: partitionsWanted(s) })));
+    await rt.ensureTopics();
     const tap = await tapBus(bus, topics, faults);
 
     // ---- gateway --------------------------------------------------------------------------
-    const gw = await loadComponent<GatewayModule>('gateway');
-    if (!gw.mod) {
-      step('gateway', 'unavailable', gw.missing!);
-      return finish(await emptySummary());
-    }
+    const { createGateway } = await import('../gateway/index.ts');
     const { pino } = await import('pino');
-    const gateway = gw.mod.createGateway({
+    // The tapped bus (it records every produced copy for the checks), so the gateway is made
+    // here from the runtime's parts rather than by rt.gateway().
+    const gateway = createGateway({
       topology,
       bus: tap.bus,
       state,
@@ -285,24 +265,19 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     step('gateway', 'ok', 'in-process ingest() (the HTTP route uses the same core)');
 
     // ---- segment processors ---------------------------------------------------------------
-    const sg = await loadComponent<SegmentModule>('segment');
-    const processors = new Map<string, SegmentProcessorLike>();
-    if (!sg.mod) {
-      step('segment processors', 'unavailable', sg.missing!);
-    } else {
-      for (const seg of topology.segments) {
-        const store = faultyStore(storeOf.get(seg.cloud)!, seg === topology.segments[0] ? faults : {}, fired);
-        const p = sg.mod.createSegmentProcessor({
-          topology, segmentId: seg.id, bus: tap.bus, store, workers: workersOf(seg.id), windowS, allowedLatenessS, logger: silentLogger,
-        });
-        processors.set(seg.id, p);
-      }
-      await Promise.all([...processors.values()].map((p) => p.start()));
-      cleanups.unshift(async () => {
-        await Promise.all([...processors.values()].map((p) => p.stop().catch(() => {})));
-      });
-      step('segment processors', 'ok', topology.segments.map((s) => `${s.id}: ${workersOf(s.id)} worker(s)`).join(', '));
+    const { createSegmentProcessor } = await import('../segment/index.ts');
+    const processors = new Map<string, SegmentProcessor>();
+    for (const seg of topology.segments) {
+      const store = faultyStore(storeOf.get(seg.cloud)!, seg === topology.segments[0] ? faults : {}, fired);
+      processors.set(seg.id, createSegmentProcessor({
+        topology, segmentId: seg.id, bus: tap.bus, store, workers: workersOf(seg.id), windowS, allowedLatenessS, logger: silentLogger,
+      }));
     }
+    await Promise.all([...processors.values()].map((p) => p.start()));
+    cleanups.unshift(async () => {
+      await Promise.all([...processors.values()].map((p) => p.stop().catch(() => {})));
+    });
+    step('segment processors', 'ok', topology.segments.map((s) => `${s.id}: ${workersOf(s.id)} worker(s)`).join(', '));
     await opts.onLive?.({
       topology, stores,
       metrics: [
@@ -320,7 +295,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     const lagOf = async (segment: string): Promise<number> => {
       // Where the processor is (its next offset per partition) when it says so: committed
       // offsets trail by the open windows on purpose (they are the resume point).
-      const positions = (processors.get(segment)?.stats() as { positions?: Record<string, number> } | undefined)?.positions;
+      const positions = processors.get(segment)?.stats().positions;
       if (positions && Object.keys(positions).length > 0) {
         const ends = await bus.endOffsets(segmentTopic(segment));
         return ends.reduce((s, e) => s + Math.max(0, Number(e.offset) - (positions[e.partition] ?? 0)), 0);
@@ -337,15 +312,18 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     let lastProgress = { at: Date.now(), offered: 0 };
     const progress = async (phase: Progress['phase']): Promise<SegmentProgress[]> => {
       const segs: SegmentProgress[] = [];
-      for (const seg of topology.segments) segs.push({ segment: seg.id, lag: await lagOf(seg.id), stats: (processors.get(seg.id)?.stats() ?? {}) as Record<string, unknown> });
+      for (const seg of topology.segments) {
+        const stats = processors.get(seg.id)!.stats();
+        segs.push({ segment: seg.id, lag: await lagOf(seg.id), stats });
+      }
       if (opts.onProgress) {
         const now = Date.now();
         const dt = Math.max(1, now - lastProgress.at) / 1000;
-        const flushed = segs.map((s) => s.stats.windowsFlushed ?? s.stats.windowsClosed ?? s.stats.windows).filter((x): x is number => typeof x === 'number');
+        const flushed = segs.map((s) => s.stats.windowsFlushed);
         opts.onProgress({
           elapsedS: (now - t0) / 1000, phase, packetsPerS: (g.offered - lastProgress.offered) / dt, offered: g.offered, accepted: g.accepted,
           duplicates: g.duplicates, rejected: g.rejected, crossings: g.crossings, eventTime: fleet.now(), segments: segs,
-          windowsFlushed: flushed.length ? flushed.reduce((a, b) => a + b, 0) : undefined,
+          windowsFlushed: flushed.reduce((a, b) => a + b, 0),
         });
         lastProgress = { at: now, offered: g.offered };
       }
@@ -417,17 +395,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     const probes = opts.probe ? await probe.finish(30_000) : undefined;
 
     // ---- checks, federated queries --------------------------------------------------------
-    const fed = await loadComponent<FederationModule>('federation');
-    let federator: FederatorLike | undefined;
-    if (fed.mod) {
-      federator = fed.mod.createFederator({ topology, stores, limits: { maxRows: 2_000_000, maxCloudRows: 2_000_000, timeoutMs: 60_000 } });
-      cleanups.unshift(() => federator!.close());
-      step('federation', 'ok', `federator over ${stores.length} clouds`);
-    } else {
-      step('federation', 'unavailable', fed.missing!);
-    }
-    const flow = await loadComponent<FlowModule>('flow');
-    if (!flow.mod) step('oracle', 'unavailable', flow.missing!);
+    const federator = await rt.federator({ stores, limits: { maxRows: 2_000_000, maxCloudRows: 2_000_000, timeoutMs: 60_000 } });
+    step('federation', 'ok', `federator over ${stores.length} clouds`);
 
     const segmentsOut: PipelineSummary['segments'] = [];
     for (const seg of topology.segments) {
@@ -437,14 +406,13 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       segmentsOut.push({
         segment: seg.id, cloud: seg.cloud, workers: workersOf(seg.id), ownedProduced: tap.ownedBySegment.get(seg.id) ?? 0,
         packetsStored: Number(pk?.n ?? 0), flowRows: Number(fl?.n ?? 0), flowPackets: Number(fl?.p ?? 0),
-        ...(processors.get(seg.id) ? { processor: processors.get(seg.id)!.stats() as Record<string, unknown> } : {}),
+        processor: processors.get(seg.id)!.stats(),
       });
     }
     const checked = await runChecks({
-      topology, stores, federator, flow: flow.mod, tap, gateway: g, windowS, allowedLatenessS, segments: segmentsOut,
-      processorsRan: processors.size > 0,
+      topology, stores, federator, tap, gateway: g, windowS, allowedLatenessS, segments: segmentsOut,
     });
-    const queries = federator ? await showcaseQueries(federator) : [];
+    const queries = await showcaseQueries(federator);
 
     const summary: PipelineSummary = {
       ok: false,
@@ -468,16 +436,6 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     finish(summary);
     await opts.holdOpen?.(summary);
     return summary;
-
-    async function emptySummary(): Promise<PipelineSummary> {
-      return {
-        ok: false, mode, steps, params: { vehicles, durationS, seed, intervalS, windowS, allowedLatenessS, topology: topologyFile }, wallS: 0,
-        eventSpan: { fromMs: fleet.now(), toMs: fleet.now() }, fleet: { ...fleet.stats },
-        gateway: { offered: 0, accepted: 0, duplicates: 0, rejected: 0, rejectedByCode: {}, crossings: 0, produced: 0 },
-        segments: [], oracle: undefined, checks: [], queries: [], plan, stores: stores.map((s) => ({ cloud: s.cloud, database: s.database })), faultsFired: [],
-        timings: { ingestS: 0, drainS: 0 },
-      };
-    }
   } finally {
     for (const c of cleanups) await c().catch(() => {});
   }
@@ -490,24 +448,18 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
   }
 }
 
-async function makePlan(topology: Topology, solver: 'exact' | 'fast' | 'ga', step: (n: string, s: StepStatus, d: string) => void): Promise<ReplicaPlanLike | undefined> {
-  const cabin = await loadComponent<CabinModule>('cabin');
-  if (!cabin.mod) {
-    step('cabin plan', 'fallback', `${cabin.missing}; pools sized from maxReplicas`);
-    return undefined;
-  }
+async function makePlan(topology: Topology, solver: 'exact' | 'fast' | 'ga', step: (n: string, s: StepStatus, d: string) => void): Promise<ReplicaPlan | undefined> {
   try {
-    const c = cabin.mod;
     const centresDir = `${REPO_ROOT}infra/cabin/centres`;
     const demandFile = `${REPO_ROOT}infra/cabin/demand.${topology.name}.yaml`;
-    const demand = existsSync(demandFile) ? c.loadDemand(demandFile) : c.DEFAULT_DEMAND;
-    const inst = c.instanceFromTopology(topology, demand, c.centresFromFolder(centresDir));
-    const r = await c.allocate(inst, { solver, timeLimitMs: 20_000 });
+    const demand = existsSync(demandFile) ? loadDemand(demandFile) : DEFAULT_DEMAND;
+    const inst = instanceFromTopology(topology, demand, centresFromFolder(centresDir));
+    const r = await allocate(inst, { solver, timeLimitMs: 20_000 });
     if (r.allocations.length === 0) {
       step('cabin plan', 'fallback', `no allocation (${r.status}): ${r.explanation.join('; ')}; pools sized from maxReplicas`);
       return undefined;
     }
-    const plan = c.planFromResult(inst, r);
+    const plan = planFromResult(inst, r);
     step('cabin plan', 'ok', `${plan.solver} solver, ${plan.status}, total cost ${plan.totalCost} (${r.timeMs} ms)`);
     return plan;
   } catch (err) {
@@ -532,7 +484,7 @@ export const SHOWCASE_QUERIES: { title: string; sql: string }[] = [
   },
 ];
 
-async function showcaseQueries(federator: FederatorLike): Promise<QueryResult[]> {
+async function showcaseQueries(federator: Federator): Promise<QueryResult[]> {
   const out: QueryResult[] = [];
   for (const q of SHOWCASE_QUERIES) {
     const t = performance.now();
@@ -540,7 +492,7 @@ async function showcaseQueries(federator: FederatorLike): Promise<QueryResult[]>
       const r = await federator.query(q.sql);
       out.push({
         title: q.title, sql: q.sql,
-        columns: r.columns.map((c) => (typeof c === 'string' ? c : c.name)),
+        columns: r.columns.map((c) => c.name),
         rows: r.rows, clouds: r.clouds.map((c) => ({ cloud: c.cloud, status: c.status, ms: c.ms, rows: c.rows })), ms: Math.round(r.ms ?? performance.now() - t),
       });
     } catch (err) {

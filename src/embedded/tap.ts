@@ -4,7 +4,7 @@
 import { partitionOf, type Bus, type ProduceRecord } from '../bus/index.ts';
 import { enrichedPacketCodec } from '../schemas/index.ts';
 import type { Row, Store } from '../store/index.ts';
-import type { OraclePacketLike } from './components.ts';
+import type { OraclePacket } from '../flow/index.ts';
 
 export interface Faults {
   /**
@@ -20,7 +20,7 @@ export interface Faults {
 export interface Tap {
   bus: Bus;
   /** Every produced copy, in per-(topic, partition) produce order, compact. */
-  readonly packets: OraclePacketLike[];
+  readonly packets: OraclePacket[];
   /** Owned copies produced per segment. */
   readonly ownedBySegment: Map<string, number>;
   readonly produced: number;
@@ -37,7 +37,7 @@ export async function tapBus(bus: Bus, topics: string[], faults: Faults = {}): P
   const codec = enrichedPacketCodec();
   const partitions = new Map<string, number>();
   for (const t of topics) partitions.set(t, await bus.partitionCount(t));
-  const packets: OraclePacketLike[] = [];
+  const packets: OraclePacket[] = [];
   const ownedBySegment = new Map<string, number>();
   const fired: string[] = [];
   // Interning keeps millions of recorded copies small: ids and cells repeat a lot.

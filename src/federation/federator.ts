@@ -131,7 +131,9 @@ export function createFederator(opts: FederatorOptions): Federator {
       const tooMany = results.find((r) => r.tooMany);
       if (tooMany) throw new FederationError('TOO_MANY_ROWS', exec.strategy === 'merge-aggregate' ? `${tooMany.report.cloud} returned more than ${limits.maxCloudRows} groups` : `more than ${limits.maxRows} rows`);
       const failed = results.filter((r) => r.report.status !== 'ok');
-      if (failed.length > 0 && !q.partial) {
+      // Partial results need at least one answer: a query no asked cloud answered is an
+      // error even when partial results are allowed (an empty answer would look like "no data").
+      if (failed.length > 0 && (!q.partial || failed.length === results.length)) {
         const allTimeouts = failed.every((f) => f.report.status === 'timeout');
         throw new FederationError(allTimeouts ? 'CLOUD_TIMEOUT' : 'CLOUD_FAILED', failed.map((f) => f.report.error!).join('; '), { clouds: failed.map((f) => f.report.cloud) });
       }

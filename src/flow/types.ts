@@ -3,6 +3,18 @@
 // (piscina src/types.ts habit) so both sides cannot drift.
 
 /** Flow rule parameters, identical for the streaming path and the batch oracle. */
+/**
+ * The one default allowed lateness, seconds (segment processors, `iov segment`, the demo):
+ * a window is stored about this long after its end. Short, because the gateway already keeps
+ * each vehicle's packets in order per partition; packets later than this are counted as late
+ * (metric and `late` rows), never lost. Raise it with `--lateness` where telematics gateways
+ * upload in batches (docs/segment.md, "Window semantics").
+ */
+export const DEFAULT_ALLOWED_LATENESS_S = 1;
+
+/** The one default tumbling window, seconds. */
+export const DEFAULT_WINDOW_S = 60;
+
 export interface FlowRules {
   /** Tumbling event-time window length, seconds (positive integer). */
   windowS: number;

@@ -1,4 +1,7 @@
-export { infraUp, infraDown, infraStatus, statePath, plannedPartitions, type UpOptions, type ServiceStatus } from './local.ts';
+export {
+  infraUp, infraDown, infraStatus, statePath, LOCAL_KAFKA_PARTITION_LIMIT,
+  type UpOptions, type ServiceStatus, type InfraStatus, type DownReport,
+} from './local.ts';
 export {
   startRedis, startClickHouse, startKafka, stopPid, isAlive, freePort, findBinary, InfraError,
   redisHealthy, clickhouseHealthy, kafkaHealthy,

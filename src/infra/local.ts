@@ -1,11 +1,16 @@
 // `iov infra up|down|status`: the whole local deployment of a topology — one Redis, one
 // ClickHouse per storage cloud, one Kafka cluster — recorded in a state file that every
-// other command reads for endpoints. `up` is idempotent: healthy servers are reused.
+// other command reads for endpoints. `up` is idempotent: healthy servers are reused, and it
+// leaves a usable deployment behind: every cloud's schema exists (empty clouds are a valid
+// state to query) and every segment topic has its planned partitions.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { existsSync as exists, readFileSync } from 'node:fs';
 import { createKafkaBus } from '../bus/index.ts';
-import { readLocalState, segmentTopic, storageClouds, type LocalInfraState, type Topology } from '../topology/index.ts';
+import { createClickHouseStore } from '../store/index.ts';
+import {
+  clickhouseEndpoint, plannedPartitions, readLocalState, segmentTopic, statePaths, storageClouds,
+  type LocalInfraState, type ReplicaPlan, type Topology,
+} from '../topology/index.ts';
 import { randomBytes } from 'node:crypto';
 import { mosquittoHealthy, reloadMosquitto, startMosquitto, writeMosquittoAuth } from './mosquitto.ts';
 import {
@@ -18,14 +23,23 @@ export interface UpOptions {
   /** Extra ClickHouse servers to start besides the topology's storage clouds (e.g. `oracle`). */
   extraClickHouse?: string[];
   log?: (line: string) => void;
-  /** Create every segment topic with enough partitions (default true). */
+  /** Create every segment topic with enough partitions and every cloud's schema (default true). */
   provisionTopics?: boolean;
+  /** The replica plan, if one was made: topics get at least its replicas as partitions. */
+  plan?: ReplicaPlan;
   /** Gateway keys (gatewayId -> API key) that may log in to the MQTT broker; none = anonymous broker. */
   mqttUsers?: Record<string, string>;
 }
 
+/**
+ * What the local Kafka cluster (librdkafka's mock cluster) keeps: about this many messages per
+ * partition; older ones are dropped without a word. Segment processors see the drop as an
+ * offset gap (SEG_OFFSET_GAP); `iov infra status` says it.
+ */
+export const LOCAL_KAFKA_PARTITION_LIMIT = 40_000;
+
 export function statePath(root: string): string {
-  return join(resolve(root), 'infra.json');
+  return statePaths(root).infra;
 }
 
 function save(state: LocalInfraState): void {
@@ -77,7 +91,10 @@ export async function infraUp(topo: Topology, opts: UpOptions): Promise<LocalInf
   } finally {
     save(state);
   }
-  if (opts.provisionTopics !== false && state.kafka) await provisionTopics(topo, state.kafka.brokers, join(root, 'plan.json'), log);
+  if (opts.provisionTopics !== false) {
+    await provisionSchema(topo, state, log);
+    if (state.kafka) await provisionTopics(topo, state.kafka.brokers, opts.plan, log);
+  }
   return state;
 }
 
@@ -105,24 +122,23 @@ async function mqttUp(state: LocalInfraState, dir: string, users: Record<string,
   log(`mosquitto: started ${m.url} (pid ${m.pid})${service ? `, ${Object.keys(users).length} gateway login(s)` : ', ANONYMOUS (no IOV_API_KEYS)'}`);
 }
 
-/**
- * Partitions per segment topic: at least the segment's maxReplicas and the replicas the cabin
- * plan (<root>/plan.json, if any) gives it, so every replica of a consumer group has a
- * partition to own (DESIGN.md §2).
- */
-export function plannedPartitions(topo: Topology, planFile?: string): Map<string, number> {
-  const want = new Map(topo.segments.map((s) => [s.id, s.maxReplicas]));
-  if (planFile && exists(planFile)) {
-    const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { segments?: { segment: string; replicas: number }[] };
-    for (const p of plan.segments ?? []) if (want.has(p.segment)) want.set(p.segment, Math.max(want.get(p.segment)!, p.replicas));
+/** Every storage cloud's database and tables, so `iov query` works on empty clouds at once. */
+async function provisionSchema(topo: Topology, state: LocalInfraState, log: (l: string) => void): Promise<void> {
+  for (const cloud of storageClouds(topo)) {
+    const store = createClickHouseStore({ cloud, endpoint: clickhouseEndpoint(topo, cloud, state) });
+    try {
+      await store.migrate();
+      log(`clickhouse ${cloud}: schema ready (database ${store.database})`);
+    } finally {
+      await store.close();
+    }
   }
-  return want;
 }
 
-async function provisionTopics(topo: Topology, brokers: string[], planFile: string, log: (l: string) => void): Promise<void> {
+async function provisionTopics(topo: Topology, brokers: string[], plan: ReplicaPlan | undefined, log: (l: string) => void): Promise<void> {
   const bus = createKafkaBus({ brokers, clientId: 'iov-infra' });
   try {
-    const want = plannedPartitions(topo, planFile);
+    const want = plannedPartitions(topo, plan);
     await bus.ensureTopics([...want].map(([seg, partitions]) => ({ topic: segmentTopic(seg), partitions })));
     for (const [seg, partitions] of want) {
       const have = await bus.partitionCount(segmentTopic(seg));
@@ -141,9 +157,16 @@ export interface ServiceStatus {
   healthy: boolean;
 }
 
-export async function infraStatus(root: string): Promise<ServiceStatus[]> {
+export interface InfraStatus {
+  servers: ServiceStatus[];
+  /** Facts about the deployment an operator must know (e.g. the local Kafka's retention). */
+  notes: string[];
+}
+
+export async function infraStatus(root: string): Promise<InfraStatus> {
   const state = readLocalState(statePath(root));
-  if (!state) return [];
+  if (!state) return { servers: [], notes: [] };
+  const notes: string[] = [];
   const out: ServiceStatus[] = [];
   if (state.redis) {
     out.push({ name: 'redis', pid: state.redis.pid, endpoint: state.redis.url, alive: isAlive(state.redis.pid), healthy: await redisHealthy(state.redis.port) });
@@ -153,19 +176,33 @@ export async function infraStatus(root: string): Promise<ServiceStatus[]> {
   }
   if (state.kafka) {
     out.push({ name: 'kafka', pid: state.kafka.pid, endpoint: state.kafka.brokers.join(','), alive: isAlive(state.kafka.pid), healthy: await kafkaHealthy(state.kafka.brokers) });
+    notes.push(
+      `kafka is librdkafka's in-memory mock cluster: it keeps only about ${LOCAL_KAFKA_PARTITION_LIMIT} messages per partition and drops older ones; ` +
+      'a consumer that falls that far behind sees an offset gap (SEG_OFFSET_GAP). Keep local runs short, or use a real Kafka.',
+    );
   }
   if (state.mqtt) {
     out.push({ name: 'mosquitto', pid: state.mqtt.pid, endpoint: state.mqtt.url, alive: isAlive(state.mqtt.pid), healthy: await mosquittoHealthy(state.mqtt.port) });
   }
-  return out;
+  return { servers: out, notes };
+}
+
+export interface DownReport {
+  /** The state file looked at. */
+  file: string;
+  /** Whether it existed (nothing is stopped otherwise). */
+  found: boolean;
+  /** Servers it recorded, and how many of them were running and are now stopped. */
+  recorded: number;
+  stopped: number;
 }
 
 /** Stop exactly the processes recorded in the state file, then remove it (data is kept unless purge). */
-export async function infraDown(root: string, opts: { purge?: boolean; log?: (l: string) => void } = {}): Promise<number> {
+export async function infraDown(root: string, opts: { purge?: boolean; log?: (l: string) => void } = {}): Promise<DownReport> {
   const file = statePath(root);
   const state = readLocalState(file);
   const log = opts.log ?? (() => {});
-  if (!state) return 0;
+  if (!state) return { file, found: false, recorded: 0, stopped: 0 };
   const pids: [string, number][] = [];
   if (state.mqtt) pids.push(['mosquitto', state.mqtt.pid]);
   if (state.kafka) pids.push(['kafka', state.kafka.pid]);
@@ -177,11 +214,11 @@ export async function infraDown(root: string, opts: { purge?: boolean; log?: (l:
       await stopPid(pid);
       stopped++;
       log(`${name}: stopped (pid ${pid})`);
-    }
+    } else log(`${name}: was not running (pid ${pid})`);
   }));
   rmSync(file, { force: true });
   if (opts.purge && existsSync(state.root)) {
     for (const sub of ['redis', 'clickhouse', 'kafka', 'mosquitto']) rmSync(join(state.root, sub), { recursive: true, force: true });
   }
-  return stopped;
+  return { file, found: true, recorded: pids.length, stopped };
 }

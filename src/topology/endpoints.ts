@@ -1,7 +1,8 @@
 // Endpoint resolution. A topology may name its servers (production) or leave them out, in
 // which case the local infrastructure's state file (written by `iov infra up`) fills them in.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { EndpointError } from './errors.ts';
+import { statePaths } from './state-dir.ts';
 import type { ClickHouseEndpoint, KafkaEndpoint, RedisEndpoint, Topology } from './types.ts';
 
 export interface LocalInfraState {
@@ -14,19 +15,14 @@ export interface LocalInfraState {
   mqtt?: { url: string; port: number; pid: number; dir: string; service?: { username: string; password: string } };
 }
 
-export const DEFAULT_STATE_DIR = '.iov';
-
-export function stateFile(dir = process.env.IOV_STATE_DIR ?? DEFAULT_STATE_DIR): string {
-  return resolve(dir, 'infra.json');
+/** `infra.json` in the state folder (flag, else IOV_STATE_DIR, else .iov). */
+export function stateFile(dir?: string): string {
+  return statePaths(dir).infra;
 }
 
 export function readLocalState(file = stateFile()): LocalInfraState | undefined {
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, 'utf8')) as LocalInfraState;
-}
-
-export class EndpointError extends Error {
-  readonly code = 'ENDPOINT_MISSING';
 }
 
 /** The Kafka cluster the pipeline uses: the ingest cloud's (segment topics live there). */

@@ -4,15 +4,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { getResolution, isValidCell, polygonToCells } from 'h3-js';
+import { TopologyError } from './errors.ts';
 import type { Centre, Cloud, CloudRole, Segment, Topology } from './types.ts';
-
-export class TopologyError extends Error {
-  readonly code = 'TOPOLOGY_INVALID';
-  constructor(readonly problems: string[], source?: string) {
-    super(`${source ? `${source}: ` : ''}invalid topology:\n  ${problems.join('\n  ')}`);
-    this.name = 'TopologyError';
-  }
-}
 
 const ID_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const ROLES: readonly CloudRole[] = ['ingest', 'processing', 'storage'];

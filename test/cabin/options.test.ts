@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { allocate, CabinError, generateInstance, readPlan, validateAllocateOptions, writePlan, validatePlan } from '../../src/cabin/index.ts';
+import { allocate, CabinError, generateInstance, validateAllocateOptions } from '../../src/cabin/index.ts';
 import { parseAllocateOptions } from '../../src/cabin/cli.ts';
 import { parseDemand } from '../../src/cabin/demand.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statePaths } from '../../src/topology/index.ts';
 
 const bad = (message: string): CabinError => new CabinError('CABIN_BAD_OPTION', message);
 
@@ -18,7 +16,7 @@ describe('option validation', () => {
     expect(() => parseAllocateOptions({ topology: 't', gap: 'g' })).toThrow(bad('--topology and --gap cannot be used together'));
     expect(() => parseAllocateOptions({ generate: '5by10' })).toThrow(bad('--generate must be table4, large or a list like 5x10,20x20 (blocks x centres), got "5by10"'));
     expect(parseAllocateOptions({ generate: '5x10,20x20' }).sizes).toEqual([[5, 10], [20, 20]]);
-    expect(parseAllocateOptions({ topology: 't' })).toEqual({ mode: 'topology', solver: 'exact', seed: 1, out: '.iov/plan.json', sizes: [] });
+    expect(parseAllocateOptions({ topology: 't' })).toEqual({ mode: 'topology', solver: 'exact', seed: 1, out: statePaths().plan, sizes: [] });
   });
 
   it('API options', async () => {
@@ -30,15 +28,5 @@ describe('option validation', () => {
   it('demand file fields', () => {
     expect(() => parseDemand({ windowS: 0 }, 'd.yaml')).toThrow(new CabinError('CABIN_BAD_DEMAND', 'd.yaml: windowS: must be a number > 0, got 0'));
     expect(() => parseDemand({ segments: [{ id: 'n', packetsPerS: 'many' }] }, 'd.yaml')).toThrow(new CabinError('CABIN_BAD_DEMAND', 'd.yaml: segments[0].packetsPerS: must be a number > 0, got "many"'));
-  });
-
-  it('plan files round-trip and bad ones name the field', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'plan-')), 'plan.json');
-    const plan = { createdAt: new Date().toISOString(), solver: 'fast' as const, status: 'optimal' as const, totalCost: 10, segments: [{ segment: 'north', centre: 'c1', replicas: 2, expectedLatencyMs: 900, cost: 10 }] };
-    writePlan(file, plan);
-    expect(readPlan(file)).toEqual(plan);
-    writeFileSync(file, JSON.stringify({ ...plan, segments: [{ ...plan.segments[0], replicas: 0 }] }));
-    expect(() => readPlan(file)).toThrow(new CabinError('CABIN_BAD_PLAN', `${file}: segments[0].replicas: must be an integer ≥ 1`));
-    expect(() => validatePlan({ ...plan, solver: 'lingo' })).toThrow(new CabinError('CABIN_BAD_PLAN', 'plan: solver: must be one of exact, fast, ga'));
   });
 });

@@ -25,7 +25,8 @@ const check = (s: PipelineSummary, name: string) => {
 
 describe('iov demo (embedded)', () => {
   it('runs 15 s through every step, passes every check and exits 0', async () => {
-    const r = await runCli(['demo', '--duration', '15', '--json']);
+    // 10-s windows: even on a loaded machine the run's event time spans several of them.
+    const r = await runCli(['demo', '--duration', '15', '--window', '10', '--json']);
     expect(r.stderr).not.toMatch(/iov: /);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout) as PipelineSummary;
@@ -52,7 +53,7 @@ describe('iov demo (embedded)', () => {
     expect(s.oracle!.owned).toBe(g.accepted);
     expect(s.segments.reduce((a, x) => a + x.flowPackets, 0)).toBe(s.oracle!.onTime);
     // Several windows, so the watermark (not only the final drain) closed some.
-    expect(s.eventSpan.toMs - s.eventSpan.fromMs).toBeGreaterThanOrEqual(3 * 60_000);
+    expect(s.eventSpan.toMs - s.eventSpan.fromMs).toBeGreaterThanOrEqual(3 * 10_000);
     expect(s.checks.length).toBeGreaterThanOrEqual(6);
     for (const c of s.checks) expect(c, c.detail).toMatchObject({ ok: true });
     // Three federated queries with results, and the replica plan.

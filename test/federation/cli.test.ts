@@ -19,7 +19,7 @@ describe('iov query', () => {
   const root = mkdtempSync(join(tmpdir(), 'iov-fed-cli-'));
   let stores: Store[];
   let oracle: Store;
-  const iov = (...args: string[]) => run('node', [bin, 'query', '--root', root, '--database', db, ...args], { timeout: 60_000 });
+  const iov = (...args: string[]) => run('node', [bin, 'query', '--state-dir', root, '--database', db, ...args], { timeout: 60_000 });
 
   beforeAll(async () => {
     writeFileSync(join(root, 'infra.json'), JSON.stringify(infra()));

@@ -75,6 +75,10 @@ describe('a cloud that is down or hangs', () => {
     const want = await oracle.query(SQL.replace('GROUP BY', "WHERE segment != 'central' GROUP BY"));
     expectSameRows(res.rows, want, true, SQL);
 
+    // Partial results need an answer: a query only the stopped cloud could answer fails even so.
+    await expect(fed.query("SELECT count() FROM packets WHERE segment = 'central'", { partial: true }))
+      .rejects.toMatchObject({ code: 'CLOUD_FAILED', clouds: ['cloud-b'] });
+
     // A query pruned to the healthy clouds does not notice.
     const north = await fed.query("SELECT count() FROM packets WHERE segment = 'north'");
     expect(north.partial).toBe(false);

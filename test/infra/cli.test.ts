@@ -57,12 +57,20 @@ segments:
   - { id: all, cloud: only, bbox: [30.9, 121.1, 31.5, 121.8] }
 `);
   afterAll(() => {
-    iov('infra', 'down', '--root', root);
+    iov('infra', 'down', '--state-dir', root);
     rmSync(root, { recursive: true, force: true });
   });
 
+  it('down with nothing recorded says where it looked and exits 1', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'iov-empty-'));
+    const r = iov('infra', 'down', '--state-dir', empty);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe(`nothing to stop: ${join(empty, 'infra.json')} does not exist (servers started with another --state-dir or IOV_STATE_DIR are not touched)\n`);
+    rmSync(empty, { recursive: true, force: true });
+  });
+
   it('starts every server, reports them healthy, reuses them, and stops exactly them', () => {
-    const up = iov('infra', 'up', '--topology', topo, '--root', root);
+    const up = iov('infra', 'up', '--topology', topo, '--state-dir', root);
     expect(up.err).toBe('');
     expect(up.code).toBe(0);
     expect(up.out).toMatch(/redis: started redis:\/\/127\.0\.0\.1:\d+/);
@@ -78,21 +86,28 @@ segments:
     expect(passwd).not.toContain('secret-aaaa-1');
     expect(pids.every(isAlive)).toBe(true);
 
-    const st = iov('infra', 'status', '--root', root, '--json');
+    const st = iov('infra', 'status', '--state-dir', root, '--json');
     expect(st.code).toBe(0);
-    const services = JSON.parse(st.out) as { name: string; healthy: boolean }[];
-    expect(services.map((s) => [s.name, s.healthy])).toEqual([['redis', true], ['clickhouse:only', true], ['kafka', true], ['mosquitto', true]]);
+    const status = JSON.parse(st.out) as { servers: { name: string; healthy: boolean }[]; notes: string[] };
+    expect(status.servers.map((s) => [s.name, s.healthy])).toEqual([['redis', true], ['clickhouse:only', true], ['kafka', true], ['mosquitto', true]]);
+    expect(iov('infra', 'status', '--state-dir', root).out).toContain('note: kafka is librdkafka\'s in-memory mock cluster: it keeps only about 40000 messages per partition');
 
-    const again = iov('infra', 'up', '--topology', topo, '--root', root);
+    // The schema exists right after `up`: a query on the empty cloud answers, no "Database iov doesn't exist".
+    expect(up.out).toContain('clickhouse only: schema ready (database iov)');
+    const q = iov('query', '--topology', topo, '--state-dir', root, '--format', 'json', 'SELECT count() AS n FROM packets');
+    expect(q.err).toBe('');
+    expect(JSON.parse(q.out).rows).toEqual([{ n: '0' }]);
+
+    const again = iov('infra', 'up', '--topology', topo, '--state-dir', root);
     expect(again.code).toBe(0);
     expect(again.out.match(/reusing/g)).toHaveLength(4);
     expect(JSON.parse(readFileSync(join(root, 'infra.json'), 'utf8')).redis.pid).toBe(state.redis.pid);
 
-    const down = iov('infra', 'down', '--root', root);
+    const down = iov('infra', 'down', '--state-dir', root);
     expect(down.code).toBe(0);
-    expect(down.out).toContain('4 server(s) stopped');
+    expect(down.out).toContain(`4 of 4 recorded server(s) stopped; removed ${join(root, 'infra.json')}`);
     expect(pids.some(isAlive)).toBe(false);
-    const after = iov('infra', 'status', '--root', root);
+    const after = iov('infra', 'status', '--state-dir', root);
     expect(after.code).toBe(1);
     expect(after.out).toContain('no local infrastructure recorded');
   });

@@ -97,7 +97,7 @@ describe('status', () => {
     const db = fx.stores[0]!.database;
     // Asynchronously: the gateway it scrapes is served by this process.
     const run = (...extra: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['bin/iov.mjs', 'status', '--interval', '0', '--root', infra().root, '--database', db, '--scrape', gatewayUrl, ...extra], {
+      execFile(process.execPath, ['bin/iov.mjs', 'status', '--interval', '0', '--state-dir', infra().root, '--database', db, '--scrape', gatewayUrl, ...extra], {
         encoding: 'utf8', timeout: 60_000, cwd: new URL('../..', import.meta.url).pathname,
       }, (err, stdout, stderr) => resolve({ status: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }));
     });

@@ -1,21 +1,22 @@
 import type { Command } from 'commander';
+import { DEFAULT_ALLOWED_LATENESS_S } from '../../flow/index.ts';
+import { stateDirOption } from '../options.ts';
 
 // `iov demo` (`npm start`): the whole pipeline in one process with a simulated fleet, live
 // progress, federated queries, the replica plan and end-of-run checks; exit code 0 only if
 // every check holds. Embedded by default (no servers); --local uses `iov infra up`'s servers.
 // See docs/demo.md.
 export function register(program: Command): void {
-  program
+  stateDirOption(program
     .command('demo')
     .description('run the whole pipeline on a simulated fleet (embedded: no servers needed) and check the results')
     .option('--duration <s>', 'seconds of simulated traffic (wall clock)', '60')
     .option('--vehicles <n>', 'fleet size (event time runs as fast as the pipeline goes: fewer vehicles, more windows)', '2000')
     .option('--seed <n>', 'simulator seed', '1')
     .option('--local', 'use the local servers started by `iov infra up` instead of the embedded ones')
-    .option('--state-dir <dir>', 'state directory of `iov infra up` (with --local)')
     .option('--topology <file>', 'topology file (default infra/topology/shanghai.yaml)')
     .option('--window <s>', 'tumbling window, seconds', '60')
-    .option('--lateness <s>', 'allowed lateness, seconds', '30')
+    .option('--lateness <s>', 'allowed lateness, seconds (the segment processors\' default)', String(DEFAULT_ALLOWED_LATENESS_S))
     .option('--max-workers <n>', 'cap on pool threads per segment (the plan may ask for more; 0 = no pool)', '2')
     .option('--solver <name>', 'cabin solver for the replica plan: exact | fast | ga', 'exact')
     .option('--concurrency <n>', 'gateway requests in flight at once', '1')
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .option('--ui [port]', 'serve the live map during the run and after it, until Ctrl-C (port default 8090; docs/ui.md)')
     .option('--processes <n>', 'with --local: run N segment processes (each `iov segment --all`) as separate OS processes (docs/scaleout.md)')
     .option('--gateways <n>', 'with --local: run N gateway processes; the simulator spreads requests over them and retries timeouts')
-    .option('--chaos', 'with --local: SIGKILL and SIGSTOP/SIGCONT processes at seeded random moments (default 3 processes, 2 gateways)')
+    .option('--chaos', 'with --local: SIGKILL and SIGSTOP/SIGCONT processes at seeded random moments (default 3 processes, 2 gateways)'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const int = (name: string, v: unknown): number => {
         const x = Number(v);

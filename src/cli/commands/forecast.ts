@@ -104,7 +104,7 @@ function writeBacktest(dir: string, label: string, runs: BacktestRun[]): void {
 
 interface ForecastCliOpts {
   topology: string;
-  root: string;
+  stateDir?: string;
   backtest?: boolean;
   simulate?: boolean;
   online?: boolean;
@@ -133,7 +133,7 @@ export function register(program: Command): void {
     .command('forecast')
     .description('traffic forecasting: --backtest (simulated weeks, DCRNN-style tables), --simulate (write weeks into the stores), --online (write traffic_forecast)')
     .option('-t, --topology <file>', 'topology file', DEFAULT_TOPOLOGY)
-    .option('--root <dir>', 'local infrastructure state folder (env IOV_STATE_DIR)', process.env.IOV_STATE_DIR ?? '.iov')
+    .option('--state-dir <dir>', 'state folder: infra.json, plan.json, directory.json, server data (env IOV_STATE_DIR, default .iov)')
     .option('--backtest', 'rolling-origin backtest on simulated weeks; JSON + Markdown into --out')
     .option('--simulate', 'write simulated weeks of traffic_flow (5-minute windows) into each segment\'s store')
     .option('--online', 'the online forecaster: one issue per closed 5-minute bucket into traffic_forecast')
@@ -167,11 +167,10 @@ export function register(program: Command): void {
       }
       if (opts.source !== 'sim' && opts.source !== 'store') throw Object.assign(new Error(`--source must be sim or store, got ${JSON.stringify(opts.source)}`), { code: 'BAD_OPTION' });
 
-      const { loadTopology, clickhouseEndpoint, readLocalState, stateFile, storageClouds } = await import('../../topology/index.ts');
-      const { createClickHouseStore } = await import('../../store/index.ts');
-      const topo = loadTopology(opts.topology);
-      const state = readLocalState(stateFile(opts.root));
-      const stores = new Map(storageClouds(topo).map((cloud) => [cloud, createClickHouseStore({ cloud, endpoint: clickhouseEndpoint(topo, cloud, state) })]));
+      const { openRuntime } = await import('../../runtime/index.ts');
+      const rt = await openRuntime({ topology: opts.topology, stateDir: opts.stateDir, clientId: 'iov-forecast' });
+      const topo = rt.topology;
+      const stores = new Map((await rt.stores()).map((s) => [s.cloud, s]));
       try {
         for (const s of stores.values()) await s.migrate();
         if (opts.backtest) {
@@ -210,7 +209,7 @@ export function register(program: Command): void {
           await new Promise((r) => setTimeout(r, intervalMs));
         }
       } finally {
-        for (const s of stores.values()) await s.close();
+        await rt.close();
       }
     });
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-
-const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
+import { badOption, stateDirOption, topologyOption } from '../options.ts';
 
 interface GatewayCliOptions {
-  topology: string;
+  topology?: string;
   port: string;
   host: string;
   stateDir?: string;
@@ -16,17 +15,16 @@ interface GatewayCliOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-// `iov gateway`: the ingest gateway over HTTP. Kafka and Redis come from the topology, or
-// from the local infrastructure's state file (`iov infra up`) when the topology names none.
-// API keys and limits come from the environment (IOV_API_KEYS, see docs/gateway.md).
+// `iov gateway`: the ingest gateway over HTTP, assembled by the composition root
+// (src/runtime): Kafka and Redis come from the topology, or from the state folder's
+// infra.json (`iov infra up`) when the topology names none. API keys and limits come from the
+// environment (IOV_API_KEYS, see docs/gateway.md).
 export function register(program: Command): void {
-  program
+  stateDirOption(topologyOption(program
     .command('gateway')
-    .description('HTTP ingest gateway: POST /v1/packets -> H3 segment routing -> Kafka (dual-write on boundary crossing)')
-    .option('-t, --topology <file>', 'topology file', DEFAULT_TOPOLOGY)
+    .description('HTTP ingest gateway: POST /v1/packets -> H3 segment routing -> Kafka (dual-write on boundary crossing)')))
     .option('-p, --port <n>', 'port to listen on', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--state-dir <dir>', 'local infrastructure folder (env IOV_STATE_DIR, default .iov)')
     .option('--insecure', 'allow listening on a non-loopback address without API keys')
     .option('--producer-thread', 'run the Kafka producer in its own worker thread (faster with a spare core; see docs/gateway.md)')
     .option('--mqtt [url]', 'also take packets over MQTT from this broker (default: the local one of `iov infra up`; login from IOV_MQTT_USERNAME/IOV_MQTT_PASSWORD or the local state; docs/mqtt.md)')
@@ -34,14 +32,15 @@ export function register(program: Command): void {
     .option('--mqtt-group <name>', 'shared subscription group of the gateway replicas', 'iov-ingest')
     .action(async (opts: GatewayCliOptions) => {
       const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw Object.assign(new Error(`--port must be an integer from 0 to 65535, got ${opts.port}`), { code: 'BAD_OPTION' });
-      const { loadTopology, readLocalState, stateFile, kafkaEndpoint, redisEndpoint } = await import('../../topology/index.ts');
-      const { createKafkaBus } = await import('../../bus/index.ts');
-      const { createRedisState } = await import('../../state/index.ts');
-      const { createGateway, createGatewayLogger, ensureSegmentTopics, gatewayConfigFromEnv } = await import('../../gateway/index.ts');
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption(`--port must be an integer from 0 to 65535, got ${opts.port}`);
+      const { openRuntime } = await import('../../runtime/index.ts');
+      const { kafkaEndpoint, redisEndpoint } = await import('../../topology/index.ts');
+      const { createGatewayLogger, gatewayConfigFromEnv } = await import('../../gateway/index.ts');
 
-      const topo = loadTopology(opts.topology);
-      const local = readLocalState(stateFile(opts.stateDir));
+      // Fail fast towards Kafka: a client waits for the 503 at most ~2 request timeouts.
+      const rt = await openRuntime({ topology: opts.topology, stateDir: opts.stateDir, clientId: 'iov-gateway', kafka: { requestTimeoutMs: 5_000, retries: 1 } });
+      const topo = rt.topology;
+      const local = rt.local;
       const kafka = kafkaEndpoint(topo, local);
       const redis = redisEndpoint(topo, local);
       const config = gatewayConfigFromEnv();
@@ -58,10 +57,6 @@ export function register(program: Command): void {
         schemaId = (await registerPacketSchemas(connectSchemaRegistry(kafka.schemaRegistry))).enrichedPacket;
         logger.info({ registry: kafka.schemaRegistry, schemaId }, 'gateway: packet schemas registered');
       }
-      // Fail fast towards Kafka: a client waits for the 503 at most ~2 request timeouts.
-      const busOptions = { brokers: kafka.brokers, clientId: 'iov-gateway', requestTimeoutMs: 5_000, retries: 1 };
-      const bus = createKafkaBus(busOptions);
-      const state = createRedisState({ url: redis.url });
       let gw: import('../../gateway/index.ts').Gateway | undefined;
       let mqttIngest: import('../../gateway/index.ts').MqttIngest | undefined;
       // A start-up failure (port in use, Kafka unreachable, …) exits non-zero at once: the
@@ -69,13 +64,13 @@ export function register(program: Command): void {
       // timer ends the process if a client library still holds it open (#17).
       const abandon = (err: unknown): never => {
         setTimeout(() => process.exit(1), 2_000).unref();
-        void Promise.allSettled([mqttIngest?.close(), gw?.close(), bus.close(), state.close()]);
+        void Promise.allSettled([mqttIngest?.close(), gw?.close(), rt.close()]);
         throw err;
       };
       let address: string;
       try {
-        await ensureSegmentTopics(bus, topo);
-        gw = createGateway({ topology: topo, bus, state, config, logger, defaultMetrics: true, schemaId, ...(opts.producerThread ? { produceWorker: busOptions } : {}) });
+        await rt.ensureTopics();
+        gw = await rt.gateway({ config, logger, defaultMetrics: true, schemaId, ...(opts.producerThread ? { produceWorker: rt.kafkaOptions() } : {}) });
         address = await gw.app.listen({ port, host: opts.host });
       } catch (err) {
         return abandon(err);
@@ -108,8 +103,7 @@ export function register(program: Command): void {
         try {
           await mqttIngest?.close();
           await running.close();
-          await bus.close();
-          await state.close();
+          await rt.close();
         } catch (err) {
           logger.error({ err }, 'gateway: error while stopping');
           process.exit(1);

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-
-const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
+import { badOption as bad, stateDirOption, topologyOption } from '../options.ts';
+import { DEFAULT_ALLOWED_LATENESS_S } from '../../flow/index.ts';
 
 interface SegmentCliOptions {
   id?: string;
   all?: boolean;
-  topology: string;
+  topology?: string;
   workers?: string;
   window: string;
   lateness: string;
@@ -15,31 +15,26 @@ interface SegmentCliOptions {
   processes?: string;
 }
 
-function bad(message: string): Error {
-  return Object.assign(new Error(message), { code: 'BAD_OPTION' });
-}
-
 function intOpt(name: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw bad(`${name} must be an integer from ${min} to ${max}, got ${v}`);
   return n;
 }
 
-// `iov segment`: one segment's processor (or every segment's, --all) in this process. Kafka
-// and ClickHouse come from the topology or the local infrastructure's state file.
+// `iov segment`: one segment's processor (or every segment's, --all) in this process,
+// assembled by the composition root (src/runtime): Kafka and ClickHouse from the topology or
+// the state folder's infra.json, pool sizes from its plan.json.
 export function register(program: Command): void {
-  program
+  stateDirOption(topologyOption(program
     .command('segment')
     .description('segment processor: consume iov.seg.<id>.packets, traffic flow per H3 cell and window into the segment cloud\'s ClickHouse (exactly once)')
     .option('--id <segment>', 'segment to process')
-    .option('--all', 'process every segment of the topology')
-    .option('-t, --topology <file>', 'topology file', DEFAULT_TOPOLOGY)
-    .option('-w, --workers <n>', 'pool threads per segment (0 = main thread; default: plan file, else 2)')
+    .option('--all', 'process every segment of the topology')))
+    .option('-w, --workers <n>', 'pool threads per segment (0 = main thread; default: the replica plan, else 2)')
     .option('--window <seconds>', 'tumbling window length', '60')
-    .option('--lateness <seconds>', 'allowed lateness', '1')
-    .option('--plan <file>', 'cabin replica plan to size pools from', '.iov/plan.json')
+    .option('--lateness <seconds>', 'allowed lateness (docs/segment.md, "Window semantics")', String(DEFAULT_ALLOWED_LATENESS_S))
+    .option('--plan <file>', 'replica plan to size pools from (default <state-dir>/plan.json)')
     .option('--metrics-port <n>', 'serve /metrics, /healthz and /readyz on 127.0.0.1:<n>')
-    .option('--state-dir <dir>', 'local infrastructure folder (env IOV_STATE_DIR, default .iov)')
     .option('--processes <n>', 'run N copies of this command as child processes in one consumer group, restarting any that dies (docs/scaleout.md)')
     .action(async (opts: SegmentCliOptions) => {
       if (!opts.all === !opts.id) throw bad('give exactly one of --id <segment> or --all');
@@ -56,29 +51,24 @@ export function register(program: Command): void {
       if (!Number.isFinite(lateness) || lateness < 0) throw bad(`--lateness must be a number ≥ 0, got ${opts.lateness}`);
       const metricsPort = opts.metricsPort === undefined ? undefined : intOpt('--metrics-port', opts.metricsPort, 0, 65535);
 
-      const { loadTopology, readLocalState, stateFile, kafkaEndpoint, clickhouseEndpoint, redisEndpoint } = await import('../../topology/index.ts');
-      const { createKafkaBus } = await import('../../bus/index.ts');
-      const { createClickHouseStore } = await import('../../store/index.ts');
-      const { createRedisFence } = await import('../../fence/index.ts');
-      const { runAllSegments, segmentHttpHandler, SegmentError } = await import('../../segment/index.ts');
-      const topo = loadTopology(opts.topology);
-      if (opts.id && !topo.segments.some((s) => s.id === opts.id)) throw new SegmentError('SEG_UNKNOWN_SEGMENT', [opts.id, topo.name]);
-      const local = readLocalState(stateFile(opts.stateDir));
-      const kafka = kafkaEndpoint(topo, local);
-      const bus = createKafkaBus({ brokers: kafka.brokers, clientId: `iov-segment-${opts.id ?? 'all'}` });
-      const stores = new Map<string, ReturnType<typeof createClickHouseStore>>();
-      const storeFor = (cloud: string) => {
-        let s = stores.get(cloud);
-        if (!s) stores.set(cloud, (s = createClickHouseStore({ cloud, endpoint: clickhouseEndpoint(topo, cloud, local) })));
-        return s;
-      };
-      // With a Schema Registry, writer ids are resolved there (docs/schemas.md).
-      const { connectSchemaRegistry } = await import('../../schemas/index.ts');
-      const schemaRegistry = kafka.schemaRegistry ? connectSchemaRegistry(kafka.schemaRegistry) : undefined;
-      // Per-partition leases, so any number of these processes may share a segment (docs/segment.md, Fencing).
-      const fence = createRedisFence({ url: redisEndpoint(topo, local).url });
-      const all = runAllSegments(topo, {
-        bus, storeFor, fence, ...(schemaRegistry ? { schemaRegistry } : {}), segments: opts.id ? [opts.id] : undefined, workers, planFile: opts.plan, windowS, allowedLatenessS: lateness,
+      const { openRuntime } = await import('../../runtime/index.ts');
+      const { readPlan } = await import('../../topology/index.ts');
+      const { segmentHttpHandler, SegmentError } = await import('../../segment/index.ts');
+      const rt = await openRuntime({
+        topology: opts.topology, stateDir: opts.stateDir, clientId: `iov-segment-${opts.id ?? 'all'}`,
+        ...(opts.plan ? { plan: readPlan(opts.plan) } : {}),
+      });
+      const topo = rt.topology;
+      if (opts.id && !topo.segments.some((s) => s.id === opts.id)) {
+        await rt.close();
+        throw new SegmentError('SEG_UNKNOWN_SEGMENT', [opts.id, topo.name]);
+      }
+      // With a Schema Registry, writer ids are resolved there (docs/schemas.md). Per-partition
+      // leases, so any number of these processes may share a segment (docs/segment.md, Fencing).
+      const schemaRegistry = await rt.schemaRegistry();
+      const all = await rt.segments({
+        fence: await rt.fence(), ...(schemaRegistry ? { schemaRegistry } : {}),
+        segments: opts.id ? [opts.id] : undefined, workers, windowS, allowedLatenessS: lateness,
       });
 
       let server: import('node:http').Server | undefined;
@@ -99,9 +89,7 @@ export function register(program: Command): void {
           if (stopping) return;
           stopping = true;
           await all.stop();
-          await bus.close();
-          await fence.close();
-          await Promise.all([...stores.values()].map((s) => s.close()));
+          await rt.close();
           server?.close();
           resolve();
         };

@@ -13,7 +13,8 @@ export function register(program: Command): void {
     .action(async (opts: LiveViewOpts & { interval: string; json?: boolean }) => {
       const interval = Number(opts.interval);
       if (!Number.isInteger(interval) || interval < 0) throw Object.assign(new Error('--interval must be a non-negative integer (ms)'), { code: 'BAD_OPTION' });
-      const { federator, status, ui } = await openLiveView(opts);
+      const view = await openLiveView(opts);
+      const { status, ui } = view;
       try {
         await status.collect();
         await new Promise((r) => setTimeout(r, interval));
@@ -21,7 +22,7 @@ export function register(program: Command): void {
         process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : `${ui.formatStatus(s)}\n`);
         if (s.down.length > 0) process.exitCode = 1;
       } finally {
-        await federator.close();
+        await view.close();
       }
     });
 }

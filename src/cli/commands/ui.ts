@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-
-const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
+import { stateDirOption, topologyOption } from '../options.ts';
 
 export interface LiveViewOpts {
-  topology: string;
-  root: string;
+  topology?: string;
+  stateDir?: string;
   database?: string;
   scrape: string[];
 }
@@ -13,32 +12,25 @@ const collect = (v: string, acc: string[]): string[] => [...acc, ...v.split(',')
 
 /** The options `iov ui` and `iov status` share: where the data and the metrics are. */
 export function liveViewOptions(cmd: Command): Command {
-  return cmd
-    .option('-t, --topology <file>', 'topology file', DEFAULT_TOPOLOGY)
-    .option('--root <dir>', 'local infrastructure state folder (env IOV_STATE_DIR)', process.env.IOV_STATE_DIR ?? '.iov')
+  return stateDirOption(topologyOption(cmd))
     .option('--database <name>', 'ClickHouse database in every cloud (overrides the topology/local default)')
     .option('--scrape <urls>', 'a component\'s /metrics URL (gateway, segment processes, query server); repeat or comma-separate', collect, [] as string[]);
 }
 
 /** Federator, status collector and topology for the map and `iov status`, from the topology and local state. */
 export async function openLiveView(opts: LiveViewOpts) {
-  const { loadTopology, clickhouseEndpoint, readLocalState, stateFile, storageClouds } = await import('../../topology/index.ts');
-  const { createClickHouseStore } = await import('../../store/index.ts');
-  const { createFederator } = await import('../../federation/index.ts');
+  const { openRuntime } = await import('../../runtime/index.ts');
   const { infraStatus } = await import('../../infra/index.ts');
   const ui = await import('../../ui/index.ts');
-  const topology = loadTopology(opts.topology);
-  const state = readLocalState(stateFile(opts.root));
-  const stores = storageClouds(topology).map((cloud) => {
-    const ep = clickhouseEndpoint(topology, cloud, state);
-    return createClickHouseStore({ cloud, endpoint: { ...ep, database: opts.database ?? ep.database } });
-  });
-  const federator = createFederator({ topology, stores, closeStores: true });
-  const services = state
-    ? async () => (await infraStatus(opts.root)).map((s) => ({ name: s.name, ok: s.alive && s.healthy, detail: `${s.endpoint}${s.alive ? '' : ' (process gone)'}${s.alive && !s.healthy ? ' (not answering)' : ''}` }))
+  const rt = await openRuntime({ topology: opts.topology, stateDir: opts.stateDir });
+  const topology = rt.topology;
+  const stores = await rt.stores(opts.database ? { database: () => opts.database! } : {});
+  const federator = await rt.federator({ stores });
+  const services = rt.local
+    ? async () => (await infraStatus(rt.paths.dir)).servers.map((s) => ({ name: s.name, ok: s.alive && s.healthy, detail: `${s.endpoint}${s.alive ? '' : ' (process gone)'}${s.alive && !s.healthy ? ' (not answering)' : ''}` }))
     : undefined;
   const status = ui.createStatusCollector({ topology, federator, targets: opts.scrape.map((u) => ui.urlTarget(u)), ...(services ? { services } : {}) });
-  return { topology, federator, status, ui };
+  return { topology, federator, status, ui, close: () => rt.close() };
 }
 
 // `iov ui`: the live map and pipeline panel (docs/ui.md), over the federator.
@@ -53,14 +45,15 @@ export function register(program: Command): void {
     .action(async (opts: LiveViewOpts & { port: string; host: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw Object.assign(new Error('--port must be 0–65535'), { code: 'BAD_OPTION' });
-      const { topology, federator, status, ui } = await openLiveView(opts);
+      const view = await openLiveView(opts);
+      const { topology, federator, status, ui } = view;
       const app = ui.createUiServer({ topology, federator, status });
       await app.listen({ port, host: opts.host });
       const addr = app.server.address() as { port: number };
       process.stdout.write(`map on http://${opts.host}:${addr.port}/ (Ctrl-C stops)\n`);
       const stop = async () => {
         await app.close();
-        await federator.close();
+        await view.close();
         process.exit(0);
       };
       process.once('SIGINT', stop);
