@@ -110,5 +110,5 @@ segments:
     const after = iov('infra', 'status', '--state-dir', root);
     expect(after.code).toBe(1);
     expect(after.out).toContain('no local infrastructure recorded');
-  });
+  }, 240_000);
 });
