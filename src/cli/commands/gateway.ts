@@ -81,7 +81,7 @@ export function register(program: Command): void {
       if (opts.mqtt) {
         const { startMqttIngest, resolveMqttConfig } = await import('../../gateway/index.ts');
         const url = typeof opts.mqtt === 'string' ? opts.mqtt : local?.mqtt?.url;
-        if (!url) throw Object.assign(new Error('--mqtt: no broker URL given and no local broker recorded (try `iov infra up`)'), { code: 'BAD_OPTION' });
+        if (!url) return abandon(Object.assign(new Error('--mqtt: no broker URL given and no local broker recorded (try `iov infra up`)'), { code: 'BAD_OPTION' }));
         const env = process.env;
         const login = env.IOV_MQTT_USERNAME ? { username: env.IOV_MQTT_USERNAME, password: env.IOV_MQTT_PASSWORD ?? '' } : local?.mqtt?.url === url ? local.mqtt.service : undefined;
         const { hostname } = await import('node:os');
