@@ -12,7 +12,18 @@ export const ALLOWED_TABLES: ReadonlyMap<string, ReadonlyMap<string, ChType>> = 
 
 export type Kind = 'int' | 'uint' | 'float' | 'string' | 'datetime' | 'date';
 
-export function kindOf(t: ChType): Kind {
+/** The value type inside Nullable(…) (and LowCardinality(…)): what values of `t` look like. */
+export function baseType(t: ChType): ChType {
+  const m = /^(?:Nullable|LowCardinality)\((.*)\)$/.exec(t);
+  return m ? baseType(m[1]!) : t;
+}
+
+export function isNullable(t: ChType): boolean {
+  return /^(?:LowCardinality\()?Nullable\(/.test(t);
+}
+
+export function kindOf(type: ChType): Kind {
+  const t = baseType(type);
   if (/^UInt/.test(t)) return 'uint';
   if (/^Int/.test(t)) return 'int';
   if (/^Float/.test(t)) return 'float';
@@ -28,7 +39,31 @@ export function isInteger(t: ChType): boolean {
 
 /** ClickHouse's JSON output quotes 64-bit integers; smaller ones are plain numbers. */
 export function is64(t: ChType): boolean {
-  return t === 'UInt64' || t === 'Int64';
+  const b = baseType(t);
+  return b === 'UInt64' || b === 'Int64';
+}
+
+/** Float32 values travel as their shortest decimal text and are Float32 again on arrival. */
+export function isFloat32(t: ChType): boolean {
+  return baseType(t) === 'Float32';
+}
+
+/** Bits of an integer type (UInt8 → 8 …); 64 for anything else. */
+function intBits(t: ChType): number {
+  const m = /^U?Int(\d+)$/.exec(baseType(t));
+  return m ? Number(m[1]) : 64;
+}
+
+/**
+ * ClickHouse's least common type of numeric arguments (greatest, least, if): floats stay
+ * Float32 only beside Float32 and integers of at most 16 bits, else Float64.
+ */
+export function commonNumericType(args: ChType[]): ChType {
+  if (args.some((t) => kindOf(t) === 'float')) {
+    const wide = args.some((t) => (kindOf(t) === 'float' ? !isFloat32(t) : intBits(t) > 16));
+    return wide ? 'Float64' : 'Float32';
+  }
+  return args.every((t) => kindOf(t) === 'uint') ? 'UInt64' : 'Int64';
 }
 
 interface ScalarFn {
@@ -68,9 +103,9 @@ const SCALARS: ScalarFn[] = [
   { name: 'floor', arity: [1, 2], type: same },
   { name: 'ceil', arity: [1, 2], type: same },
   { name: 'intDiv', arity: [2, 2], type: numeric },
-  { name: 'greatest', arity: [2, 2], type: numeric },
-  { name: 'least', arity: [2, 2], type: numeric },
-  { name: 'if', arity: [3, 3], type: (a) => (a[1] === a[2] ? a[1]! : numeric(a.slice(1))) },
+  { name: 'greatest', arity: [2, 2], type: commonNumericType },
+  { name: 'least', arity: [2, 2], type: commonNumericType },
+  { name: 'if', arity: [3, 3], type: (a) => (a[1] === a[2] ? a[1]! : commonNumericType(a.slice(1))) },
   { name: 'length', arity: [1, 1], type: fixed('UInt64') },
   { name: 'lower', arity: [1, 1], type: fixed('String') },
   { name: 'upper', arity: [1, 1], type: fixed('String') },

@@ -4,7 +4,7 @@
 import type { Row } from '../store/index.ts';
 import { kindOf, type ChType } from './catalog.ts';
 import type { Exec } from './plan.ts';
-import { compareVals, evalExpr, parseVal, toJsonValue, type Val } from './values.ts';
+import { compareForOrder, compareVals, evalExpr, parseVal, toJsonValue, wrap64, type Val } from './values.ts';
 
 type OutRow = Record<string, unknown>;
 
@@ -22,8 +22,8 @@ function sortSlots(rows: Val[][], order: Exec['order']): void {
   const keyed = rows.map((slots) => ({ slots, keys: order.map((o) => evalExpr(o.expr, slots)) }));
   keyed.sort((a, b) => {
     for (let i = 0; i < order.length; i++) {
-      const c = compareVals(a.keys[i]!, b.keys[i]!);
-      if (c !== 0) return order[i]!.desc ? -c : c;
+      const c = compareForOrder(a.keys[i]!, b.keys[i]!, order[i]!.desc);
+      if (c !== 0) return c;
     }
     return 0;
   });
@@ -88,7 +88,10 @@ export function mergeAggregate(exec: Exec, perCloud: Row[][]): OutRow[] {
         const m = partials[i]!.merge;
         const a = g.parts[i]!;
         const b = parts[i]!;
-        if (m === 'sum') g.parts[i] = typeof a === 'bigint' && typeof b === 'bigint' ? a + b : Number(a) + Number(b);
+        // NULL partials (a Nullable column with no value in that cloud) take no part.
+        if (b === null) continue;
+        if (a === null) g.parts[i] = b;
+        else if (m === 'sum') g.parts[i] = typeof a === 'bigint' && typeof b === 'bigint' ? wrap64(a + b, partials[i]!.type) : Number(a) + Number(b);
         else if (!hasData) continue;
         else if (!g.hasData) g.parts[i] = b;
         else if (m === 'min') g.parts[i] = compareVals(b, a) < 0 ? b : a;
@@ -105,7 +108,7 @@ export function mergeAggregate(exec: Exec, perCloud: Row[][]): OutRow[] {
     const slots: Val[] = [...g.keys];
     for (const a of exec.aggs) {
       const v = g.parts[a.parts[0]!]!;
-      if (a.fn === 'avg' || a.fn === 'avgIf') slots.push(Number(v) / Number(g.parts[a.parts[1]!]!));
+      if (a.fn === 'avg' || a.fn === 'avgIf') slots.push(v === null ? null : Number(v) / Number(g.parts[a.parts[1]!]!));
       else slots.push(v);
     }
     rows.push(slots);
@@ -114,7 +117,7 @@ export function mergeAggregate(exec: Exec, perCloud: Row[][]): OutRow[] {
     const h = exec.having;
     rows = rows.filter((s) => {
       const v = evalExpr(h, s);
-      return typeof v === 'bigint' ? v !== 0n : typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : v !== '';
+      return v === null ? false : typeof v === 'bigint' ? v !== 0n : typeof v === 'number' ? v !== 0 && !Number.isNaN(v) : v !== '';
     });
   }
   sortSlots(rows, exec.order);

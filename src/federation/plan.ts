@@ -136,8 +136,9 @@ class Analyzer {
       case 'ref': return slotTypes?.[e.slot] ?? 'Float64';
       case 'unary': {
         if (e.op === 'NOT') return 'UInt8';
+        // ClickHouse keeps the float's width (-Float32 is Float32); integers become signed.
         const t = this.typeOf(e.arg, slotTypes);
-        return kindOf(t) === 'float' ? 'Float64' : 'Int64';
+        return kindOf(t) === 'float' ? t : 'Int64';
       }
       case 'in': case 'between': return 'UInt8';
       case 'bin':

@@ -73,5 +73,18 @@ export function corpus(ds: Dataset): { sql: string; ordered?: boolean }[] {
     { sql: 'SELECT segment, sum(packets) / count() AS ppr, max(max_speed) - min(min_speed) AS spread, intDiv(sum(packets), 10) FROM traffic_flow GROUP BY segment ORDER BY segment', ordered: true },
     { sql: 'SELECT cell, if(sum(speed_count) > 0, sum(speed_sum) / sum(speed_count), 0) AS v, greatest(max(max_speed), 100) FROM traffic_flow GROUP BY cell ORDER BY cell', ordered: true },
     { sql: 'SELECT segment, round(sum(speed_sum), 3), abs(sum(speed_count) - sum(packets)) FROM traffic_flow GROUP BY segment ORDER BY segment', ordered: true },
+    // NaN (0/0 for cells without speed readings) sorts last for ASC and DESC, like ClickHouse
+    { sql: 'SELECT cell, sum(speed_sum) / sum(speed_count) AS v FROM traffic_flow GROUP BY cell ORDER BY v DESC, cell LIMIT 13', ordered: true },
+    { sql: 'SELECT cell, sum(speed_sum) / sum(speed_count) AS v FROM traffic_flow GROUP BY cell ORDER BY v, cell', ordered: true },
+    { sql: 'SELECT segment, cell, sum(speed_count) / sum(inv_speed_sum) AS space_mean FROM traffic_flow GROUP BY segment, cell ORDER BY space_mean DESC, cell', ordered: true },
+    // Float32 columns keep ClickHouse's types through the merge (min_speed/max_speed in tenths)
+    { sql: 'SELECT segment, max(max_speed), min(min_speed), max(max_speed) - min(min_speed) AS spread, -min(min_speed), greatest(max(max_speed), 100), if(count() > 0, min(min_speed), 0) FROM traffic_flow GROUP BY segment ORDER BY segment', ordered: true },
+    { sql: 'SELECT max(speed_kmh) - min(speed_kmh), max(speed_kmh) * 2, min(heading) + 0.5, -max(speed_kmh) FROM packets WHERE speed_kmh > 0' },
+    { sql: 'SELECT max(max_speed) - min(min_speed), sum(max_speed), round(max(max_speed), 1) FROM traffic_flow' },
+    // UInt64 beyond 2^53 (H3 cells) wraps like ClickHouse's sum; Int64 arithmetic on it too
+    { sql: 'SELECT segment, sum(cell), max(cell), min(cell) FROM traffic_flow GROUP BY segment ORDER BY segment', ordered: true },
+    { sql: 'SELECT sum(cell) * 3 - sum(cell), sum(cell) + max(cell), count() - sum(cell) FROM traffic_flow' },
+    // DateTime keys and results
+    { sql: 'SELECT segment, min(window_start), max(window_start) FROM traffic_flow GROUP BY segment ORDER BY max(window_start) DESC, segment', ordered: true },
   ];
 }

@@ -45,8 +45,12 @@ export function makeDataset(topo: Topology, seed = 42): Dataset {
       for (let w = 0; w < 18; w++) {
         for (let part = 0; part < 3; part++) {
           if (r() < 0.25) continue; // not every (cell, window, partition) has traffic
-          const sc = Math.floor(r() * 6); // 0 = no speed readings in this row
-          const speeds = Array.from({ length: sc }, () => Math.round(r() * 240) / 2); // includes 0
+          // 0 = no speed readings in this row; the last cell of each segment never has any, so
+          // its time-mean speed is 0/0 = NaN (ordering: NaN last for ASC and DESC).
+          const sc = ci === cells.length - 1 ? 0 : Math.floor(r() * 6);
+          // Tenths of km/h: most are not exact in Float32 (min_speed/max_speed), so arithmetic
+          // after the merge must use the Float32 values, as ClickHouse does.
+          const speeds = Array.from({ length: sc }, () => Math.round(r() * 1200) / 10); // includes 0
           const nz = speeds.filter((s) => s > 0);
           flow.push({
             window_start: T0 + w * 60, window_s: 60, segment: seg.id, cell,
@@ -57,7 +61,6 @@ export function makeDataset(topo: Topology, seed = 42): Dataset {
           });
         }
       }
-      void ci;
     }
     ds.flow[seg.id] = flow;
     const packets: Row[] = [];
