@@ -33,14 +33,6 @@ export interface IngestResult {
 
 export interface IngestContext {
   gatewayId?: string;
-  /**
-   * The request repeats one whose first attempt may have died between the dedup reservation
-   * and Kafka (an MQTT message the broker redelivers after the gateway holding it died):
-   * packets the dedup reports as seen are produced again instead of being acknowledged as
-   * duplicates, and the segment processors' dedup drops the copies that had landed
-   * (docs/mqtt.md, "Crash of a gateway").
-   */
-  redelivery?: boolean;
 }
 
 /** An NDJSON line that did not parse: rejected alone with MALFORMED_LINE. */
@@ -79,7 +71,6 @@ interface Screened {
   /** Gateway clock at arrival (ingestTs). */
   t: number;
   gatewayId: string;
-  redelivery: boolean;
 }
 
 interface Encoded {
@@ -204,7 +195,6 @@ export function createIngest(deps: IngestDeps): IngestCore {
     let req: Screened;
     try {
       req = screen(items, ctx.gatewayId ?? config.defaultGatewayId);
-      req.redelivery = ctx.redelivery === true;
     } catch (err) {
       release();
       throw err;
@@ -242,7 +232,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
     }
     for (const r of rejected) metrics.packetsRejected.inc({ code: r.code });
     metrics.requestPackets.observe(items.length);
-    return { good, rejected, t, gatewayId, redelivery: false };
+    return { good, rejected, t, gatewayId };
   }
 
   async function admitted(req: Screened, kafkaTicket: BreakerTicket, redisTicket: BreakerTicket): Promise<IngestResult> {
@@ -297,7 +287,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
     const undo = () => settlement.rollback();
     let out: Encoded;
     try {
-      out = toRecords(req.good, results, req.t, req.gatewayId, req.redelivery);
+      out = toRecords(req.good, results, req.t, req.gatewayId);
     } catch (err) {
       // Nothing was produced: give the reservations back before answering 500.
       await undo().catch((rbErr: unknown) => logger.error({ err: rbErr }, 'gateway: state rollback failed after an encoding error'));
@@ -353,7 +343,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
   }
 
   /** Enrich and encode every packet that is not a duplicate (+ its crossing copy). */
-  function toRecords(good: IngestPacket[], results: ObserveResult[], t: number, gatewayId: string, redelivery: boolean): Encoded {
+  function toRecords(good: IngestPacket[], results: ObserveResult[], t: number, gatewayId: string): Encoded {
     const records: ProduceRecord[] = [];
     let bytes = 0;
     let accepted = 0;
@@ -367,7 +357,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
     for (let i = 0; i < good.length; i++) {
       const e = good[i]!;
       const r = results[i]!;
-      if (r.duplicate && !redelivery) {
+      if (r.duplicate) {
         duplicates++;
         continue;
       }

@@ -241,9 +241,9 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
       if (err instanceof GatewayError) return refuse(err);
       throw err;
     }
-    // A redelivered message (DUP) may come from a replica that died after reserving its packets
-    // in the dedup and before Kafka had them: the core produces those again (see ingest.ts).
-    const res = await written({ gatewayId, redelivery: packet.dup === true }, items);
+    // A redelivered message (DUP) from a replica that died between its dedup reservation and
+    // Kafka is not lost: the core takes over reservations that were never committed.
+    const res = await written({ gatewayId }, items);
     if (res instanceof GatewayError) return res.retriable ? false : refuse(res);
     const allRejected = res.accepted + res.duplicates === 0;
     metrics.messages.inc({ code: allRejected ? 'ALL_REJECTED' : '' });

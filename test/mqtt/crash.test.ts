@@ -3,9 +3,9 @@
 // broker keeps what the dead one had not acknowledged (in flight, and what it went on
 // queueing for its session) and redelivers it when the replica comes back with its client id.
 // Every packet then has an owned copy in Kafka. A redelivered message may have had its packets
-// reserved in the dedup by the dead replica before they reached Kafka, so they are produced
-// again (IngestContext.redelivery); the copies of those that had landed are identical and are
-// dropped by the segment processors' dedup (docs/mqtt.md).
+// reserved in the dedup by the dead replica before they reached Kafka: those reservations were
+// never committed and are taken over, so the packets are produced; copies of those that had
+// landed are identical and are dropped by the segment processors' dedup (docs/mqtt.md).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
