@@ -252,10 +252,11 @@ async function ceiling(bus: ReturnType<typeof createKafkaBus>, topics: string[],
 }
 
 // ---------------------------------------------------------------- --state-script 1
-// The observe script alone (no HTTP, no Kafka): a private redis-server, one client issuing
-// VehicleState.observe() calls of --batch observations back to back, per workload: INFO
-// commandstats evalsha µs per packet and redis-server CPU per packet (/proc, active expiry
-// included), medians over --reps phases of --calls calls. Writes <date>-gateway-state.json.
+// The state step alone (no HTTP, no Kafka): a private redis-server, one client issuing
+// VehicleState.observe() calls of --batch observations back to back, each committed as the
+// gateway does after Kafka's ack, per workload: INFO commandstats µs per packet (evalsha +
+// the commit's set) and redis-server CPU per packet (/proc, active expiry included), medians
+// over --reps phases of --calls calls. Writes <date>-gateway-state.json.
 async function stateScript(): Promise<void> {
   const CALLS = arg('calls', 200);
   const dir = mkdtempSync(join(os.tmpdir(), 'iov-bench-gw-state-'));
@@ -289,12 +290,15 @@ async function stateScript(): Promise<void> {
               obs.push({ vehicleId: `veh-${v}`, dedupKey: `s${s}`, ts: 1_795_300_000_000 + s * 1000, segment: s % 3 ? 'north' : 'central', lat: 31.2 + v / 1e6, lng: 121.4 + s / 1e6 });
             }
           }
-          await st.observe(obs, { dedupHorizonMs: w.horizon, stateTtlMs: w.ttl });
+          const res = await st.observe(obs, { dedupHorizonMs: w.horizon, stateTtlMs: w.ttl });
+          await st.settle(obs, res).commit();
           packets += obs.length;
         }
-        const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await admin.info('commandstats'));
+        const stats = await admin.info('commandstats');
+        const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(stats);
+        const commit = /cmdstat_set:calls=(\d+),usec=(\d+)/.exec(stats);
         if (r < 0) continue;
-        usec.push(round(Number(m?.[2] ?? NaN) / packets, 2));
+        usec.push(round((Number(m?.[2] ?? NaN) + Number(commit?.[2] ?? 0)) / packets, 2));
         cpu.push(round(((procCpuSeconds(redis.pid) - c0) * 1e6) / packets, 2));
       }
       await st.close();
