@@ -3,12 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createUiServer } from '../../src/ui/index.ts';
+import { clientBundle, createUiServer } from '../../src/ui/index.ts';
 import { waitFor } from '../helpers/index.ts';
 import { T0, flowFixture, type FlowFixture } from './fixtures.ts';
 
-export const CHROMIUM = process.env.IOV_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'];
+const CHROMIUM = process.env.IOV_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'];
 
 interface PageState {
   cells: { cell: string; packets: number }[];
@@ -44,7 +44,8 @@ beforeAll(async () => {
   for (let w = 0; w < 4; w++) await fx.writeWindow(T0 + 60 * w, cells.map((cell, i) => ({ cell, packets: 12, kmh: 60 + (i % 5) * 5 })));
   app = createUiServer({ topology: fx.topology, federator: fx.federator, pollMs: 500 });
   origin = (await app.listen({ port: 0, host: '127.0.0.1' })).replace(/\/$/, '');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  // The page's bundle is built while chromium starts (the server caches it).
+  [browser] = await Promise.all([chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }), clientBundle()]);
   page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
