@@ -7,7 +7,7 @@ import { clientBundle, createUiServer } from '../../src/ui/index.ts';
 import { waitFor } from '../helpers/index.ts';
 import { T0, flowFixture, type FlowFixture } from './fixtures.ts';
 
-const CHROMIUM = process.env.IOV_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium'; // Debian's, installed by .ci/run
 const CHROMIUM_ARGS = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'];
 
 interface PageState {
