@@ -5,9 +5,10 @@
 // and pauses processes meanwhile (driver.ts). The run ends with the demo's checks against
 // the batch oracle (src/embedded/checks.ts) over what the topics hold (docs/scaleout.md §3).
 //
-// A run on servers used before starts clean: a database per cloud of its own
-// (iov_chaos_<run>), vehicle ids of its own (so Redis state and dedup keys are fresh), and
-// each segment group pointed at the topics' end offsets of this moment.
+// A run on servers used before starts clean: its segments are renamed <id>_<run> (topics and
+// consumer groups of its own), a database per cloud of its own (iov_chaos_<run>), vehicle ids
+// of its own (so Redis state and dedup keys are fresh); each group is still pointed at its
+// topic's end offsets, in case the names were used before.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { createKafkaBus, GROUP_TIMINGS } from '../bus/index.ts';
 import { runChecks, type Check } from '../embedded/index.ts';
 import { createFederator } from '../federation/index.ts';
-import { createSupervisor, DRAIN_SIGNAL, type Supervisor } from '../local/index.ts';
+import { createSupervisor, type Supervisor } from '../local/index.ts';
 import { runSimulation, type SimulationReport } from '../sim/index.ts';
 import { createClickHouseStore, type Store } from '../store/index.ts';
 import {
@@ -23,7 +24,7 @@ import {
 } from '../topology/index.ts';
 import { planChaos, runChaos, type ChaosEvent } from './driver.ts';
 import { endOffsets, firstCopies, readLog, seekGroup, type LogCopy, type Offsets } from './log.ts';
-import { allRunning, collectLines, freePort, lastChange, runTopology, uncommitted } from './run.ts';
+import { allRunning, collectLines, drainUntilCommitted, freePort, lastChange, runTopology } from './run.ts';
 
 export interface ChaosDemoOptions {
   topologyFile: string;
@@ -38,6 +39,8 @@ export interface ChaosDemoOptions {
   rate?: number;
   windowS: number;
   allowedLatenessS: number;
+  /** How many of each chaos event (default: 2 segment kills, 1 gateway kill, 1 pause). */
+  events?: { segmentKills?: number; gatewayKills?: number; pauses?: number };
   /** Pool threads per segment in each process (default 0: the main thread; the box has 2 cores). */
   workers?: number;
   log?: (line: string) => void;
@@ -70,7 +73,7 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
   if (!state) throw Object.assign(new Error(`no local infrastructure at ${stateFile(o.stateDir)}: run \`iov infra up\` first (or give --state-dir)`), { code: 'NO_LOCAL_INFRA' });
   const dir = mkdtempSync(join(tmpdir(), `iov-chaos-${run}-`));
   const database = `chaos_${run}`;
-  const topologyFile = runTopology(o.topologyFile, topo, state, database, dir);
+  const topologyFile = runTopology(o.topologyFile, topo, state, database, dir, run);
   const runTopo = loadTopology(topologyFile);
   const bus = createKafkaBus({ brokers: kafkaEndpoint(runTopo, state).brokers, clientId: `iov-chaos-${run}` });
   const stores: Store[] = storageClouds(runTopo).map((cloud) => createClickHouseStore({ cloud, endpoint: clickhouseEndpoint(runTopo, cloud, state) }));
@@ -98,7 +101,7 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     for (const t of topics) start.set(t, await endOffsets(bus, t));
     await Promise.all(runTopo.segments.map((s) => seekGroup(bus, segmentGroup(s.id), segmentTopic(s.id), start.get(segmentTopic(s.id))!)));
     for (const s of stores) await s.migrate();
-    event(`${stamp()} run ${run}: databases *_${database}, vehicles v${run}-*, segment groups start at the topics' ends (${topics.map((t) => `${t} ${[...start.get(t)!.values()].join('/')}`).join(', ')})`);
+    event(`${stamp()} run ${run}: segments ${runTopo.segments.map((x) => x.id).join(', ')}, databases *_${database}, vehicles v${run}-*, groups start at the topics' ends (${topics.map((t) => `${t} ${[...start.get(t)!.values()].join('/')}`).join(', ')})`);
 
     // ---- processes ----------------------------------------------------------------------
     const gwPorts = await Promise.all(Array.from({ length: o.gateways }, () => freePort()));
@@ -121,7 +124,7 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
 
     // ---- traffic and chaos --------------------------------------------------------------
     const plan: ChaosEvent[] = o.chaos
-      ? planChaos({ seed: o.seed, durationMs: o.durationS * 1000, segmentProcesses: o.processes, gateways: o.gateways, sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs })
+      ? planChaos({ seed: o.seed, durationMs: o.durationS * 1000, segmentProcesses: o.processes, gateways: o.gateways, sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, ...o.events })
       : [];
     if (plan.length) event(`${stamp()} chaos plan (seed ${o.seed}): ${plan.map((e) => `${(e.atMs / 1000).toFixed(1)} s ${e.action} ${e.group} #${e.slot + 1}${e.forMs ? ` ${(e.forMs / 1000).toFixed(1)} s` : ''}`).join('; ')}`);
     const simStart = Date.now();
@@ -141,18 +144,7 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     // partition of every topic is committed up to the end of the log.
     await allRunning([segments, gateways], 60_000);
     await sleep(Math.max(0, lastChange(segments) + 2 * GROUP_TIMINGS.sessionTimeoutMs - Date.now()));
-    const names = segments.members().map((m) => m.name);
-    const deadline = Date.now() + 240_000;
-    for (let round = 1; ; round++) {
-      const answers = lines.waitAll(names, /^(drained|drain failed)/, 150_000);
-      for (const n of names) segments.signal(n, DRAIN_SIGNAL);
-      const got = await answers;
-      const behind = await uncommitted(bus, runTopo);
-      event(`${stamp()} drain ${round}: ${[...got].map(([n, l]) => `${n} ${l}`).join('; ')}${behind.length ? `; not yet committed to the end: ${behind.join(', ')}` : '; every partition committed to the end of the log'}`);
-      if (behind.length === 0) break;
-      if (Date.now() > deadline) throw new Error(`drain: partitions never committed to the end: ${behind.join(', ')}`);
-      await sleep(GROUP_TIMINGS.sessionTimeoutMs);
-    }
+    await drainUntilCommitted(segments, lines, bus, runTopo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, onRound: (l) => event(`${stamp()} ${l}`) });
     await segments.stop();
     await gateways.stop();
     const restarts = Object.fromEntries([...segments.members(), ...gateways.members()].map((m) => [m.name, m.restarts]));

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { Bus } from '../bus/index.ts';
-import type { Supervisor } from '../local/index.ts';
+import { DRAIN_SIGNAL, type Supervisor } from '../local/index.ts';
 import { clickhouseEndpoint, readLocalState, segmentGroup, segmentTopic, storageClouds, type Topology } from '../topology/index.ts';
 import { endOffsets } from './log.ts';
 
@@ -22,14 +22,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The topology file of this run: the user's, with each storage cloud's ClickHouse in a database of the run. */
-export function runTopology(file: string, topo: Topology, state: ReturnType<typeof readLocalState>, database: string, dir: string): string {
-  const raw = parse(readFileSync(file, 'utf8')) as { clouds: { id: string; clickhouse?: { url: string; database: string } }[] };
+/**
+ * The topology file of this run: the user's, with each storage cloud's ClickHouse in a
+ * database of the run, and — with `segmentSuffix` — each segment renamed `<id>_<suffix>`, so
+ * the run has topics and consumer groups of its own (`iov.seg.<id>_<suffix>.packets`).
+ */
+export function runTopology(file: string, topo: Topology, state: ReturnType<typeof readLocalState>, database: string, dir: string, segmentSuffix?: string): string {
+  const raw = parse(readFileSync(file, 'utf8')) as {
+    clouds: { id: string; clickhouse?: { url: string; database: string } }[]; segments: { id: string }[]; defaultSegment?: string;
+  };
   const storage = new Set(storageClouds(topo));
   for (const c of raw.clouds) {
     if (!storage.has(c.id)) continue;
     const ep = clickhouseEndpoint(topo, c.id, state);
     c.clickhouse = { ...ep, database: `${ep.database}_${database}` };
+  }
+  if (segmentSuffix) {
+    for (const s of raw.segments) s.id = `${s.id}_${segmentSuffix}`;
+    if (raw.defaultSegment) raw.defaultSegment = `${raw.defaultSegment}_${segmentSuffix}`;
   }
   const out = join(dir, 'topology.yaml');
   writeFileSync(out, stringify(raw));
@@ -81,3 +91,30 @@ export async function allRunning(sups: Supervisor[], timeoutMs: number): Promise
   }
 }
 
+
+/**
+ * Drain every segment process (SIGUSR2) until each partition of `topo`'s topics is committed
+ * to the end of the log: a member that left (killed, expelled) may have held partitions
+ * nobody drained in that round, so it repeats after a session timeout. Returns the rounds'
+ * summaries.
+ */
+export async function drainUntilCommitted(
+  sup: Supervisor, lines: ReturnType<typeof collectLines>, bus: Bus, topo: Topology,
+  o: { sessionTimeoutMs: number; timeoutMs?: number; onRound?: (line: string) => void },
+): Promise<string[]> {
+  const names = sup.members().map((m) => m.name);
+  const deadline = Date.now() + (o.timeoutMs ?? 240_000);
+  const rounds: string[] = [];
+  for (let round = 1; ; round++) {
+    const answers = lines.waitAll(names, /^(drained|drain failed)/, 150_000);
+    for (const n of names) sup.signal(n, DRAIN_SIGNAL);
+    const got = await answers;
+    const behind = await uncommitted(bus, topo);
+    const line = `drain ${round}: ${[...got].map(([n, l]) => `${n} ${l}`).join('; ')}${behind.length ? `; not yet committed to the end: ${behind.join(', ')}` : '; every partition committed to the end of the log'}`;
+    rounds.push(line);
+    o.onRound?.(line);
+    if (behind.length === 0) return rounds;
+    if (Date.now() > deadline) throw new Error(`drain: partitions never committed to the end: ${behind.join(', ')}`);
+    await sleep(o.sessionTimeoutMs);
+  }
+}
