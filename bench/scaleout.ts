@@ -23,7 +23,7 @@ import { Redis } from 'ioredis';
 import { createKafkaBus, GROUP_TIMINGS, type Bus, type ProduceRecord } from '../src/bus/index.ts';
 import { collectLines, drainUntilCommitted, endOffsets, runTopology, seekGroup, type Offsets } from '../src/chaos/index.ts';
 import { DEFAULT_TOPOLOGY } from '../src/embedded/index.ts';
-import { createSupervisor, type Supervisor } from '../src/local/index.ts';
+import { createSupervisor, READY_LINES, type Supervisor } from '../src/local/index.ts';
 import { enrichedPacketCodec, type EnrichedPacket } from '../src/schemas/index.ts';
 import { loadTopology, readLocalState, redisEndpoint, segmentGroup, segmentTopic, stateFile } from '../src/topology/index.ts';
 import { machineInfo, RESULTS_DIR } from './run.ts';
@@ -80,13 +80,13 @@ async function committed(): Promise<Offsets> {
   return out;
 }
 
-function segmentProcesses(p: number, topologyFile: string, dir: string, lines?: ReturnType<typeof collectLines>): Supervisor {
+function segmentProcesses(p: number, topologyFile: string, lines?: ReturnType<typeof collectLines>): Supervisor {
   return createSupervisor({
     ...(lines ? { onLine: lines.on } : {}),
     specs: Array.from({ length: p }, (_, i) => ({
       name: `segment-${i + 1}`,
-      args: ['segment', '--id', SEGMENT, '--workers', '0', '--window', '10', '--lateness', '5', '--topology', topologyFile, '--plan', join(dir, 'none.json')],
-      env: { IOV_LOG_LEVEL: 'warn' }, ready: /^segment processors running/,
+      args: ['segment', '--id', SEGMENT, '--workers', '0', '--window', '10', '--lateness', '5', '--topology', topologyFile],
+      env: { IOV_LOG_LEVEL: 'warn' }, ready: READY_LINES.segment,
     })),
     log: (l) => log(`  ${l}`),
     onStderr: () => {},
@@ -115,7 +115,7 @@ async function throughput(p: number): Promise<Record<string, unknown>> {
     await produce(N, 0, Date.now() - 3_600_000, 10); // 10 ms of event time apart: 60 000 packets span 10 min, 60 windows
     const end = await endOffsets(bus, topic);
     const lines = collectLines();
-    const sup = segmentProcesses(p, topologyFile, dir, lines);
+    const sup = segmentProcesses(p, topologyFile, lines);
     const t0 = Date.now();
     await sup.start();
     const servers = { clickhouse: state!.clickhouse[seg.cloud]?.pid, kafka: state!.kafka!.pid };
@@ -168,7 +168,7 @@ async function killRecovery(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'iov-bench-scale-'));
   try {
     const { topologyFile } = await freshRun(dir);
-    const sup = segmentProcesses(3, topologyFile, dir);
+    const sup = segmentProcesses(3, topologyFile);
     process.once('exit', () => { for (const m of sup.members()) if (m.pid) try { process.kill(m.pid, 'SIGKILL'); } catch { /* gone */ } });
     await sup.start();
     await sleep(4_000); // the first generation (the mock cluster waits 3 s for more members)

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createKafkaBus, GROUP_TIMINGS } from '../bus/index.ts';
 import { runChecks, type Check } from '../embedded/index.ts';
 import { createFederator } from '../federation/index.ts';
-import { createSupervisor, type Supervisor } from '../local/index.ts';
+import { createSupervisor, READY_LINES, type Supervisor } from '../local/index.ts';
 import { runSimulation, type SimulationReport } from '../sim/index.ts';
 import { createClickHouseStore, type Store } from '../store/index.ts';
 import {
@@ -106,14 +106,14 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     // ---- processes ----------------------------------------------------------------------
     const gwPorts = await Promise.all(Array.from({ length: o.gateways }, () => freePort()));
     gateways = createSupervisor({
-      specs: gwPorts.map((port, i) => ({ name: `gateway-${i + 1}`, args: ['gateway', '--port', String(port), ...common], env, ready: /^gateway listening on / })),
+      specs: gwPorts.map((port, i) => ({ name: `gateway-${i + 1}`, args: ['gateway', '--port', String(port), ...common], env: { ...env, IOV_LOG_LEVEL: 'info' }, ready: READY_LINES.gateway })),
       log: supLog, onLine: lines.on, onStderr,
     });
     segments = createSupervisor({
       specs: Array.from({ length: o.processes }, (_, i) => ({
         name: `segment-${i + 1}`,
-        args: ['segment', '--all', '--workers', String(o.workers ?? 0), '--window', String(o.windowS), '--lateness', String(o.allowedLatenessS), '--plan', join(dir, 'no-plan.json'), ...common],
-        env, ready: /^segment processors running/,
+        args: ['segment', '--all', '--workers', String(o.workers ?? 0), '--window', String(o.windowS), '--lateness', String(o.allowedLatenessS), ...common],
+        env, ready: READY_LINES.segment,
       })),
       log: supLog, onLine: lines.on, onStderr,
     });

@@ -13,14 +13,14 @@ export function withoutProcessesOption(args: readonly string[]): string[] {
   return out;
 }
 
-/** Lines a command prints once it runs (the copy is then "ready"). */
-const READY: Record<string, RegExp> = { segment: /^segment processors running/, gateway: /^gateway listening on / };
+/** Lines a command prints on stdout once it runs (the copy is then "ready"); the gateway's is a log record. */
+export const READY_LINES = { segment: /^segment processors running/, gateway: /gateway listening on / } as const;
 
 export async function superviseCopies(command: 'segment' | 'gateway', copies: number, args: readonly string[]): Promise<void> {
   const childArgs = [command, ...withoutProcessesOption(args)];
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} supervisor: ${line}\n`);
   const sup = createSupervisor({
-    specs: Array.from({ length: copies }, (_, i) => ({ name: `${command}-${i + 1}`, args: childArgs, ready: READY[command] })),
+    specs: Array.from({ length: copies }, (_, i) => ({ name: `${command}-${i + 1}`, args: childArgs, ready: READY_LINES[command] })),
     log,
     onLine: (name, line) => process.stdout.write(`[${name}] ${line}\n`),
   });
