@@ -25,8 +25,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
-  allocate, gapDataDir, generateInstance, LARGE_SIZES, readBestKnown, readGapFile, solveExact, solveFastHybrid, TABLE4_SIZES,
+  allocate, gapDataDir, readBestKnown, readGapFile, solveExact,
 } from '../src/cabin/index.ts';
+import { generateInstance, LARGE_SIZES, solveFastHybrid, TABLE4_SIZES } from '../src/cabin/lab/index.ts';
 
 const argv = process.argv.slice(2);
 const flag = (f: string): boolean => argv.includes(f);

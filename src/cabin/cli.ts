@@ -9,13 +9,12 @@ import {
   registerFolder, saveDirectory, withdrawCentre,
 } from './directory.ts';
 import { CabinError, badOption } from './errors.ts';
-import { solveExact } from './exact.ts';
-import { solveFastHybrid } from './hybrid.ts';
-import { solveGa } from './ga.ts';
-import { readGapFile } from './gap.ts';
-import { generateInstance, LARGE_SIZES, TABLE4_SIZES } from './generator.ts';
+import { assignmentCost, readGapFile } from './gap.ts';
+import { generateInstance, LARGE_SIZES, TABLE4_SIZES } from './lab/index.ts';
 import { planFromResult, writePlan } from './plan.ts';
 import { allocate, SOLVERS } from './solve.ts';
+import { findSolver } from './solvers.ts';
+import { relGap } from './fast.ts';
 import type { AllocationInstance, SolverName } from './types.ts';
 import { readFileSync } from 'node:fs';
 
@@ -142,23 +141,14 @@ function resolveCentres(o: AllocateCliOptions): ReturnType<typeof centresFromFol
 
 async function runGap(file: string, p: ParsedAllocateOptions, json: boolean): Promise<void> {
   const g = readGapFile(file);
-  const limit = p.timeLimitMs;
-  let out: Record<string, unknown>;
-  if (p.solver === 'exact') {
-    const r = await solveExact(g, { seed: p.seed, ...(limit ? { timeLimitMs: limit } : {}) });
-    out = { solver: 'exact', status: r.status, cost: r.cost, lowerBound: r.lowerBound, timeMs: r.timeMs, proof: r.proof };
-  } else if (p.solver === 'fast') {
-    // the hybrid, as for allocation instances and in the benchmark (B&B / heuristic + MILP)
-    const r = await solveFastHybrid(g, { seed: p.seed, timeLimitMs: limit ?? 2000 });
-    out = {
-      solver: 'fast', status: r.provenOptimal ? 'optimal' : r.assignment ? 'feasible' : 'unknown', cost: r.cost, lowerBound: r.lowerBound, gap: r.gap,
-      timeMs: r.timeMs, timeToBestMs: r.timeToBestMs, ...(r.method ? { method: r.method, nodes: r.nodes } : {}), ...(r.proof ? { proof: r.proof } : {}), milpPhase: r.milpPhase ?? 'none', ...(r.lns ? { lns: r.lns } : {}),
-    };
-  } else {
-    const r = solveGa(g, { seed: p.seed, timeLimitMs: limit ?? 5000 });
-    out = { solver: 'ga', status: r.assignment ? 'feasible' : 'unknown', cost: r.cost, timeMs: r.timeMs, generations: r.generations };
-  }
-  if (json) write(`${JSON.stringify({ file, agents: g.m, jobs: g.n, ...out })}\n`);
+  const solver = findSolver(p.solver)!;
+  const t0 = Date.now();
+  const r = await solver.solve(g, { seed: p.seed, timeLimitMs: p.timeLimitMs ?? solver.defaultTimeLimitMs });
+  const cost = r.assignment ? assignmentCost(g, r.assignment) : Infinity;
+  const out: Record<string, unknown> = {
+    solver: solver.name, status: r.status, cost, lowerBound: r.lowerBound, gap: relGap(cost, r.lowerBound), timeMs: Date.now() - t0, ...r.info,
+  };
+  if (json) write(`${JSON.stringify({ file, agents: g.m, jobs: g.n, ...out, assignment: r.assignment ? Array.from(r.assignment) : null })}\n`);
   else write(`${file}: ${g.m} agents × ${g.n} jobs: ${Object.entries(out).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}\n`);
 }
 

@@ -62,8 +62,9 @@ export interface ExactOptions {
   warmStartIterations?: number;
   /** run the knapsack bound/fixing only if LP fixing leaves more columns (default 1500) */
   knapsackMinColumns?: number;
-  /** HiGHS mip_heuristic_effort (default 0.05, HiGHS's own): more effort finds better
-   *  incumbents sooner when the run is time-limited rather than proof-driven */
+  /** HiGHS mip_heuristic_effort: more effort finds better incumbents sooner when the run is
+   *  time-limited rather than proof-driven. When absent and an incumbent is handed to HiGHS,
+   *  its primal heuristics are off (`PROOF_ONLY`); otherwise HiGHS's default (0.05). */
   heuristicEffort?: number;
   /** integer costs only: fix every pair that cannot be in a solution of cost ≤ incumbent − 1
    *  (the incumbent's own pairs may go; it stays the fallback), run the knapsack fixing
@@ -71,6 +72,23 @@ export interface ExactOptions {
    *  An infeasible reduced model then proves the incumbent optimal. Default false. */
   strict?: boolean;
 }
+
+/**
+ * HiGHS options when it starts from our incumbent and only has to prove it (or find the
+ * few better plans the bound allows): its primal heuristics off. On the paper-style
+ * instances (lab/paper-generator.ts) HiGHS solved 20×16 at the root node in 2–4 s, nearly
+ * all of it in feasibility jump and the RINS/RENS sub-MIPs; without them, 25–160 ms
+ * (docs/cabin.md §5.1).
+ */
+const PROOF_ONLY = {
+  mip_heuristic_effort: 0,
+  mip_heuristic_run_feasibility_jump: false,
+  mip_heuristic_run_rins: false,
+  mip_heuristic_run_rens: false,
+  mip_heuristic_run_root_reduced_cost: false,
+  mip_heuristic_run_zi_round: false,
+  mip_heuristic_run_shifting: false,
+} as const;
 
 /** CPLEX LP text of the GAP over the usable pairs; column k is the k-th usable pair. */
 export function gapToLp(g: Gap): { lp: string; pairs: Int32Array } {
@@ -177,7 +195,8 @@ export async function solveExact(input: Gap, opts: ExactOptions = {}): Promise<E
   const remaining = Math.max(0.05, (limitMs - (Date.now() - t0)) / 1000);
   const model = highs.createModel({ format: 'lp', data: lp });
   try {
-    model.options.set({ output_flag: false, time_limit: remaining, mip_rel_gap: 0, mip_abs_gap: g.integerCosts ? 0.999 : 1e-6, random_seed: opts.seed ?? 1, ...(opts.heuristicEffort !== undefined ? { mip_heuristic_effort: opts.heuristicEffort } : {}), ...(cutoff ? { objective_bound: incCost - 1 + 1e-6 } : {}) });
+    const heuristics = opts.heuristicEffort !== undefined ? { mip_heuristic_effort: opts.heuristicEffort } : incumbent ? PROOF_ONLY : {};
+    model.options.set({ output_flag: false, time_limit: remaining, mip_rel_gap: 0, mip_abs_gap: g.integerCosts ? 0.999 : 1e-6, random_seed: opts.seed ?? 1, ...heuristics, ...(cutoff ? { objective_bound: incCost - 1 + 1e-6 } : {}) } as Parameters<typeof model.options.set>[0]);
     const ncol = model.getDimensions().numCols;
     // The LP reader numbers columns in order of first appearance: the objective lists
     // every pair, so column k is pairs[k]. Checked once below.

@@ -16,8 +16,7 @@
 import { lagrangianBound, removeOversizePairs, worstAssignmentCost } from './bound.ts';
 import { CabinError, badOption } from './errors.ts';
 import { knapsackBound } from './kbound.ts';
-import { knapsackHeuristic, type KlhResult } from './klh.ts';
-import { isFeasible, type Gap } from './gap.ts';
+import { assignmentCost, isFeasible, type Gap } from './gap.ts';
 import { createRng } from './rng.ts';
 
 export interface FastOptions {
@@ -37,17 +36,32 @@ export interface FastOptions {
    * guards against runaway runs (default: no wall-clock limit).
    */
   maxIterations?: number;
-  /** search after the first descent: 'tabu' (best move per iteration) or 'ils' (iterated
-   *  descent with kicks and elite restarts); default ils from `ilsMinJobs` jobs on */
-  strategy?: 'tabu' | 'ils';
-  /** default: never (tabu measured better on yagiura e, ils on d; both within 1 %) */
-  ilsMinJobs?: number;
   /** tabu: moves without a new best before going back to the best (default 20·n) */
   restartEvery?: number;
-  /** share of the budget for the knapsack-Lagrangian heuristic before the search (klh.ts;
-   *  default 0.2 when time-bounded, with a budget ≥ 3 s and at most 200 jobs, else 0; 0 in
-   *  effort mode or with `start`) */
-  knapsackShare?: number;
+  /** a start heuristic run after the LP bound (the laboratory's knapsack-Lagrangian
+   *  heuristic, src/cabin/lab/klh.ts, plugs in here); its best solution starts the search,
+   *  its bound and multipliers are kept */
+  prelude?: (g: Gap, ctx: PreludeContext) => PreludeResult | null;
+}
+
+export interface PreludeContext {
+  /** the LP bound's capacity multipliers */
+  mu: Float64Array;
+  /** a known solution's cost, or the worst assignment's */
+  upper: number;
+  /** Date.now() ms at which the solve started, and its budget (Infinity in effort mode) */
+  startedAt: number;
+  budgetMs: number;
+  /** false in effort mode */
+  timed: boolean;
+  target?: number;
+}
+
+export interface PreludeResult {
+  best: Int32Array | null;
+  cost: number;
+  bound: number;
+  lambda: Float64Array;
 }
 
 export interface FastResult {
@@ -89,6 +103,8 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   // passes, so the whole solve stays within the limit. In effort mode every phase stops on
   // its iteration count; the deadline is only a guard.
   const deadline = t0 + budget * 0.9;
+  // nothing runs past the budget: the bound passes below stop there too (a guard in effort mode)
+  const end = t0 + budget;
   const timed = effort === undefined;
   const rng = createRng(opts.seed ?? 1);
   const g = removeOversizePairs(input).gap;
@@ -112,27 +128,20 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   // 1. a greedy solution for the Polyak steps, then the bound + reduced costs
   const greedy = greedyAssign(g, new Float64Array(m));
   const gCost = greedy.feasible ? greedy.cost : undefined;
-  const lag = lagrangianBound(g, { maxIterations: timed ? 1500 : 600, ...(timed ? { deadline: t0 + budget * 0.15 } : {}), ...(gCost !== undefined ? { upper: gCost } : {}) });
+  const lag = lagrangianBound(g, { maxIterations: timed ? 1500 : 600, deadline: timed ? t0 + budget * 0.15 : t0 + budget * 0.5, ...(gCost !== undefined ? { upper: gCost } : {}) });
   const mu = lag.mu;
   let lb = lag.bound;
-  // The knapsack-Lagrangian heuristic (klh.ts): near-optimal solutions from the iterates of
-  // the knapsack bound's subgradient, and that (stronger) bound.
-  let klh: KlhResult | null = null;
-  // Default: 20 % of a timed budget of at least 3 s on instances of up to 200 jobs. On larger
-  // instances it cost the tabu search more than it gave (yagiura d60900 0.74 → 1.08 %, d30900
-  // 0.35 → 0.70 %, c30900 0.27 → 0.47 % at 10 s, load ≈ 4); in the hybrid's 0.4 s heuristic
-  // phase of a 1 s run it took time the tabu search and the MILP phase needed (chu b/c at the
-  // optimum 12/18 → 10/18), so it is off there by default too.
-  // It ends at 20 % of the budget from the start of the solve (the LP bound before it takes
-  // up to 15 %).
-  const klhShare = opts.knapsackShare ?? (timed && !opts.start && n <= 200 && budget >= 3000 ? 0.2 : 0);
-  if (!(klhShare >= 0 && klhShare < 0.9)) throw badOption('options.knapsackShare must be in [0, 0.9)');
-  if (klhShare > 0) {
-    klh = knapsackHeuristic(g, {
-      mu, upper: gCost ?? worstAssignmentCost(g), deadline: t0 + budget * klhShare, maxIterations: timed ? 1e9 : 100,
-      ...(opts.target !== undefined ? { stopAt: opts.target } : {}),
-    });
-    if (klh && klh.bound > lb) lb = klh.bound;
+  const klh = opts.prelude?.(g, {
+    mu, upper: gCost ?? worstAssignmentCost(g), startedAt: t0, budgetMs: budget, timed,
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
+  }) ?? null;
+  if (klh && klh.bound > lb) lb = klh.bound;
+  if (Date.now() > end) {
+    // out of time already (a busy machine): the start or the greedy plan, with the bound
+    const a0 = opts.start ?? (greedy.feasible ? greedy.assignment : null);
+    const res = done(a0 && isFeasible(g, a0) ? Int32Array.from(a0) : null, a0 && isFeasible(g, a0) ? assignmentCost(g, a0) : Infinity, lb, 0, Date.now() - t0);
+    res.mu = mu;
+    return res;
   }
 
   const K = Math.max(1, Math.min(m, opts.candidates ?? 12));
@@ -240,7 +249,7 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
     let improved = false;
     shuffleOrder();
     for (let q = 0; q < n; q++) {
-      if ((q & 63) === 0 && Date.now() > deadline) break;
+      if ((q & 7) === 0 && Date.now() > deadline) break;
       const j1 = order[q]!;
       const ag = a[j1]!;
       const c1 = cost[ag * n + j1]!;
@@ -314,69 +323,9 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   const provenAt = (): boolean => bestCost <= lb + (g.integerCosts ? 1e-6 : 1e-9 * Math.max(1, Math.abs(lb)));
   if (klh?.best) { bestCost = klh.cost; best.set(klh.best); tBest = Date.now() - t0; }
 
-  // Iterated local search for large instances (n ≥ 400 by default). The tabu loop pays a
-  // full O(n·K) shift scan plus a swap sample for every single move (≈ 3 ms per move at
-  // 1600 jobs, so a 10 s run moves each job only a couple of times); a first-improvement
-  // descent (shift + ejection chain, penalised) moves many jobs per O(n·K) pass instead.
-  // Between descents: the penalty weights adapt (overloaded agents ×1.5 until the descent
-  // ends feasible, then all ×0.9 so the search can cross the boundary again), a kick of a
-  // few random shifts inside the candidate lists, and after a run of descents without a
-  // new best a restart from the elite pool: a random point on the path between two elite
-  // solutions (each differing job takes either side), then descent (path relinking).
-  function iteratedLocalSearch(): number {
-    const E = 6;
-    const elite: { a: Int32Array; c: number }[] = [];
-    const addElite = (): void => {
-      for (const e of elite) if (Math.abs(e.c - curCost) < 1e-9) return;
-      if (elite.length < E) { elite.push({ a: Int32Array.from(a), c: curCost }); return; }
-      let w = 0;
-      for (let k = 1; k < elite.length; k++) if (elite[k]!.c > elite[w]!.c) w = k;
-      if (curCost < elite[w]!.c) elite[w] = { a: Int32Array.from(a), c: curCost };
-    };
-    if (totalExcess() <= 1e-9) addElite();
-    let rounds = 0, since = 0;
-    let strength = Math.max(2, Math.round(n / 200));
-    while (!provenAt() && !(opts.target !== undefined && bestCost <= opts.target + 1e-9)) {
-      if (Date.now() > deadline) break;
-      if (effort !== undefined && rounds >= effort) break;
-      rounds++;
-      descend();
-      if (totalExcess() > 1e-9) {
-        since++;
-        for (let i = 0; i < m; i++) if (load[i]! > capacity[i]! + 1e-9) alpha[i] = Math.min(alphaMax, alpha[i]! * 1.5);
-        if (since % 8 !== 0) continue; // same point, dearer overloads: descend again
-      } else {
-        const before = bestCost;
-        record();
-        addElite();
-        if (bestCost < before - EPS) { since = 0; strength = Math.max(2, Math.round(n / 200)); } else since++;
-        for (let i = 0; i < m; i++) alpha[i] = Math.max(alphaMin, alpha[i]! * 0.9);
-      }
-      if (since > 0 && since % 25 === 0 && elite.length >= 1) {
-        const e1 = elite[Math.floor(rng() * elite.length)]!;
-        const e2 = elite.length >= 2 ? elite[Math.floor(rng() * elite.length)]! : { a: best, c: bestCost };
-        const mix = Int32Array.from(e1.a);
-        for (let j = 0; j < n; j++) if (e2.a[j] !== mix[j] && rng() < 0.5) mix[j] = e2.a[j]!;
-        setAll(mix);
-        for (let i = 0; i < m; i++) alpha[i] = Math.max(base, 2 * mu[i]!);
-        continue;
-      }
-      if (since > 0 && since % 5 === 0) strength = Math.min(Math.max(4, Math.round(n / 20)), strength * 2);
-      for (let q = 0; q < strength; q++) {
-        const j = Math.floor(rng() * n);
-        const k = candN[j]!;
-        if (k < 2) continue;
-        const i = cand[j * K + Math.floor(rng() * Math.min(k, 4))]!;
-        if (i !== a[j]) move(j, i);
-      }
-    }
-    return rounds;
-  }
   let it = 0;
   descend();
   record();
-  const strategy = opts.strategy ?? (n >= (opts.ilsMinJobs ?? Infinity) ? 'ils' : 'tabu');
-  if (strategy === 'ils') it = iteratedLocalSearch();
   // Tabu search with strategic oscillation (best move over shifts + a sample of swaps).
   const tabu = new Int32Array(m * n); // iteration until which job j may not return to agent i
   const tMin = Math.max(3, Math.round(n / 40));
@@ -391,8 +340,10 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   // Restart from the best after this many moves without a new best. 20·n alone never fires
   // within seconds on large instances (32 000 moves at 1600 jobs, ~1 ms each).
   const restartEvery = Math.max(200, Math.min(20 * n, opts.restartEvery ?? 20 * n));
-  while (strategy === 'tabu' && !provenAt() && !(opts.target !== undefined && bestCost <= opts.target + 1e-9)) {
-    if ((it & 15) === 0 && Date.now() > deadline) break;
+  while (!provenAt() && !(opts.target !== undefined && bestCost <= opts.target + 1e-9)) {
+    // every iteration: one costs up to a few ms at 1 000 jobs, and on a busy machine each ms
+    // of CPU can take ten of wall clock (the time limit is a promise: anytime.ts)
+    if (Date.now() > deadline) break;
     if (effort !== undefined && it >= effort) break;
     it++;
     let bestD = Infinity, mJ = -1, mI = -1, mJ2 = -1, mI2 = -1;
@@ -465,20 +416,20 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   }
   // A final bound pass with the true upper bound (better Polyak steps) if time is left.
   let lagMu = mu;
-  if (bestCost < Infinity && !provenAt()) {
-    const lag2 = lagrangianBound(g, { upper: bestCost, mu, maxIterations: timed ? 1000 : 300, ...(timed ? { deadline: Date.now() + Math.max(20, budget * 0.05) } : {}) });
+  if (bestCost < Infinity && !provenAt() && Date.now() < end) {
+    const lag2 = lagrangianBound(g, { upper: bestCost, mu, maxIterations: timed ? 1000 : 300, deadline: timed ? Math.min(end, Date.now() + Math.max(20, budget * 0.05)) : end });
     if (lag2.bound > lb) { lb = lag2.bound; lagMu = lag2.mu; }
   }
   // Then the knapsack bound (kbound.ts), at least as strong as the LP bound from its first
   // evaluation on (it starts at the LP duals) and much stronger on tight instances.
   let lambda: Float64Array | undefined;
-  if (bestCost < Infinity && !provenAt()) {
+  if (bestCost < Infinity && !provenAt() && Date.now() < end) {
     // Effort mode: an evaluation is m DPs over up to n·Σ b_i cells (64 ms at yagiura
     // e801600, 1.5 ms at 100×82), so the iteration count scales with that size.
     let cells = 0;
     for (let i = 0; i < m; i++) cells += Math.max(0, Math.floor(capacity[i]!)) * n;
     const kbIts = timed ? 500 : Math.max(5, Math.min(150, Math.round(2e8 / Math.max(1, cells))));
-    const kb = knapsackBound(g, { upper: bestCost, mu: lagMu, maxIterations: kbIts, ...(klh ? { lambda: klh.lambda } : {}), ...(timed ? { deadline: Date.now() + Math.max(20, budget * 0.04) } : {}) });
+    const kb = knapsackBound(g, { upper: bestCost, mu: lagMu, maxIterations: kbIts, ...(klh ? { lambda: klh.lambda } : {}), deadline: timed ? Math.min(end, Date.now() + Math.max(20, budget * 0.04)) : end });
     if (kb) lambda = kb.lambda;
     if (kb && kb.bound > lb) lb = kb.bound;
   }

@@ -1,4 +1,6 @@
-// Public surface of the cabin allocator (DESIGN.md §6, docs/cabin.md).
+// Public surface of the cabin allocator (DESIGN.md §6, docs/cabin.md): the product path —
+// directory, model, the exact and the fast solver, plan, check. The research heuristics and
+// instance generators are in ./lab (their own index.ts).
 export * from './types.ts';
 export { CabinError, CABIN_ERRORS, type CabinErrorCode } from './errors.ts';
 export {
@@ -7,17 +9,12 @@ export {
 } from './gap.ts';
 export { lagrangianBound, type LagrangianResult } from './bound.ts';
 export { solveFast, greedyAssign, relGap, type FastOptions, type FastResult } from './fast.ts';
-export { solveFastHybrid, lbbApplies, lnsApplies, type HybridOptions } from './hybrid.ts';
-export { lnsImprove, type LnsOptions, type LnsResult } from './lns.ts';
-export { lagrangianBB, type LbbOptions, type LbbResult } from './lbb.ts';
-export { knapsackHeuristic, type KlhOptions, type KlhResult } from './klh.ts';
-export { stopMilpThread } from './milp-thread.ts';
+export { solveAnytime, timeMarginMs, FIRST_PLAN_ITERATIONS, type AnytimeOptions, type AnytimeResult } from './anytime.ts';
 export { solveExact, gapToLp, type ExactOptions, type ExactResult, type ExactStatus } from './exact.ts';
-export { solveGa, type GaOptions, type GaResult } from './ga.ts';
 export { toGap, pairInfo, explainInfeasible, validateInstance, haversineKm, type PairInfo, type Reduction } from './model.ts';
 export { checkAllocation, type CheckResult } from './check.ts';
 export { allocate, validateAllocateOptions, SOLVERS, type AllocateOptions } from './solve.ts';
-export { generateInstance, TABLE4_SIZES, LARGE_SIZES, type GeneratorOptions } from './generator.ts';
+export { SOLVER_REGISTRY, findSolver, exactSolver, fastSolver } from './solvers.ts';
 export {
   type Directory, type DirectoryProvider, type DirectoryLocation, type DirectoryCentre, type CentreStatus,
   type StatusFieldError, type RegisterReport, type RegisterOutcome, type CentreEntry,

@@ -1,20 +1,19 @@
-// One entry point for the three solvers on the allocation model.
+// One entry point for every solver on the allocation model: the instance becomes a GAP
+// (model.ts), the named solver (solvers.ts) solves it, the answer maps back to segments.
 import { CabinError, badOption } from './errors.ts';
-import { solveExact } from './exact.ts';
 import { relGap } from './fast.ts';
-import { solveFastHybrid } from './hybrid.ts';
-import { solveGa } from './ga.ts';
 import { allocationsFrom, explainInfeasible, toGap } from './model.ts';
-import type { AllocationInstance, AllocationResult, AllocationStatus, SolverName } from './types.ts';
+import { findSolver } from './solvers.ts';
+import { SOLVER_NAMES, type AllocationInstance, type AllocationResult, type SolverName } from './types.ts';
 
 export interface AllocateOptions {
   solver?: SolverName;
-  /** wall-clock budget in ms (default: exact 60 s, fast 2 s, ga 5 s) */
+  /** wall-clock budget in ms (default: the solver's, e.g. exact 60 s, fast 2 s) */
   timeLimitMs?: number;
   seed?: number;
 }
 
-export const SOLVERS: readonly SolverName[] = ['exact', 'fast', 'ga'];
+export const SOLVERS: readonly SolverName[] = SOLVER_NAMES;
 
 export function validateAllocateOptions(o: AllocateOptions): void {
   if (o.solver !== undefined && !SOLVERS.includes(o.solver)) throw badOption(`options.solver must be one of ${SOLVERS.join(', ')}, got ${JSON.stringify(o.solver)}`);
@@ -24,38 +23,24 @@ export function validateAllocateOptions(o: AllocateOptions): void {
 
 export async function allocate(inst: AllocationInstance, opts: AllocateOptions = {}): Promise<AllocationResult> {
   validateAllocateOptions(opts);
-  const solver = opts.solver ?? 'exact';
+  const name = opts.solver ?? 'exact';
+  const solver = findSolver(name);
+  if (!solver) throw badOption(`options.solver ${name} is not registered`);
   if (inst.centres.length === 0) throw new CabinError('CABIN_NO_CENTRES', 'no centres: register centres in the directory (iov directory register <dir>) or pass --centres <dir>');
   const red = toGap(inst);
   const t0 = Date.now();
-  let a: Int32Array | null = null;
-  let status: AllocationStatus;
-  let lb = -Infinity;
-  let info: Record<string, unknown> = {};
-  if (solver === 'exact') {
-    const r = await solveExact(red.gap, { timeLimitMs: opts.timeLimitMs ?? 60_000, seed: opts.seed ?? 1 });
-    a = r.assignment; status = r.status; lb = r.lowerBound;
-    info = { proof: r.proof, columns: r.columns, removedPairs: r.removedPairs };
-  } else if (solver === 'fast') {
-    const r = await solveFastHybrid(red.gap, { timeLimitMs: opts.timeLimitMs ?? 2000, seed: opts.seed ?? 1 });
-    a = r.assignment; lb = r.lowerBound;
-    status = r.assignment ? (r.provenOptimal ? 'optimal' : 'feasible') : r.unplaceable.length ? 'infeasible' : 'unknown';
-    info = { iterations: r.iterations, timeToBestMs: r.timeToBestMs, milpPhase: r.milpPhase ?? 'none', ...(r.method ? { method: r.method, nodes: r.nodes } : {}), ...(r.proof ? { proof: r.proof } : {}), ...(r.lns ? { lns: r.lns } : {}) };
-  } else {
-    const r = solveGa(red.gap, { timeLimitMs: opts.timeLimitMs ?? 5000, seed: opts.seed ?? 1 });
-    a = r.assignment;
-    status = a ? 'feasible' : 'unknown';
-    info = { generations: r.generations };
-  }
+  const r = await solver.solve(red.gap, { timeLimitMs: opts.timeLimitMs ?? solver.defaultTimeLimitMs, seed: opts.seed ?? 1 });
   const timeMs = Date.now() - t0;
-  if (!a) {
+  const base = { instance: inst.name, solver: name, lowerBound: r.lowerBound, timeMs, info: r.info };
+  if (!r.assignment) {
     const explanation = explainInfeasible(inst, red);
+    let status = r.status;
     if (explanation.length) status = 'infeasible';
     else if (status === 'infeasible') explanation.push('every block fits some centre alone, but no assignment respects every centre\'s VM count (proved by the MILP)');
-    else explanation.push(`the ${solver} solver found no feasible allocation in the time given; try --solver exact or a longer --time-limit`);
-    return { instance: inst.name, solver, status, totalCost: Infinity, lowerBound: lb, gap: Infinity, timeMs, allocations: [], explanation, info };
+    else explanation.push(`the ${name} solver found no feasible allocation in the time given; try --solver exact or a longer --time-limit`);
+    return { ...base, status, totalCost: Infinity, gap: Infinity, allocations: [], explanation };
   }
-  const allocations = allocationsFrom(inst, red, a);
+  const allocations = allocationsFrom(inst, red, r.assignment);
   const totalCost = allocations.reduce((s, x) => s + x.cost, 0);
-  return { instance: inst.name, solver, status, totalCost, lowerBound: lb, gap: relGap(totalCost, lb), timeMs, allocations, explanation: [], info };
+  return { ...base, status: r.status, totalCost, gap: relGap(totalCost, r.lowerBound), allocations, explanation: [], info: { ...r.info, assignment: allocations.map((a) => a.centre) } };
 }

@@ -1,4 +1,5 @@
 // The allocation model's data (DESIGN.md §6; symbols of the paper's Table 3, docs/cabin.md §2).
+import type { Gap } from './gap.ts';
 
 /** A resource domain centre as the allocator sees it (one node of the directory). */
 export interface CentreParams {
@@ -54,7 +55,9 @@ export interface AllocationInstance {
   distanceKm?: number[][];
 }
 
-export type SolverName = 'exact' | 'fast' | 'ga';
+/** The product's solvers (exact, fast) and the laboratory's (src/cabin/lab: ga, hybrid, tabu). */
+export const SOLVER_NAMES = ['exact', 'fast', 'ga', 'hybrid', 'tabu'] as const;
+export type SolverName = (typeof SOLVER_NAMES)[number];
 export type AllocationStatus = 'optimal' | 'feasible' | 'infeasible' | 'unknown';
 
 export interface BlockAllocation {
@@ -84,4 +87,29 @@ export interface AllocationResult {
   explanation: string[];
   /** solver details (proof, iterations, …) */
   info: Record<string, unknown>;
+}
+
+export interface SolveOptions {
+  /** wall-clock budget, ms: the solver returns by then plus its documented margin */
+  timeLimitMs: number;
+  seed: number;
+}
+
+/** What every GAP solver returns through the one interface below. */
+export interface GapSolution {
+  /** block j → centre index, or null when no plan was found */
+  assignment: Int32Array | null;
+  status: AllocationStatus;
+  /** proven lower bound on the optimum (−Infinity if none) */
+  lowerBound: number;
+  /** solver details for `iov allocate --json` (proof, iterations, phases…) */
+  info: Record<string, unknown>;
+}
+
+/** One solver interface: the product's and the laboratory's solvers all plug in here. */
+export interface GapSolver {
+  name: SolverName;
+  /** budget used when the caller gives none, ms */
+  defaultTimeLimitMs: number;
+  solve(g: Gap, opts: SolveOptions): Promise<GapSolution>;
 }

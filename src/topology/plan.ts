@@ -20,7 +20,7 @@ export interface SegmentPlan {
   location?: string;
 }
 
-export const PLAN_SOLVERS = ['exact', 'fast', 'ga'] as const;
+export const PLAN_SOLVERS = ['exact', 'fast', 'ga', 'hybrid', 'tabu'] as const;
 export const PLAN_STATUSES = ['optimal', 'feasible', 'infeasible', 'unknown'] as const;
 
 export interface ReplicaPlan {

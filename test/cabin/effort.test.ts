@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  CabinError, gapDataDir, generateInstance, isFeasible, readGapFile, solveExact, solveFast, solveFastHybrid, toGap,
+  CabinError, gapDataDir, isFeasible, readGapFile, solveExact, solveFast, toGap,
 } from '../../src/cabin/index.ts';
+import { generateInstance, solveFastHybrid } from '../../src/cabin/lab/index.ts';
 
 const dir = gapDataDir();
 const have = existsSync(join(dir, 'best-known.csv'));

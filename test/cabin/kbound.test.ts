@@ -1,7 +1,10 @@
 // White-box checks of the knapsack Lagrangian bound and its pair fixing (src/cabin/kbound.ts),
 // and of the hybrid fast solver (src/cabin/hybrid.ts), against brute force.
 import { describe, expect, it } from 'vitest';
-import { isFeasible, lagrangianBound, makeGap, solveFastHybrid } from '../../src/cabin/index.ts';
+import {
+  isFeasible, lagrangianBound, makeGap,
+} from '../../src/cabin/index.ts';
+import { solveFastHybrid } from '../../src/cabin/lab/index.ts';
 import { removeOversizePairs } from '../../src/cabin/bound.ts';
 import { knapsackBound, knapsackFixing } from '../../src/cabin/kbound.ts';
 import { createRng } from '../../src/cabin/rng.ts';

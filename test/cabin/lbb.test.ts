@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  allocate, assignmentCost, CabinError, checkAllocation, gapDataDir, isFeasible, lagrangianBB, lagrangianBound, lbbApplies, makeGap,
-  readGapFile, solveFastHybrid, toGap, type AllocationInstance,
+  allocate, assignmentCost, CabinError, checkAllocation, gapDataDir, isFeasible, lagrangianBound, makeGap, readGapFile, toGap, type AllocationInstance,
 } from '../../src/cabin/index.ts';
+import { lagrangianBB, lbbApplies, solveFastHybrid } from '../../src/cabin/lab/index.ts';
 import { createRng } from '../../src/cabin/rng.ts';
 import { bruteForce, randomIntGap } from './helpers.ts';
 
@@ -150,7 +150,7 @@ describe('allocation path: integer instances, B&B (or its MILP hand-over) = HiGH
       const exact = await allocate(inst, { solver: 'exact', timeLimitMs: 20_000 });
       expect(exact.status).toBe('optimal');
       // (the B&B needs 0 and 21 nodes here; a 20 s budget gives it 4 s)
-      const fast = await allocate(inst, { solver: 'fast', timeLimitMs: 20_000 });
+      const fast = await allocate(inst, { solver: 'hybrid', timeLimitMs: 20_000 });
       expect(fast.info.method).toBe('lagrangian-bb');
       expect(fast.info.proof).toBe('lagrangian-bb');
       expect(fast.status).toBe('optimal');

@@ -7,16 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  assignmentCost,
-  CabinError,
-  isFeasible,
-  lagrangianBB,
-  lagrangianBound,
-  lnsImprove,
-  makeGap,
-  solveFast,
-  solveFastHybrid,
+  assignmentCost, CabinError, isFeasible, lagrangianBound, makeGap, solveFast,
 } from '../../src/cabin/index.ts';
+import { lagrangianBB, lnsImprove, solveFastHybrid } from '../../src/cabin/lab/index.ts';
 import { createRng } from '../../src/cabin/rng.ts';
 import { bruteForce, randomIntGap } from './helpers.ts';
 
@@ -116,7 +109,7 @@ describe('agent-subset LNS', () => {
 
   it('on a tight 10×80 instance: feasible, cost as reported, never worse than its start, usually better', () => {
     const g = randomIntGap(10, 80, 7, 0.85);
-    const h = solveFast(g, { maxIterations: 200, seed: 3, strategy: 'tabu' });
+    const h = solveFast(g, { maxIterations: 200, seed: 3 });
     expect(h.assignment).not.toBeNull();
     const r = lnsImprove(g, h.assignment!, { deadline: Date.now() + 60_000, maxMoves: 300, seed: 5 })!;
     expect(isFeasible(g, r.assignment)).toBe(true);
@@ -129,7 +122,7 @@ describe('agent-subset LNS', () => {
 
   it('partial moves (some jobs of up to 10 agents, residual capacities) alone: the same guarantees, and they find better plans', () => {
     const g = randomIntGap(12, 120, 11, 0.85);
-    const h = solveFast(g, { maxIterations: 200, seed: 3, strategy: 'tabu' });
+    const h = solveFast(g, { maxIterations: 200, seed: 3 });
     expect(h.assignment).not.toBeNull();
     const r = lnsImprove(g, h.assignment!, { deadline: Date.now() + 60_000, maxMoves: 400, seed: 5, partial: 1, partialJobs: 12 })!;
     expect(r.stats.partial.moves).toBe(r.moves);
@@ -147,7 +140,7 @@ describe('agent-subset LNS', () => {
 
   it('the stall rule: stops once idle, unless the plan is still above stallBelow', () => {
     const g = randomIntGap(10, 80, 7, 0.85);
-    const h = solveFast(g, { maxIterations: 200, seed: 3, strategy: 'tabu' });
+    const h = solveFast(g, { maxIterations: 200, seed: 3 });
     const t = Date.now();
     const r = lnsImprove(g, h.assignment!, { deadline: t + 20_000, stallMs: 0, seed: 5 })!;
     expect(['stall', 'exhausted']).toContain(r.stop);
@@ -224,7 +217,7 @@ describe('the hybrid with its LNS phase', () => {
   });
 });
 
-describe('iov allocate --gap --solver fast', () => {
+describe('iov allocate --gap --solver hybrid', () => {
   it('prints the hybrid phases, the LNS among them, as JSON and as text', () => {
     const g = typeD(10, 240, 4);
     const dir = mkdtempSync(join(tmpdir(), 'iov-gap-'));
@@ -235,7 +228,7 @@ describe('iov allocate --gap --solver fast', () => {
     try {
       const bin = join(import.meta.dirname, '..', '..', 'bin', 'iov.mjs');
       const run = (...extra: string[]): string =>
-        execFileSync(process.execPath, [bin, 'allocate', '--gap', file, '--solver', 'fast', '--time-limit', '3500', ...extra], {
+        execFileSync(process.execPath, [bin, 'allocate', '--gap', file, '--solver', 'hybrid', '--time-limit', '3500', ...extra], {
           encoding: 'utf8',
         });
       const out = JSON.parse(run('--json')) as {
@@ -253,7 +246,7 @@ describe('iov allocate --gap --solver fast', () => {
       expect(out.status).toBe('feasible');
       expect(out.lns?.moves).toBeGreaterThan(0);
       const text = run();
-      expect(text).toMatch(/solver fast, status (optimal|feasible), cost \d+/);
+      expect(text).toMatch(/solver hybrid, status (optimal|feasible), cost \d+/);
       expect(text).toMatch(/lns \{"moves":\d+,"improvements":\d+,"stop":"\w+"\}/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allocate, CabinError, generateInstance, validateAllocateOptions } from '../../src/cabin/index.ts';
+import { allocate, CabinError, validateAllocateOptions } from '../../src/cabin/index.ts';
+import { generateInstance } from '../../src/cabin/lab/index.ts';
 import { parseAllocateOptions } from '../../src/cabin/cli.ts';
 import { parseDemand } from '../../src/cabin/demand.ts';
 import { statePaths } from '../../src/topology/index.ts';
@@ -8,7 +9,7 @@ const bad = (message: string): CabinError => new CabinError('CABIN_BAD_OPTION', 
 
 describe('option validation', () => {
   it('CLI options', () => {
-    expect(() => parseAllocateOptions({ topology: 't', solver: 'lingo' })).toThrow(bad('--solver must be one of exact, fast, ga, got "lingo"'));
+    expect(() => parseAllocateOptions({ topology: 't', solver: 'lingo' })).toThrow(bad('--solver must be one of exact, fast, ga, hybrid, tabu, got "lingo"'));
     expect(() => parseAllocateOptions({ topology: 't', timeLimit: '1.5' })).toThrow(bad('--time-limit must be a positive integer (milliseconds), got "1.5"'));
     expect(() => parseAllocateOptions({ topology: 't', timeLimit: '0' })).toThrow(bad('--time-limit must be a positive integer (milliseconds), got "0"'));
     expect(() => parseAllocateOptions({ topology: 't', seed: 'x' })).toThrow(bad('--seed must be an integer, got "x"'));
@@ -22,7 +23,7 @@ describe('option validation', () => {
   it('API options', async () => {
     expect(() => validateAllocateOptions({ timeLimitMs: -1 })).toThrow(bad('options.timeLimitMs must be a positive number'));
     expect(() => validateAllocateOptions({ seed: 1.5 })).toThrow(bad('options.seed must be an integer'));
-    await expect(allocate(generateInstance({ blocks: 2, centres: 2 }), { solver: 'cplex' as never })).rejects.toThrow(bad('options.solver must be one of exact, fast, ga, got "cplex"'));
+    await expect(allocate(generateInstance({ blocks: 2, centres: 2 }), { solver: 'cplex' as never })).rejects.toThrow(bad('options.solver must be one of exact, fast, ga, hybrid, tabu, got "cplex"'));
   });
 
   it('demand file fields', () => {

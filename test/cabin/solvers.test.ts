@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  allocate, checkAllocation, generateInstance, isFeasible, solveExact, solveFast, solveGa, toGap,
-  makeGap, type AllocationInstance,
+  allocate, checkAllocation, isFeasible, solveExact, solveFast, toGap, makeGap, type AllocationInstance,
 } from '../../src/cabin/index.ts';
+import { generateInstance, solveGa } from '../../src/cabin/lab/index.ts';
 import { createRng } from '../../src/cabin/rng.ts';
 import { bruteForce } from './helpers.ts';
 

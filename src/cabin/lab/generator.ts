@@ -1,9 +1,9 @@
 // Deterministic, seeded instance generator (docs/cabin.md §6 lists the ranges and why).
 // Table-4 sizes of the paper: N blocks × W centres.
-import { greedyAssign } from './fast.ts';
-import { pairInfo, toGap } from './model.ts';
-import { createRng, randInt, uniform } from './rng.ts';
-import type { AllocationInstance, BlockParams, CentreParams } from './types.ts';
+import { greedyAssign } from '../fast.ts';
+import { pairInfo, toGap } from '../model.ts';
+import { createRng, randInt, uniform } from '../rng.ts';
+import type { AllocationInstance, BlockParams, CentreParams } from '../types.ts';
 
 export const TABLE4_SIZES: ReadonlyArray<readonly [number, number]> = [
   [5, 10], [10, 20], [14, 20], [20, 20], [30, 28], [40, 36], [60, 48], [80, 65], [100, 82],

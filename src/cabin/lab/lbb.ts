@@ -17,9 +17,9 @@
 // proves that no solution costs ≤ T: T + 1 next. With integer costs and steps of 1, the
 // first solution of cost ≤ T is optimal and proven; a known incumbent U ends the sweep at
 // T = U − 1 (exhausting that tree proves U optimal).
-import { badOption } from './errors.ts';
-import type { Gap } from './gap.ts';
-import { integerWeights, startLambda } from './kbound.ts';
+import { badOption } from '../errors.ts';
+import type { Gap } from '../gap.ts';
+import { integerWeights, startLambda } from '../kbound.ts';
 import { makePolisher } from './klh.ts';
 
 export interface LbbOptions {

@@ -24,13 +24,13 @@
 // of partial moves follows each kind's improvement per ms.
 //
 // Integer costs and weights only (the B&B's precondition); returns null otherwise.
-import { lagrangianBound } from './bound.ts';
-import { knap, knapsackBound, makeWork } from './kbound.ts';
-import { badOption } from './errors.ts';
-import { makeGap, type Gap } from './gap.ts';
-import { integerWeights } from './kbound.ts';
+import { lagrangianBound } from '../bound.ts';
+import { knap, knapsackBound, makeWork } from '../kbound.ts';
+import { badOption } from '../errors.ts';
+import { makeGap, type Gap } from '../gap.ts';
+import { integerWeights } from '../kbound.ts';
 import { lagrangianBB } from './lbb.ts';
-import { createRng } from './rng.ts';
+import { createRng } from '../rng.ts';
 
 export interface LnsOptions {
   /** Date.now() ms */

@@ -7,37 +7,33 @@
 // instances (≥ ~900 jobs, or tens of thousands of pairs) it rarely even finds a feasible
 // point in seconds (bench results, issue 6). The reduced model keeps only pairs whose Lagrangian reduced cost still allows a
 // solution better than the incumbent, so the MILP is much smaller than the plain one.
-import { lagrangianBound } from './bound.ts';
-import { badOption } from './errors.ts';
-import { solveExact, type ExactResult } from './exact.ts';
-import { relGap, solveFast, type FastResult } from './fast.ts';
-import type { Gap } from './gap.ts';
-import { integerWeights } from './kbound.ts';
+import { lagrangianBound } from '../bound.ts';
+import { badOption } from '../errors.ts';
+import { solveExact, type ExactResult } from '../exact.ts';
+import { relGap, type FastResult } from '../fast.ts';
+import { solveTabu } from './tabu.ts';
+import type { Gap } from '../gap.ts';
+import { integerWeights } from '../kbound.ts';
 import { lagrangianBB } from './lbb.ts';
 import { lnsImprove, type LnsResult } from './lns.ts';
-import { solveExactInThread, startMilpThread } from './milp-thread.ts';
+import { solveExactInThread, startExactThread } from '../exact-thread.ts';
 
 export interface HybridOptions {
   /** wall-clock budget for the whole solve (default 1000 ms) */
   timeLimitMs?: number;
   seed?: number;
   /** run the MILP phase only when the instance has at most this many usable pairs
-   *  (default 20 000: covers yagiura's 400×40 and 900×15 instances, where HiGHS on the
-   *  reduced model improved the heuristic's answer on every one measured; at 1600 jobs
-   *  (32 000 pairs) it added nothing in 10 s, and 1000×500 has 474 000 pairs) */
+   *  (default 20 000; docs/cabin.md §5.2 has the measurements) */
   milpMaxPairs?: number;
   /** share of the budget the heuristic gets before the LNS / MILP phases (default 0.4; 0.2
-   *  when an LNS phase follows and no MILP phase does; 0.15 at
-   *  10 s was better on 9 chu d / yagiura e instances in single runs, but chu d10100 went
-   *  0.44 → 0.52–0.63 %, over its 0.5 % target, so the default stays) */
+   *  when an LNS phase follows and no MILP phase does) */
   heuristicShare?: number;
   /** strict fixing + cutoff in the MILP phase (ExactOptions.strict; default: budgets up to
-   *  3 s). On 10 s runs it cost chu d10100 6375 → 6381: without the incumbent as a start
-   *  HiGHS's improvement heuristics have nothing to work from, so long runs keep it. */
+   *  3 s — longer runs keep the incumbent as HiGHS's start, which its improvement
+   *  heuristics need) */
   strict?: boolean;
   /** 1 (default): one thread, heuristic then MILP phase; 2: the MILP phase runs on a worker
-   *  thread while the heuristic keeps searching on the calling thread (best answer wins).
-   *  Two threads were not better on the shared, loaded benchmark machine (docs/cabin.md). */
+   *  thread while the heuristic keeps searching on the calling thread (best answer wins) */
   threads?: 1 | 2;
   /** with two threads: the heuristic's share before the MILP phase starts (default 0.3 up
    *  to 3 s, else 0.15) */
@@ -52,7 +48,7 @@ export interface HybridOptions {
    *  solution at all the usual path runs. */
   lagrangianBB?: boolean;
   /** the B&B phase's share of the budget (default: up to 3 s 0.85 on instances within
-   *  milpMaxPairs, else 0.95; longer budgets 0.2: at 0.3, under load, chu d10100 went 0.33 → 0.74 % and d20100 0.79 → 1.52 % in single runs — the heuristic needs the time) */
+   *  milpMaxPairs, else 0.95; longer budgets 0.2, leaving the heuristic its time) */
   lbbShare?: number;
   /** stop the B&B phase after this many nodes as well (effort-bounded runs and tests) */
   lbbMaxNodes?: number;
@@ -172,7 +168,7 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     if (short) h = bb;
   }
   if (!h) {
-    const threaded = milp && opts.threads === 2 && !bb && startMilpThread();
+    const threaded = milp && opts.threads === 2 && !bb && startExactThread();
     if (threaded) return portfolio(g, t0, budget, seed, opts);
     // Phase 1: the heuristic. If it found nothing feasible (a short phase on a loaded machine
     // can miss, issue 6), keep searching with fresh seeds rather than hand HiGHS an empty
@@ -184,13 +180,13 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     // (after a B&B phase that found nothing, a short run has no time for a MILP phase: the
     // heuristic gets all that is left)
     const heurOnly = lbbTried && short;
-    h = solveFast(g, {
+    h = solveTabu(g, {
       timeLimitMs: Math.max(1, (milp || lnsShare > 0) && !heurOnly ? rem * share : rem),
       seed,
       ...(klh !== undefined ? { knapsackShare: klh } : {}),
     });
     for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > rem * (milp ? 0.3 : 0.05); s++) {
-      const h2 = solveFast(g, { timeLimitMs: milp ? Math.max(left() - rem * 0.3, rem * 0.1) : left(), seed: s });
+      const h2 = solveTabu(g, { timeLimitMs: milp ? Math.max(left() - rem * 0.3, rem * 0.1) : left(), seed: s });
       if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
     }
     // the heuristic started after the B&B phase: its time to best counts from the run's start
@@ -284,13 +280,13 @@ function afterMilp(h: FastResult, ex: ExactResult, t0: number): FastResult {
 async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts: HybridOptions): Promise<FastResult> {
   const left = (): number => budget - (Date.now() - t0);
   const share = opts.threadedShare ?? (budget <= 3000 ? 0.3 : 0.15);
-  let h = solveFast(g, {
+  let h = solveTabu(g, {
     timeLimitMs: budget * share,
     seed,
     ...(opts.knapsackShare !== undefined ? { knapsackShare: opts.knapsackShare } : {}),
   });
   for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > budget * 0.3; s++) {
-    const h2 = solveFast(g, { timeLimitMs: Math.max(left() - budget * 0.3, budget * 0.1), seed: s });
+    const h2 = solveTabu(g, { timeLimitMs: Math.max(left() - budget * 0.3, budget * 0.1), seed: s });
     if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
   }
   if (h.unplaceable.length || left() < 20) return { ...h, timeMs: Date.now() - t0, milpPhase: 'none' };
@@ -301,6 +297,7 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
     g,
     { seed, heuristicEffort: 0.3, warm: h, strict: opts.strict ?? budget <= 3000 },
     t0 + budget * 0.97,
+    100,
   ).catch(() => null);
   // meanwhile: the agent-subset LNS from the incumbent where it applies (budgets over 3 s),
   // else the heuristic again from it (or afresh if it has none)
@@ -313,7 +310,7 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
   let h2: FastResult;
   // (withLns counts its time to best from t0 + t2, like the heuristic's below)
   if (ln) h2 = { ...withLns(h, ln, t0 + t2, tl), iterations: 0 };
-  else h2 = solveFast(g, { timeLimitMs: Math.max(1, left() - 5), seed: seed + 1000, ...(h.assignment ? { start: h.assignment } : {}) });
+  else h2 = solveTabu(g, { timeLimitMs: Math.max(1, left() - 5), seed: seed + 1000, ...(h.assignment ? { start: h.assignment } : {}) });
   const ex = await milpRun;
   let best: FastResult = h;
   let tBest = h.timeToBestMs;

@@ -3,9 +3,9 @@
 // docs/cabin.md §3), fitness = cost + a penalty per VM over a centre's capacity, tournament
 // selection, uniform crossover, per-gene mutation, elitism. Seeded; stops after a number of
 // generations or a time limit. It is the benchmark's baseline, not a production solver.
-import { removeOversizePairs } from './bound.ts';
-import type { Gap } from './gap.ts';
-import { createRng } from './rng.ts';
+import { removeOversizePairs } from '../bound.ts';
+import type { Gap } from '../gap.ts';
+import { createRng } from '../rng.ts';
 
 export interface GaOptions {
   seed?: number;

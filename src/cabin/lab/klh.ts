@@ -8,8 +8,8 @@
 // goes (regret order) to the cheapest agent with room, then a penalised descent (shift and
 // swap, feasibility first) repairs and polishes it. Different iterates give different,
 // near-optimal solutions: good starts for the tabu search, far apart in the search space.
-import type { Gap } from './gap.ts';
-import { integerWeights, knap, makeWork, startLambda } from './kbound.ts';
+import type { Gap } from '../gap.ts';
+import { integerWeights, knap, makeWork, startLambda } from '../kbound.ts';
 
 export interface KlhOptions {
   /** capacity multipliers of the LP bound (starting λ_j = min_i c_ij + μ_i w_ij) */

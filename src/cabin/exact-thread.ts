@@ -1,0 +1,85 @@
+// HiGHS on a worker thread with a hard deadline (docs/cabin.md §5.2 "Anytime"): the fast
+// solver's exact phase and the laboratory's two-thread hybrid. One worker per process,
+// started on first use (or ahead of time with startExactThread) and kept, unref'd so it
+// never holds the process open. A call not answered by its deadline resolves to null and
+// the worker is terminated — HiGHS's own time limit is checked only between its steps, so
+// this is what makes a time limit a promise; the next call starts a new worker.
+import { Worker } from 'node:worker_threads';
+import { CabinError } from './errors.ts';
+import type { ExactOptions, ExactResult } from './exact.ts';
+import type { Gap } from './gap.ts';
+
+let worker: Worker | undefined;
+let ready = false;
+let broken = false;
+let nextId = 1;
+const pending = new Map<number, { worker: Worker; resolve: (r: ExactResult | null) => void; reject: (e: unknown) => void }>();
+
+/** Fail the calls a worker that stopped was running (not those of its successor). */
+function fail(w: Worker, why: string): void {
+  for (const [id, p] of pending) {
+    if (p.worker !== w) continue;
+    pending.delete(id);
+    p.reject(new CabinError('CABIN_SOLVER_FAILED', `exact worker ${why}`));
+  }
+}
+
+/** Start the worker (idempotent). Returns false if worker threads cannot be used here. */
+export function startExactThread(): boolean {
+  if (broken) return false;
+  if (worker) return true;
+  try {
+    const w = new Worker(new URL('./exact-worker.mjs', import.meta.url));
+    w.unref();
+    w.on('message', (m: { ready?: true; id?: number; ok?: boolean; result?: ExactResult; message?: string }) => {
+      if (m.ready) { if (worker === w) ready = true; return; }
+      if (m.id === undefined) return;
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (![...pending.values()].some((p) => p.worker === w)) w.unref();
+      if (m.ok && m.result) p.resolve(m.result);
+      else p.reject(new CabinError('CABIN_SOLVER_FAILED', `exact worker: ${m.message ?? 'no result'}`));
+    });
+    w.on('error', (err: Error) => { if (worker === w) { worker = undefined; ready = false; } fail(w, `failed: ${err.message}`); });
+    w.on('exit', (code) => { if (worker === w) { worker = undefined; ready = false; } fail(w, `exited (${code})`); });
+    worker = w;
+    ready = false;
+    return true;
+  } catch {
+    broken = true;
+    return false;
+  }
+}
+
+/** True once the worker has loaded its modules and HiGHS and can take a request at once. */
+export function exactThreadReady(): boolean {
+  return worker !== undefined && ready;
+}
+
+/** solveExact on the worker thread, answered by `deadline` (Date.now() ms) + `graceMs`: null
+ *  if the worker had not answered then (it is terminated). Rejects if the worker fails. */
+export function solveExactInThread(gap: Gap, opts: ExactOptions, deadline: number, graceMs = 0): Promise<ExactResult | null> {
+  if (!startExactThread() || !worker) return Promise.reject(new CabinError('CABIN_SOLVER_FAILED', 'exact worker unavailable'));
+  const w = worker;
+  const id = nextId++;
+  return new Promise<ExactResult | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (!pending.delete(id)) return;
+      if (worker === w) { worker = undefined; ready = false; }
+      void w.terminate();
+      resolve(null);
+    }, Math.max(0, deadline + graceMs - Date.now()));
+    pending.set(id, { worker: w, resolve: (r) => { clearTimeout(timer); resolve(r); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+    w.ref();
+    w.postMessage({ id, gap, opts, deadline });
+  });
+}
+
+/** Stop the worker (tests, CLI exit). */
+export async function stopExactThread(): Promise<void> {
+  const w = worker;
+  worker = undefined;
+  ready = false;
+  if (w) await w.terminate();
+}
