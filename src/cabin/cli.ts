@@ -14,6 +14,7 @@ import { generateInstance, LARGE_SIZES, TABLE4_SIZES } from './lab/index.ts';
 import { planFromResult, writePlan } from './plan.ts';
 import { allocate, SOLVERS } from './solve.ts';
 import { findSolver } from './solvers.ts';
+import { stopExactThread } from './exact-thread.ts';
 import { relGap } from './fast.ts';
 import type { AllocationInstance, SolverName } from './types.ts';
 import { readFileSync } from 'node:fs';
@@ -34,6 +35,19 @@ export interface AllocateCliOptions {
   outDir?: string;
   /** The state folder (plan.json, directory.json); default IOV_STATE_DIR, else .iov. */
   stateDir?: string;
+}
+
+/** What `iov allocate` plans when given no input: the demo's topology. */
+export const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
+
+/**
+ * The one default demand file of a topology: `demand.<topology name>.yaml` in the `cabin`
+ * folder beside the topology's folder (infra/topology/shanghai.yaml →
+ * infra/cabin/demand.shanghai.yaml), the file the demo reads; null if there is none.
+ */
+export function defaultDemandFile(topologyFile: string, topologyName: string): string | null {
+  const f = resolve(dirname(topologyFile), '..', 'cabin', `demand.${topologyName}.yaml`);
+  return existsSync(f) ? f : null;
 }
 
 export interface ParsedAllocateOptions {
@@ -60,7 +74,8 @@ export function parseAllocateOptions(o: AllocateCliOptions): ParsedAllocateOptio
     seed = Number(o.seed);
   }
   const modes = [o.topology && 'topology', o.gap && 'gap', o.instance && 'instance', o.generate && 'generate'].filter(Boolean) as ParsedAllocateOptions['mode'][];
-  if (modes.length === 0) throw badOption('one of --topology, --gap, --instance or --generate is required');
+  // no input named: the topology mode on the default topology (DEFAULT_TOPOLOGY)
+  if (modes.length === 0) modes.push('topology');
   if (modes.length > 1) throw badOption(`--${modes[0]} and --${modes[1]} cannot be used together`);
   let sizes: [number, number][] = [];
   if (o.generate) {
@@ -82,6 +97,16 @@ export function parseAllocateOptions(o: AllocateCliOptions): ParsedAllocateOptio
 const write = (s: string): void => { process.stdout.write(s); };
 
 export async function runAllocate(o: AllocateCliOptions): Promise<void> {
+  try {
+    await allocateCommand(o);
+  } finally {
+    // the fast solver's exact worker (and the TypeScript loader it runs) would keep the
+    // process alive
+    await stopExactThread();
+  }
+}
+
+async function allocateCommand(o: AllocateCliOptions): Promise<void> {
   const p = parseAllocateOptions(o);
   if (p.mode === 'gap') return runGap(o.gap!, p, o.json === true);
   if (p.mode === 'generate') {
@@ -99,9 +124,12 @@ export async function runAllocate(o: AllocateCliOptions): Promise<void> {
   if (p.mode === 'instance') {
     inst = JSON.parse(readFileSync(o.instance!, 'utf8')) as AllocationInstance;
   } else {
-    const topo = loadTopology(o.topology!);
-    const demand = o.demand ? loadDemand(o.demand) : DEFAULT_DEMAND;
-    inst = instanceFromTopology(topo, demand, resolveCentres(o));
+    const topologyFile = o.topology ?? DEFAULT_TOPOLOGY;
+    const topo = loadTopology(topologyFile);
+    const demandFile = o.demand ?? defaultDemandFile(topologyFile, topo.name);
+    if (!demandFile) process.stderr.write(`note: no demand file for ${topo.name}; using the built-in demand (docs/cabin.md §7)\n`);
+    const demand = demandFile ? loadDemand(demandFile) : DEFAULT_DEMAND;
+    inst = instanceFromTopology(topo, demand, resolveCentres({ ...o, topology: topologyFile }));
   }
   const r = await allocate(inst, { solver: p.solver, seed: p.seed, ...(p.timeLimitMs !== undefined ? { timeLimitMs: p.timeLimitMs } : {}) });
   if (o.json) write(`${JSON.stringify(r, null, 2)}\n`);
@@ -150,6 +178,12 @@ async function runGap(file: string, p: ParsedAllocateOptions, json: boolean): Pr
   };
   if (json) write(`${JSON.stringify({ file, agents: g.m, jobs: g.n, ...out, assignment: r.assignment ? Array.from(r.assignment) : null })}\n`);
   else write(`${file}: ${g.m} agents × ${g.n} jobs: ${Object.entries(out).map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}\n`);
+  if (!r.assignment) {
+    const why = r.status === 'infeasible'
+      ? 'no assignment respects every agent\'s capacity (proved by the solver)'
+      : `the ${solver.name} solver found no feasible assignment in the time given; try --solver exact or a longer --time-limit`;
+    throw new CabinError('CABIN_INFEASIBLE', `${file}: no assignment (${r.status}): ${why}`, [why]);
+  }
 }
 
 // --- iov directory ---------------------------------------------------------------------

@@ -57,9 +57,17 @@ export function parseGap(text: string, name = 'gap'): Gap {
   const cost = new Float64Array(m * n);
   const weight = new Float64Array(m * n);
   const cap = new Float64Array(m);
+  // Costs may be any number; resources and capacities are amounts: negative ones would make
+  // every bound and the cost of "no plan" meaningless (a negative capacity was accepted and
+  // reported `cost Infinity` with exit 0: issue 17).
+  const amount = (what: string): number => {
+    const v = next(what);
+    if (v < 0) throw new CabinError('CABIN_BAD_GAP_FILE', `${name}: ${what} must be ≥ 0, got ${v}`);
+    return v;
+  };
   for (let k = 0; k < m * n; k++) cost[k] = next(`cost of agent ${Math.floor(k / n) + 1} job ${(k % n) + 1}`);
-  for (let k = 0; k < m * n; k++) weight[k] = next(`resource of agent ${Math.floor(k / n) + 1} job ${(k % n) + 1}`);
-  for (let i = 0; i < m; i++) cap[i] = next(`capacity of agent ${i + 1}`);
+  for (let k = 0; k < m * n; k++) weight[k] = amount(`resource of agent ${Math.floor(k / n) + 1} job ${(k % n) + 1}`);
+  for (let i = 0; i < m; i++) cap[i] = amount(`capacity of agent ${i + 1}`);
   if (p !== tok.length) throw new CabinError('CABIN_BAD_GAP_FILE', `${name}: ${tok.length - p} unexpected trailing tokens`);
   return makeGap(m, n, cost, weight, cap, name);
 }

@@ -42,5 +42,5 @@ export async function allocate(inst: AllocationInstance, opts: AllocateOptions =
   }
   const allocations = allocationsFrom(inst, red, r.assignment);
   const totalCost = allocations.reduce((s, x) => s + x.cost, 0);
-  return { ...base, status: r.status, totalCost, gap: relGap(totalCost, r.lowerBound), allocations, explanation: [], info: { ...r.info, assignment: allocations.map((a) => a.centre) } };
+  return { ...base, status: r.status, totalCost, gap: relGap(totalCost, r.lowerBound), allocations, explanation: [] };
 }

@@ -11,7 +11,8 @@ import { generateInstance, generatePaperInstance, solveGa } from '../../src/cabi
 
 const hogs: ChildProcess[] = [];
 beforeAll(() => {
-  for (let k = 0; k < cpus().length; k++) hogs.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  // busy for at most 90 s even if this file is killed before afterAll
+  for (let k = 0; k < cpus().length; k++) hogs.push(spawn(process.execPath, ['-e', 'const end = Date.now() + 90_000; while (Date.now() < end) {}'], { stdio: 'ignore' }));
 });
 afterAll(async () => {
   for (const h of hogs) if (h.pid !== undefined && h.exitCode === null) process.kill(h.pid, 'SIGKILL');

@@ -13,7 +13,8 @@ describe('option validation', () => {
     expect(() => parseAllocateOptions({ topology: 't', timeLimit: '1.5' })).toThrow(bad('--time-limit must be a positive integer (milliseconds), got "1.5"'));
     expect(() => parseAllocateOptions({ topology: 't', timeLimit: '0' })).toThrow(bad('--time-limit must be a positive integer (milliseconds), got "0"'));
     expect(() => parseAllocateOptions({ topology: 't', seed: 'x' })).toThrow(bad('--seed must be an integer, got "x"'));
-    expect(() => parseAllocateOptions({})).toThrow(bad('one of --topology, --gap, --instance or --generate is required'));
+    // no input: the default topology (issue 17)
+    expect(parseAllocateOptions({}).mode).toBe('topology');
     expect(() => parseAllocateOptions({ topology: 't', gap: 'g' })).toThrow(bad('--topology and --gap cannot be used together'));
     expect(() => parseAllocateOptions({ generate: '5by10' })).toThrow(bad('--generate must be table4, large or a list like 5x10,20x20 (blocks x centres), got "5by10"'));
     expect(parseAllocateOptions({ generate: '5x10,20x20' }).sizes).toEqual([[5, 10], [20, 20]]);
