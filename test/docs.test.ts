@@ -45,6 +45,13 @@ describe('README: environment variables', () => {
   });
 });
 
+describe('docs and sources', () => {
+  it('hold no merge conflict markers', () => {
+    const files = [...sources('src'), ...sources('test'), 'README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    expect(files.filter((f) => /^(<{7}|>{7}) /m.test(read(f)))).toEqual([]);
+  });
+});
+
 describe('docs/gateway.md: the "Running it" example', () => {
   it('runs as written: the gateway starts and acknowledges the curl request', async () => {
     const doc = read('docs/gateway.md');
