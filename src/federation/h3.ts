@@ -21,10 +21,16 @@ export function takeH3ToString(stmt: SelectStmt): Set<SelectItem> {
   }
   const elsewhere = [
     ...stmt.items.flatMap((it) => (it.expr === 'star' ? [] : [it.expr])),
-    ...(stmt.where ? [stmt.where] : []), ...stmt.groupBy, ...(stmt.having ? [stmt.having] : []), ...stmt.orderBy.map((o) => o.expr),
+    ...(stmt.where ? [stmt.where] : []),
+    ...stmt.groupBy,
+    ...(stmt.having ? [stmt.having] : []),
+    ...stmt.orderBy.map((o) => o.expr),
   ];
   if (elsewhere.some((e) => someNode(e, isH3ToString))) {
-    throw new FederationError('UNSUPPORTED_SQL', 'h3ToString() is only supported as a whole SELECT item (the federator applies it to the result)');
+    throw new FederationError(
+      'UNSUPPORTED_SQL',
+      'h3ToString() is only supported as a whole SELECT item (the federator applies it to the result)',
+    );
   }
   return taken;
 }

@@ -24,9 +24,26 @@ export function createQueryMetrics(): QueryMetrics {
   const registers = [registry];
   const m = {
     registry,
-    queries: new Counter({ name: 'iov_query_requests_total', help: 'Queries answered, by HTTP status and error code ("" when none)', labelNames: ['status', 'code'], registers }),
-    seconds: new Histogram({ name: 'iov_query_seconds', help: 'Wall time of a federated query, by plan strategy', labelNames: ['strategy'], buckets: BUCKETS, registers }),
-    cloudSeconds: new Histogram({ name: 'iov_query_cloud_seconds', help: 'Time of one cloud\'s part of a query, by cloud and status', labelNames: ['cloud', 'status'], buckets: BUCKETS, registers }),
+    queries: new Counter({
+      name: 'iov_query_requests_total',
+      help: 'Queries answered, by HTTP status and error code ("" when none)',
+      labelNames: ['status', 'code'],
+      registers,
+    }),
+    seconds: new Histogram({
+      name: 'iov_query_seconds',
+      help: 'Wall time of a federated query, by plan strategy',
+      labelNames: ['strategy'],
+      buckets: BUCKETS,
+      registers,
+    }),
+    cloudSeconds: new Histogram({
+      name: 'iov_query_cloud_seconds',
+      help: "Time of one cloud's part of a query, by cloud and status",
+      labelNames: ['cloud', 'status'],
+      buckets: BUCKETS,
+      registers,
+    }),
     rows: new Counter({ name: 'iov_query_rows_returned_total', help: 'Result rows returned', registers }),
     partial: new Counter({ name: 'iov_query_partial_total', help: 'Queries answered with partial: true (some cloud failed)', registers }),
   };

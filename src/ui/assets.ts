@@ -46,17 +46,22 @@ export function clientBundle(): Promise<string> {
 
 /** [south, west, north, east] around every segment's cells. */
 export function topologyBounds(topology: Topology): [number, number, number, number] {
-  let s = 90, w = 180, n = -90, e = -180;
+  let s = 90,
+    w = 180,
+    n = -90,
+    e = -180;
   for (const seg of topology.segments) {
     for (const c of seg.cells) {
       for (const [lat, lng] of cellToBoundary(c)) {
-        s = Math.min(s, lat); n = Math.max(n, lat); w = Math.min(w, lng); e = Math.max(e, lng);
+        s = Math.min(s, lat);
+        n = Math.max(n, lat);
+        w = Math.min(w, lng);
+        e = Math.max(e, lng);
       }
     }
   }
   return [s, w, n, e];
 }
-
 
 export function segmentOutlines(topology: Topology): SegmentOutline[] {
   return topology.segments.map((s) => ({ id: s.id, cloud: s.cloud, polygons: cellsToMultiPolygon(s.cells, true) }));
@@ -84,10 +89,19 @@ export function landNear(topology: Topology, marginDeg = 2): { type: 'FeatureCol
     for (const p of polys) {
       const outer = clipRing(p[0]!, box);
       if (outer.length < 4) continue;
-      polygons.push([outer, ...p.slice(1).map((r) => clipRing(r, box)).filter((r) => r.length >= 4)]);
+      polygons.push([
+        outer,
+        ...p
+          .slice(1)
+          .map((r) => clipRing(r, box))
+          .filter((r) => r.length >= 4),
+      ]);
     }
   }
-  return { type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'MultiPolygon', coordinates: polygons } }] };
+  return {
+    type: 'FeatureCollection',
+    features: [{ type: 'Feature', properties: {}, geometry: { type: 'MultiPolygon', coordinates: polygons } }],
+  };
 }
 
 type Box = { s: number; w: number; n: number; e: number };
@@ -104,7 +118,8 @@ function clipRing(ring: Ring, box: Box): Ring {
     const input = out;
     out = [];
     for (let i = 0; i < input.length; i++) {
-      const cur = input[i]!, prev = input[(i + input.length - 1) % input.length]!;
+      const cur = input[i]!,
+        prev = input[(i + input.length - 1) % input.length]!;
       if (inside(cur)) {
         if (!inside(prev)) out.push(cross(prev, cur));
         out.push(cur);

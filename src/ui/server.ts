@@ -36,7 +36,15 @@ export function createUiServer(opts: UiServerOptions): FastifyInstance {
   if (!Number.isInteger(pollMs) || pollMs <= 0) throw new RangeError('options.pollMs must be a positive integer');
   const data = createFlowData(opts.federator);
   const app = Fastify({ logger: opts.logger ?? false });
-  const emptyStatus = (): PipelineStatus => ({ at: Date.now(), segments: [], gateways: [], targets: [], clouds: [], services: [], down: [] });
+  const emptyStatus = (): PipelineStatus => ({
+    at: Date.now(),
+    segments: [],
+    gateways: [],
+    targets: [],
+    clouds: [],
+    services: [],
+    down: [],
+  });
   const collectStatus = () => (opts.status ? opts.status.collect() : Promise.resolve(emptyStatus()));
 
   app.setErrorHandler((err, _req, reply) => {
@@ -52,10 +60,20 @@ export function createUiServer(opts: UiServerOptions): FastifyInstance {
   });
 
   let land: string | undefined;
-  const topologyJson = { name: topology.name, resolution: topology.h3.resolution, bounds: topologyBounds(topology), segments: segmentOutlines(topology) };
+  const topologyJson = {
+    name: topology.name,
+    resolution: topology.h3.resolution,
+    bounds: topologyBounds(topology),
+    segments: segmentOutlines(topology),
+  };
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(INDEX_HTML));
-  app.get('/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(await clientBundle()));
+  app.get('/app.js', async (_req, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(await clientBundle()),
+  );
   app.get('/assets/land.json', async (_req, reply) => {
     land ??= JSON.stringify(landNear(topology));
     return reply.type('application/json').send(land);

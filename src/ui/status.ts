@@ -10,12 +10,6 @@ import type { Topology } from '../topology/index.ts';
 import { parsePrometheusText, type MetricsTarget, type Sample } from './prom.ts';
 import type { CloudHealth, GatewayStatus, PipelineStatus, SegmentStatus, ServiceHealth, TargetStatus } from './types.ts';
 
-
-
-
-
-
-
 export interface StatusOptions {
   topology: Topology;
   federator: Federator;
@@ -44,13 +38,15 @@ export function createStatusCollector(opts: StatusOptions): StatusCollector {
   let previous: { at: number; values: Map<string, number> } | undefined;
 
   async function scrape(): Promise<{ target: MetricsTarget; samples: Sample[]; error?: string }[]> {
-    return Promise.all(opts.targets.map(async (target) => {
-      try {
-        return { target, samples: parsePrometheusText(await target.read()) };
-      } catch (err) {
-        return { target, samples: [], error: (err as Error).message };
-      }
-    }));
+    return Promise.all(
+      opts.targets.map(async (target) => {
+        try {
+          return { target, samples: parsePrometheusText(await target.read()) };
+        } catch (err) {
+          return { target, samples: [], error: (err as Error).message };
+        }
+      }),
+    );
   }
 
   async function fromFederator(): Promise<{ windows: FederatedResult | Error; events: FederatedResult | Error }> {
@@ -64,7 +60,11 @@ export function createStatusCollector(opts: StatusOptions): StatusCollector {
 
   return {
     async collect() {
-      const [scraped, fed, services] = await Promise.all([scrape(), fromFederator(), opts.services ? opts.services() : Promise.resolve([])]);
+      const [scraped, fed, services] = await Promise.all([
+        scrape(),
+        fromFederator(),
+        opts.services ? opts.services() : Promise.resolve([]),
+      ]);
       const at = now();
       const values = new Map<string, number>();
       const rate = (key: string, v: number): number | null => {
@@ -74,21 +74,32 @@ export function createStatusCollector(opts: StatusOptions): StatusCollector {
         return Math.max(0, v - before) / ((at - previous.at) / 1000);
       };
 
-      const targets: TargetStatus[] = scraped.map((s) => ({ name: s.target.name, kind: kindOf(s.samples), up: !s.error, ...(s.error ? { error: s.error } : {}) }));
+      const targets: TargetStatus[] = scraped.map((s) => ({
+        name: s.target.name,
+        kind: kindOf(s.samples),
+        up: !s.error,
+        ...(s.error ? { error: s.error } : {}),
+      }));
 
-      const gateways: GatewayStatus[] = scraped.filter((s) => kindOf(s.samples) === 'gateway').map((s) => {
-        const of = (name: string) => s.samples.filter((x) => x.name === name);
-        const accepted = sum(of('iov_gateway_packets_accepted_total').map((x) => x.value));
-        const rejectedByCode: Record<string, number> = {};
-        for (const x of of('iov_gateway_packets_rejected_total')) rejectedByCode[x.labels.code ?? ''] = (rejectedByCode[x.labels.code ?? ''] ?? 0) + x.value;
-        const rejected = sum(Object.values(rejectedByCode));
-        return {
-          target: s.target.name, accepted, rejected, rejectedByCode,
-          acceptedPerS: rate(`${s.target.name}|accepted`, accepted),
-          rejectedPerS: rate(`${s.target.name}|rejected`, rejected),
-          crossings: sum(of('iov_gateway_crossings_total').map((x) => x.value)),
-        };
-      });
+      const gateways: GatewayStatus[] = scraped
+        .filter((s) => kindOf(s.samples) === 'gateway')
+        .map((s) => {
+          const of = (name: string) => s.samples.filter((x) => x.name === name);
+          const accepted = sum(of('iov_gateway_packets_accepted_total').map((x) => x.value));
+          const rejectedByCode: Record<string, number> = {};
+          for (const x of of('iov_gateway_packets_rejected_total'))
+            rejectedByCode[x.labels.code ?? ''] = (rejectedByCode[x.labels.code ?? ''] ?? 0) + x.value;
+          const rejected = sum(Object.values(rejectedByCode));
+          return {
+            target: s.target.name,
+            accepted,
+            rejected,
+            rejectedByCode,
+            acceptedPerS: rate(`${s.target.name}|accepted`, accepted),
+            rejectedPerS: rate(`${s.target.name}|rejected`, rejected),
+            crossings: sum(of('iov_gateway_crossings_total').map((x) => x.value)),
+          };
+        });
 
       const bySegment = (result: FederatedResult | Error, column: string): Map<string, number> => {
         const m = new Map<string, number>();
@@ -99,14 +110,24 @@ export function createStatusCollector(opts: StatusOptions): StatusCollector {
       const latestEvent = bySegment(fed.events, 'latest');
 
       const segments: SegmentStatus[] = opts.topology.segments.map((seg) => {
-        const mine = scraped.map((s) => s.samples.filter((x) => x.name.startsWith('iov_segment_') && x.labels.segment === seg.id)).filter((xs) => xs.length > 0);
+        const mine = scraped
+          .map((s) => s.samples.filter((x) => x.name.startsWith('iov_segment_') && x.labels.segment === seg.id))
+          .filter((xs) => xs.length > 0);
         const all = mine.flat();
         const of = (name: string) => all.filter((x) => x.name === name);
-        const consumed = sum(of('iov_segment_packets_total').filter((x) => x.labels.kind !== 'replayed').map((x) => x.value));
+        const consumed = sum(
+          of('iov_segment_packets_total')
+            .filter((x) => x.labels.kind !== 'replayed')
+            .map((x) => x.value),
+        );
         const lag = of('iov_segment_lag');
-        const watermarks = of('iov_segment_watermark_seconds').map((x) => x.value).filter((v) => Number.isFinite(v));
+        const watermarks = of('iov_segment_watermark_seconds')
+          .map((x) => x.value)
+          .filter((v) => Number.isFinite(v));
         return {
-          segment: seg.id, cloud: seg.cloud, processes: mine.length,
+          segment: seg.id,
+          cloud: seg.cloud,
+          processes: mine.length,
           packetsPerS: mine.length ? rate(`segment|${seg.id}|consumed`, consumed) : null,
           lag: lag.length ? sum(lag.map((x) => x.value)) : null,
           watermark: watermarks.length ? Math.min(...watermarks) : null,
@@ -116,9 +137,10 @@ export function createStatusCollector(opts: StatusOptions): StatusCollector {
       });
       previous = { at, values };
 
-      const clouds: CloudHealth[] = fed.windows instanceof Error
-        ? [{ cloud: '*', status: 'error', ms: 0, error: fed.windows.message }]
-        : fed.windows.clouds.map((c) => ({ cloud: c.cloud, status: c.status, ms: c.ms, ...(c.error ? { error: c.error } : {}) }));
+      const clouds: CloudHealth[] =
+        fed.windows instanceof Error
+          ? [{ cloud: '*', status: 'error', ms: 0, error: fed.windows.message }]
+          : fed.windows.clouds.map((c) => ({ cloud: c.cloud, status: c.status, ms: c.ms, ...(c.error ? { error: c.error } : {}) }));
 
       const down: string[] = [
         ...targets.filter((t) => !t.up).map((t) => `metrics ${t.name}: ${t.error}`),

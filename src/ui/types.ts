@@ -99,7 +99,6 @@ export interface SegmentOutline {
   polygons: number[][][][];
 }
 
-
 export interface TopologyInfo {
   name: string;
   resolution: number;

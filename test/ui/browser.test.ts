@@ -41,7 +41,11 @@ beforeAll(async () => {
   fx = await flowFixture();
   cells = [...fx.cellsOf('north', 20), ...fx.cellsOf('central', 20), ...fx.cellsOf('south', 20)];
   // Equal packets in every cell (full opacity) and speeds of 60-80 km/h: every hexagon is green.
-  for (let w = 0; w < 4; w++) await fx.writeWindow(T0 + 60 * w, cells.map((cell, i) => ({ cell, packets: 12, kmh: 60 + (i % 5) * 5 })));
+  for (let w = 0; w < 4; w++)
+    await fx.writeWindow(
+      T0 + 60 * w,
+      cells.map((cell, i) => ({ cell, packets: 12, kmh: 60 + (i % 5) * 5 })),
+    );
   app = createUiServer({ topology: fx.topology, federator: fx.federator, pollMs: 500 });
   origin = (await app.listen({ port: 0, host: '127.0.0.1' })).replace(/\/$/, '');
   // The page's bundle is built while chromium starts (the server caches it).
@@ -65,33 +69,39 @@ afterAll(async () => {
 /** Green pixels of the map area (left of the side panel), and whether each given point is green. */
 async function greenPixels(points: [number, number][]): Promise<{ total: number; at: boolean[] }> {
   const png = (await page.screenshot({ clip: { x: 0, y: 0, width: 800, height: 800 } })).toString('base64');
-  return page.evaluate(async ({ data, points }) => {
-    const img = new Image();
-    img.src = `data:image/png;base64,${data}`;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.width;
-    canvas.height = img.height;
-    const ctx = canvas.getContext('2d')!;
-    ctx.drawImage(img, 0, 0);
-    const px = ctx.getImageData(0, 0, img.width, img.height).data;
-    const green = (i: number) => px[i + 1]! > px[i]! + 40 && px[i + 1]! > px[i + 2]! + 40;
-    let total = 0;
-    for (let i = 0; i < px.length; i += 4) if (green(i)) total++;
-    const at = points.map(([x, y]) => green((Math.round(y) * img.width + Math.round(x)) * 4));
-    return { total, at };
-  }, { data: png, points });
+  return page.evaluate(
+    async ({ data, points }) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${data}`;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.width;
+      canvas.height = img.height;
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const px = ctx.getImageData(0, 0, img.width, img.height).data;
+      const green = (i: number) => px[i + 1]! > px[i]! + 40 && px[i + 1]! > px[i + 2]! + 40;
+      let total = 0;
+      for (let i = 0; i < px.length; i += 4) if (green(i)) total++;
+      const at = points.map(([x, y]) => green((Math.round(y) * img.width + Math.round(x)) * 4));
+      return { total, at };
+    },
+    { data: png, points },
+  );
 }
 
 describe('map page in chromium', () => {
   it('loads with no console errors and shows the latest window', async () => {
     expect(consoleErrors).toEqual([]);
-    const st = await page.evaluate(() => ({ cells: window.__iov.state.cells.length, windows: window.__iov.state.windows.map((w) => w.start) }));
+    const st = await page.evaluate(() => ({
+      cells: window.__iov.state.cells.length,
+      windows: window.__iov.state.windows.map((w) => w.start),
+    }));
     expect(st).toEqual({ cells: cells.length, windows: [T0, T0 + 60, T0 + 120, T0 + 180] });
     expect(await page.textContent('#window-label')).toContain(`${cells.length} cells`);
   });
 
-  it('draws the hexagons: green pixels, at the cells\' centres', async () => {
+  it("draws the hexagons: green pixels, at the cells' centres", async () => {
     const sample = [cells[0]!, cells[7]!, cells[22]!, cells[41]!, cells[59]!];
     const points = await page.evaluate((cs) => cs.map((c) => window.__iov.cellPixel(c)!), sample);
     const { total, at } = await greenPixels(points);
@@ -112,7 +122,7 @@ describe('map page in chromium', () => {
     expect(await page.locator('#chart rect.bar').count()).toBe(4);
   });
 
-  it('updates live: a newly closed window appears and the selected cell\'s count grows', async () => {
+  it("updates live: a newly closed window appears and the selected cell's count grows", async () => {
     const cell = cells[25]!;
     await fx.writeWindow(T0 + 240, [{ cell, packets: 30, kmh: 70 }]);
     await page.waitForFunction(() => window.__iov.state.windows.length === 5, null, { timeout: 20_000 });

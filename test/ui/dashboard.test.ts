@@ -40,9 +40,16 @@ function dashboardMetrics(): Map<string, string[]> {
 /** Series names each component exports: `# TYPE` names, histograms with their _bucket/_sum/_count. */
 async function exported(): Promise<Set<string>> {
   const topology = loadTopology(new URL('../../infra/topology/shanghai.yaml', import.meta.url).pathname);
-  const gateway = createGateway({ topology, bus: createMemoryBus({ partitions: 4 }), state: createMemoryState(), logger: pino({ level: 'silent' }) });
+  const gateway = createGateway({
+    topology,
+    bus: createMemoryBus({ partitions: 4 }),
+    state: createMemoryState(),
+    logger: pino({ level: 'silent' }),
+  });
   // The stores are never asked: /metrics does not query.
-  const stores = storageClouds(topology).map((cloud) => createClickHouseStore({ cloud, endpoint: { url: 'http://127.0.0.1:9', database: 'unused' } }));
+  const stores = storageClouds(topology).map((cloud) =>
+    createClickHouseStore({ cloud, endpoint: { url: 'http://127.0.0.1:9', database: 'unused' } }),
+  );
   const query = createQueryServer({ federator: createFederator({ topology, stores, closeStores: true }) });
   try {
     const texts = [
@@ -76,8 +83,14 @@ describe('operator dashboards', () => {
   it('the dashboard plots the gateway, the segment processors and the query server, each with a scrape job', () => {
     const prefixes = new Set([...dashboardMetrics().keys()].map((m) => m.split('_')[1]));
     expect([...prefixes].sort()).toEqual(['gateway', 'query', 'segment']);
-    const prom = parse(deploy('prometheus.yml')) as { scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[] };
-    expect(prom.scrape_configs.map((j) => [j.job_name, j.metrics_path])).toEqual([['iov-gateway', '/metrics'], ['iov-segment', '/metrics'], ['iov-query', '/metrics']]);
+    const prom = parse(deploy('prometheus.yml')) as {
+      scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[];
+    };
+    expect(prom.scrape_configs.map((j) => [j.job_name, j.metrics_path])).toEqual([
+      ['iov-gateway', '/metrics'],
+      ['iov-segment', '/metrics'],
+      ['iov-query', '/metrics'],
+    ]);
     // The targets are compose.yaml's services on the ports they serve /metrics on.
     const compose = deploy('compose.yaml');
     for (const job of prom.scrape_configs) {
@@ -90,11 +103,17 @@ describe('operator dashboards', () => {
 
   it('the query server counts its queries and errors in /metrics', async () => {
     const topology = loadTopology(new URL('../../infra/topology/shanghai.yaml', import.meta.url).pathname);
-    const stores = storageClouds(topology).map((cloud) => createClickHouseStore({ cloud, endpoint: { url: 'http://127.0.0.1:9', database: 'unused' } }));
+    const stores = storageClouds(topology).map((cloud) =>
+      createClickHouseStore({ cloud, endpoint: { url: 'http://127.0.0.1:9', database: 'unused' } }),
+    );
     const app = createQueryServer({ federator: createFederator({ topology, stores, closeStores: true }) });
     try {
       // Every cloud pruned (no such segment): answered without asking a store.
-      const ok = await app.inject({ method: 'POST', url: '/v1/query', payload: { sql: "SELECT count() AS n FROM packets WHERE segment = 'nowhere'" } });
+      const ok = await app.inject({
+        method: 'POST',
+        url: '/v1/query',
+        payload: { sql: "SELECT count() AS n FROM packets WHERE segment = 'nowhere'" },
+      });
       expect(ok.statusCode).toBe(200);
       const bad = await app.inject({ method: 'POST', url: '/v1/query', payload: { sql: 'DROP TABLE packets' } });
       expect(bad.statusCode).toBe(403);

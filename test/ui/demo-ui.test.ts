@@ -10,13 +10,18 @@ it('serves the map during the run and after it, agreeing with the summary', asyn
   let after: { windows: WindowInfo[]; status: PipelineStatus } | undefined;
   const getJson = async <T>(path: string): Promise<T> => (await (await fetch(new URL(path, map!.url))).json()) as T;
   const summary = await runPipeline({
-    durationS: 3, vehicles: 300, maxWorkersPerSegment: 0,
+    durationS: 3,
+    vehicles: 300,
+    maxWorkersPerSegment: 0,
     onLive: async (run) => {
       map = await serveLiveMap({ ...run, port: 0 });
       during.push((await fetch(map.url)).status, (await fetch(new URL('/api/topology', map.url))).status);
     },
     holdOpen: async () => {
-      after = { windows: (await getJson<{ windows: WindowInfo[] }>('/api/windows')).windows, status: await getJson<PipelineStatus>('/api/status') };
+      after = {
+        windows: (await getJson<{ windows: WindowInfo[] }>('/api/windows')).windows,
+        status: await getJson<PipelineStatus>('/api/status'),
+      };
       await map!.close();
     },
   });
@@ -28,7 +33,15 @@ it('serves the map during the run and after it, agreeing with the summary', asyn
   expect(after!.windows.length).toBeGreaterThan(0);
   // The panel reads the in-process gateway's and processors' registries.
   expect(after!.status.gateways).toHaveLength(1);
-  expect(after!.status.gateways[0]).toMatchObject({ target: 'gateway (in-process)', accepted: summary.gateway.accepted, crossings: summary.gateway.crossings });
-  expect(after!.status.segments.map((s) => [s.segment, s.processes])).toEqual([['north', 1], ['central', 1], ['south', 1]]);
+  expect(after!.status.gateways[0]).toMatchObject({
+    target: 'gateway (in-process)',
+    accepted: summary.gateway.accepted,
+    crossings: summary.gateway.crossings,
+  });
+  expect(after!.status.segments.map((s) => [s.segment, s.processes])).toEqual([
+    ['north', 1],
+    ['central', 1],
+    ['south', 1],
+  ]);
   expect(after!.status.down).toEqual([]);
 }, 180_000);

@@ -12,8 +12,14 @@ beforeAll(async () => {
   fx = await flowFixture();
   app = createUiServer({ topology: fx.topology, federator: fx.federator });
   [north, central, south] = [fx.cellsOf('north', 3), fx.cellsOf('central', 3), fx.cellsOf('south', 2)];
-  await fx.writeWindow(T0, [...north, ...central, ...south].map((cell, i) => ({ cell, packets: 10 + i, kmh: 20 + 5 * i })));
-  await fx.writeWindow(T0 + 60, [{ cell: north[0]!, packets: 7, kmh: 50 }, { cell: central[1]!, packets: 4, kmh: 10 }]);
+  await fx.writeWindow(
+    T0,
+    [...north, ...central, ...south].map((cell, i) => ({ cell, packets: 10 + i, kmh: 20 + 5 * i })),
+  );
+  await fx.writeWindow(T0 + 60, [
+    { cell: north[0]!, packets: 7, kmh: 50 },
+    { cell: central[1]!, packets: 4, kmh: 10 },
+  ]);
 });
 afterAll(async () => {
   await app?.close();
@@ -29,7 +35,9 @@ describe('map endpoints', () => {
   it('/api/windows lists the closed windows oldest first with their packets', async () => {
     const { status, body } = await get<{ windows: WindowInfo[] }>('/api/windows');
     expect(status).toBe(200);
-    const fed = await fx.federator.query('SELECT toUnixTimestamp(window_start) AS s, sum(packets) AS p FROM traffic_flow GROUP BY s ORDER BY s');
+    const fed = await fx.federator.query(
+      'SELECT toUnixTimestamp(window_start) AS s, sum(packets) AS p FROM traffic_flow GROUP BY s ORDER BY s',
+    );
     expect(body.windows).toEqual(fed.rows.map((r) => ({ start: Number(r.s), windowS: 60, packets: Number(r.p) })));
     expect(body.windows.map((w) => w.start)).toEqual([T0, T0 + 60]);
     expect(body.windows[1]!.packets).toBe(11);
@@ -47,7 +55,9 @@ describe('map endpoints', () => {
       expect(c.meanKmh).toBeCloseTo(20 + 5 * i, 9);
     }
     // The same window asked of the federator directly, cell by cell.
-    const fed = await fx.federator.query(`SELECT cell, sum(packets) AS p, sum(vehicles) AS v FROM traffic_flow WHERE window_start = toDateTime(${T0}) GROUP BY cell`);
+    const fed = await fx.federator.query(
+      `SELECT cell, sum(packets) AS p, sum(vehicles) AS v FROM traffic_flow WHERE window_start = toDateTime(${T0}) GROUP BY cell`,
+    );
     expect(fed.rows.length).toBe(body.cells.length);
     for (const r of fed.rows) {
       const hex = BigInt(String(r.cell)).toString(16);
@@ -59,24 +69,39 @@ describe('map endpoints', () => {
   it('/api/cells/<hex>/history gives one point per window', async () => {
     const { status, body } = await get<{ cell: string; history: CellPoint[] }>(`/api/cells/${north[0]}/history`);
     expect(status).toBe(200);
-    expect(body.history.map((p) => [p.start, p.packets])).toEqual([[T0, 10], [T0 + 60, 7]]);
+    expect(body.history.map((p) => [p.start, p.packets])).toEqual([
+      [T0, 10],
+      [T0 + 60, 7],
+    ]);
     expect(body.history[1]!.meanKmh).toBeCloseTo(50, 9);
     const quiet = await get<{ history: CellPoint[] }>(`/api/cells/${fx.cellsOf('north', 5)[4]}/history`);
     expect(quiet.body.history).toEqual([]);
   });
 
   it('/api/topology gives every segment with its cloud and outline', async () => {
-    const { body } = await get<{ segments: { id: string; cloud: string; polygons: number[][][][] }[]; resolution: number }>('/api/topology');
-    expect(body.segments.map((s) => [s.id, s.cloud])).toEqual([['north', 'cloud-a'], ['central', 'cloud-b'], ['south', 'cloud-c']]);
+    const { body } = await get<{ segments: { id: string; cloud: string; polygons: number[][][][] }[]; resolution: number }>(
+      '/api/topology',
+    );
+    expect(body.segments.map((s) => [s.id, s.cloud])).toEqual([
+      ['north', 'cloud-a'],
+      ['central', 'cloud-b'],
+      ['south', 'cloud-c'],
+    ]);
     expect(body.resolution).toBe(9);
     for (const s of body.segments) expect(s.polygons[0]![0]!.length).toBeGreaterThan(6);
   });
 
   it('bad cells and windows answer their codes; unknown paths UI_NOT_FOUND', async () => {
     const cell = await get<{ error: { code: string; message: string } }>('/api/cells/zz12/history');
-    expect(cell).toEqual({ status: 400, body: { error: { code: 'UI_BAD_CELL', message: 'cell must be an H3 index in hex (15-16 hex digits), got "zz12"' } } });
+    expect(cell).toEqual({
+      status: 400,
+      body: { error: { code: 'UI_BAD_CELL', message: 'cell must be an H3 index in hex (15-16 hex digits), got "zz12"' } },
+    });
     const win = await get<{ error: { code: string; message: string } }>('/api/cells?window=yesterday');
-    expect(win).toEqual({ status: 400, body: { error: { code: 'UI_BAD_WINDOW', message: 'window must be a window start in unix seconds, got "yesterday"' } } });
+    expect(win).toEqual({
+      status: 400,
+      body: { error: { code: 'UI_BAD_WINDOW', message: 'window must be a window start in unix seconds, got "yesterday"' } },
+    });
     const none = await get<{ error: { code: string } }>('/nope');
     expect(none.status).toBe(404);
     expect(none.body.error.code).toBe('UI_NOT_FOUND');

@@ -25,9 +25,12 @@ export async function flowFixture(): Promise<FlowFixture> {
   const stores = ['cloud-a', 'cloud-b', 'cloud-c'].map((c) => testStore(c, db));
   await Promise.all(stores.map((s) => s.migrate()));
   const federator = createFederator({ topology, stores });
-  const segmentOf = (cell: string) => topology.segments.find((s) => s.cells.some((p) => cellToChildren(p, topology.h3.resolution).includes(cell)))!;
+  const segmentOf = (cell: string) =>
+    topology.segments.find((s) => s.cells.some((p) => cellToChildren(p, topology.h3.resolution).includes(cell)))!;
   return {
-    topology, stores, federator,
+    topology,
+    stores,
+    federator,
     cellsOf(segment, n) {
       const seg = topology.segments.find((s) => s.id === segment)!;
       return cellToChildren(seg.cells[Math.floor(seg.cells.length / 2)]!, topology.h3.resolution).slice(0, n);
@@ -38,12 +41,25 @@ export async function flowFixture(): Promise<FlowFixture> {
         const seg = segmentOf(c.cell);
         // Two partitions' rows per cell, as two partitions holding disjoint vehicles would write.
         const first = Math.ceil(c.packets / 2);
-        for (const [part, packets] of [[0, first], [1, c.packets - first]] as const) {
+        for (const [part, packets] of [
+          [0, first],
+          [1, c.packets - first],
+        ] as const) {
           if (packets === 0) continue;
           const rows = byCloud.get(seg.cloud) ?? [];
           rows.push({
-            window_start: start, window_s: 60, segment: seg.id, cell: cellToDecimal(c.cell), vehicles: Math.max(1, Math.floor(packets / 3)), packets,
-            speed_sum: c.kmh * packets, speed_count: packets, inv_speed_sum: packets / c.kmh, min_speed: c.kmh, max_speed: c.kmh, part,
+            window_start: start,
+            window_s: 60,
+            segment: seg.id,
+            cell: cellToDecimal(c.cell),
+            vehicles: Math.max(1, Math.floor(packets / 3)),
+            packets,
+            speed_sum: c.kmh * packets,
+            speed_count: packets,
+            inv_speed_sum: packets / c.kmh,
+            min_speed: c.kmh,
+            max_speed: c.kmh,
+            part,
           });
           byCloud.set(seg.cloud, rows);
         }
@@ -52,10 +68,12 @@ export async function flowFixture(): Promise<FlowFixture> {
     },
     async close() {
       await federator.close();
-      await Promise.all(stores.map(async (s) => {
-        await s.command(`DROP DATABASE IF EXISTS ${db}`).catch(() => {});
-        await s.close();
-      }));
+      await Promise.all(
+        stores.map(async (s) => {
+          await s.command(`DROP DATABASE IF EXISTS ${db}`).catch(() => {});
+          await s.close();
+        }),
+      );
     },
   };
 }

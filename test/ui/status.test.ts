@@ -7,7 +7,15 @@ import { createMemoryBus } from '../../src/bus/index.ts';
 import { createGateway, type Gateway } from '../../src/gateway/index.ts';
 import { segmentMetrics } from '../../src/segment/index.ts';
 import { createMemoryState } from '../../src/state/index.ts';
-import { createStatusCollector, createUiServer, formatStatus, parsePrometheusText, registryTarget, urlTarget, type PipelineStatus } from '../../src/ui/index.ts';
+import {
+  createStatusCollector,
+  createUiServer,
+  formatStatus,
+  parsePrometheusText,
+  registryTarget,
+  urlTarget,
+  type PipelineStatus,
+} from '../../src/ui/index.ts';
 import { infra } from '../helpers/index.ts';
 import { T0, flowFixture, type FlowFixture } from './fixtures.ts';
 
@@ -18,9 +26,18 @@ const seg = segmentMetrics();
 
 beforeAll(async () => {
   fx = await flowFixture();
-  await fx.writeWindow(T0, [{ cell: fx.cellsOf('north', 1)[0]!, packets: 5, kmh: 30 }, { cell: fx.cellsOf('south', 1)[0]!, packets: 3, kmh: 30 }]);
+  await fx.writeWindow(T0, [
+    { cell: fx.cellsOf('north', 1)[0]!, packets: 5, kmh: 30 },
+    { cell: fx.cellsOf('south', 1)[0]!, packets: 3, kmh: 30 },
+  ]);
   await fx.writeWindow(T0 + 120, [{ cell: fx.cellsOf('north', 1)[0]!, packets: 5, kmh: 30 }]);
-  gateway = createGateway({ topology: fx.topology, bus: createMemoryBus({ partitions: 4 }), state: createMemoryState(), config: { rateLimit: null }, logger: pino({ level: 'silent' }) });
+  gateway = createGateway({
+    topology: fx.topology,
+    bus: createMemoryBus({ partitions: 4 }),
+    state: createMemoryState(),
+    config: { rateLimit: null },
+    logger: pino({ level: 'silent' }),
+  });
   gatewayUrl = `${await gateway.app.listen({ port: 0, host: '127.0.0.1' })}/metrics`;
 });
 afterAll(async () => {
@@ -29,7 +46,15 @@ afterAll(async () => {
 });
 
 const ts = Date.now();
-const packet = (vehicleId: string, seq: number, lat: number) => ({ vehicleId, seq, ts: ts + seq * 1000, lat, lng: 121.45, speedKmh: 40, heading: 0 });
+const packet = (vehicleId: string, seq: number, lat: number) => ({
+  vehicleId,
+  seq,
+  ts: ts + seq * 1000,
+  lat,
+  lng: 121.45,
+  speedKmh: 40,
+  heading: 0,
+});
 
 describe('status', () => {
   it('parses the exposition format with labels and escapes', () => {
@@ -43,7 +68,9 @@ describe('status', () => {
   it('per gateway: accepted, rejected by code, crossings and rates; per segment: processes, lag, rate, last window; per cloud: health', async () => {
     let now = 1_000_000;
     const status = createStatusCollector({
-      topology: fx.topology, federator: fx.federator, now: () => now,
+      topology: fx.topology,
+      federator: fx.federator,
+      now: () => now,
       targets: [urlTarget(gatewayUrl), registryTarget('segments', seg.registry)],
     });
     await gateway.ingest([packet('v1', 1, 31.4), packet('v1', 2, 31.2), { vehicleId: 'v2' }]);
@@ -51,10 +78,27 @@ describe('status', () => {
     seg.lag.set({ segment: 'north', partition: '0' }, 7);
     seg.lag.set({ segment: 'north', partition: '1' }, 5);
     const first = await status.collect();
-    expect(first.gateways[0]).toMatchObject({ target: gatewayUrl, accepted: 2, rejected: 1, rejectedByCode: { MISSING_FIELD: 1 }, crossings: 1, acceptedPerS: null });
-    expect(first.segments.find((s) => s.segment === 'north')).toMatchObject({ cloud: 'cloud-a', processes: 1, lag: 12, packetsPerS: null, lastWindow: T0 + 120 });
+    expect(first.gateways[0]).toMatchObject({
+      target: gatewayUrl,
+      accepted: 2,
+      rejected: 1,
+      rejectedByCode: { MISSING_FIELD: 1 },
+      crossings: 1,
+      acceptedPerS: null,
+    });
+    expect(first.segments.find((s) => s.segment === 'north')).toMatchObject({
+      cloud: 'cloud-a',
+      processes: 1,
+      lag: 12,
+      packetsPerS: null,
+      lastWindow: T0 + 120,
+    });
     expect(first.segments.find((s) => s.segment === 'south')).toMatchObject({ processes: 0, lag: null, lastWindow: T0 });
-    expect(first.clouds.map((c) => [c.cloud, c.status])).toEqual([['cloud-a', 'ok'], ['cloud-b', 'ok'], ['cloud-c', 'ok']]);
+    expect(first.clouds.map((c) => [c.cloud, c.status])).toEqual([
+      ['cloud-a', 'ok'],
+      ['cloud-b', 'ok'],
+      ['cloud-c', 'ok'],
+    ]);
     // No process exports central's or south's metrics: said so.
     expect(first.down).toEqual(['segment central: no process exports its metrics', 'segment south: no process exports its metrics']);
 
@@ -69,14 +113,24 @@ describe('status', () => {
   });
 
   it('a target that does not answer and a cloud that is gone are down, with the reason', async () => {
-    const status = createStatusCollector({ topology: fx.topology, federator: fx.federator, targets: [urlTarget('http://127.0.0.1:1/metrics')] });
+    const status = createStatusCollector({
+      topology: fx.topology,
+      federator: fx.federator,
+      targets: [urlTarget('http://127.0.0.1:1/metrics')],
+    });
     const s = await status.collect();
     expect(s.targets).toMatchObject([{ name: 'http://127.0.0.1:1/metrics', up: false }]);
     expect(s.down).toHaveLength(1);
     expect(s.down[0]).toMatch(/^metrics http:\/\/127\.0\.0\.1:1\/metrics: /);
     expect(formatStatus(s)).toContain('DOWN:\n  metrics http://127.0.0.1:1/metrics');
 
-    const broken = { ...fx.stores[1]!, cloud: 'cloud-b', query: async () => { throw new Error('ClickHouse unreachable (ECONNREFUSED)'); } };
+    const broken = {
+      ...fx.stores[1]!,
+      cloud: 'cloud-b',
+      query: async () => {
+        throw new Error('ClickHouse unreachable (ECONNREFUSED)');
+      },
+    };
     const { createFederator } = await import('../../src/federation/index.ts');
     const fed = createFederator({ topology: fx.topology, stores: [fx.stores[0]!, broken, fx.stores[2]!] });
     const down = await createStatusCollector({ topology: fx.topology, federator: fed, targets: [] }).collect();
@@ -85,8 +139,12 @@ describe('status', () => {
     expect(down.segments.find((x) => x.segment === 'north')!.lastWindow).toBe(T0 + 120);
   });
 
-  it('/api/status answers the collector\'s facts', async () => {
-    const app = createUiServer({ topology: fx.topology, federator: fx.federator, status: createStatusCollector({ topology: fx.topology, federator: fx.federator, targets: [registryTarget('gw', gateway.metrics)] }) });
+  it("/api/status answers the collector's facts", async () => {
+    const app = createUiServer({
+      topology: fx.topology,
+      federator: fx.federator,
+      status: createStatusCollector({ topology: fx.topology, federator: fx.federator, targets: [registryTarget('gw', gateway.metrics)] }),
+    });
     const body = (await app.inject({ method: 'GET', url: '/api/status' })).json() as PipelineStatus;
     await app.close();
     expect(body.gateways[0]!.target).toBe('gw');
@@ -96,11 +154,19 @@ describe('status', () => {
   it('iov status prints the facts and exits 1 when something is down, 0 when not', async () => {
     const db = fx.stores[0]!.database;
     // Asynchronously: the gateway it scrapes is served by this process.
-    const run = (...extra: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['bin/iov.mjs', 'status', '--interval', '0', '--state-dir', infra().root, '--database', db, '--scrape', gatewayUrl, ...extra], {
-        encoding: 'utf8', timeout: 60_000, cwd: new URL('../..', import.meta.url).pathname,
-      }, (err, stdout, stderr) => resolve({ status: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }));
-    });
+    const run = (...extra: string[]) =>
+      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['bin/iov.mjs', 'status', '--interval', '0', '--state-dir', infra().root, '--database', db, '--scrape', gatewayUrl, ...extra],
+          {
+            encoding: 'utf8',
+            timeout: 60_000,
+            cwd: new URL('../..', import.meta.url).pathname,
+          },
+          (err, stdout, stderr) => resolve({ status: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
+        );
+      });
     const up = await run();
     expect(up.stderr).toBe('');
     expect(up.stdout).toMatch(/^segment +cloud +processes/);

@@ -12,7 +12,8 @@ export function register(program: Command): void {
     .option('--json', 'print the status as JSON')
     .action(async (opts: LiveViewOpts & { interval: string; json?: boolean }) => {
       const interval = Number(opts.interval);
-      if (!Number.isInteger(interval) || interval < 0) throw Object.assign(new Error('--interval must be a non-negative integer (ms)'), { code: 'BAD_OPTION' });
+      if (!Number.isInteger(interval) || interval < 0)
+        throw Object.assign(new Error('--interval must be a non-negative integer (ms)'), { code: 'BAD_OPTION' });
       const view = await openLiveView(opts);
       const { status, ui } = view;
       try {

@@ -14,7 +14,12 @@ const collect = (v: string, acc: string[]): string[] => [...acc, ...v.split(',')
 export function liveViewOptions(cmd: Command): Command {
   return stateDirOption(topologyOption(cmd))
     .option('--database <name>', 'ClickHouse database in every cloud (overrides the topology/local default)')
-    .option('--scrape <urls>', 'a component\'s /metrics URL (gateway, segment processes, query server); repeat or comma-separate', collect, [] as string[]);
+    .option(
+      '--scrape <urls>',
+      "a component's /metrics URL (gateway, segment processes, query server); repeat or comma-separate",
+      collect,
+      [] as string[],
+    );
 }
 
 /** Federator, status collector and topology for the map and `iov status`, from the topology and local state. */
@@ -27,24 +32,31 @@ export async function openLiveView(opts: LiveViewOpts) {
   const stores = await rt.stores(opts.database ? { database: () => opts.database! } : {});
   const federator = await rt.federator({ stores });
   const services = rt.local
-    ? async () => (await infraStatus(rt.paths.dir)).servers.map((s) => ({ name: s.name, ok: s.alive && s.healthy, detail: `${s.endpoint}${s.alive ? '' : ' (process gone)'}${s.alive && !s.healthy ? ' (not answering)' : ''}` }))
+    ? async () =>
+        (await infraStatus(rt.paths.dir)).servers.map((s) => ({
+          name: s.name,
+          ok: s.alive && s.healthy,
+          detail: `${s.endpoint}${s.alive ? '' : ' (process gone)'}${s.alive && !s.healthy ? ' (not answering)' : ''}`,
+        }))
     : undefined;
-  const status = ui.createStatusCollector({ topology, federator, targets: opts.scrape.map((u) => ui.urlTarget(u)), ...(services ? { services } : {}) });
+  const status = ui.createStatusCollector({
+    topology,
+    federator,
+    targets: opts.scrape.map((u) => ui.urlTarget(u)),
+    ...(services ? { services } : {}),
+  });
   return { topology, federator, status, ui, close: () => rt.close() };
 }
 
 // `iov ui`: the live map and pipeline panel (docs/ui.md), over the federator.
 export function register(program: Command): void {
-  liveViewOptions(
-    program
-      .command('ui')
-      .description('serve the live traffic map and pipeline panel (http://127.0.0.1:<port>/)'),
-  )
+  liveViewOptions(program.command('ui').description('serve the live traffic map and pipeline panel (http://127.0.0.1:<port>/)'))
     .option('-p, --port <port>', 'HTTP port', '8090')
     .option('--host <host>', 'HTTP host', '127.0.0.1')
     .action(async (opts: LiveViewOpts & { port: string; host: string }) => {
       const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw Object.assign(new Error('--port must be 0–65535'), { code: 'BAD_OPTION' });
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw Object.assign(new Error('--port must be 0–65535'), { code: 'BAD_OPTION' });
       const view = await openLiveView(opts);
       const { topology, federator, status, ui } = view;
       const app = ui.createUiServer({ topology, federator, status });

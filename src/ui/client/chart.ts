@@ -2,14 +2,20 @@
 // as a line (left axis, km/h); the window shown on the map is marked.
 import type { CellPoint } from '../types.ts';
 
-const W = 372, H = 160, L = 34, R = 40, T = 8, B = 22;
+const W = 372,
+  H = 160,
+  L = 34,
+  R = 40,
+  T = 8,
+  B = 22;
 
 export function renderHistory(el: HTMLElement, points: CellPoint[], current: number | undefined): void {
   if (points.length === 0) {
     el.innerHTML = '<div class="dim">no closed window for this cell</div>';
     return;
   }
-  const t0 = points[0]!.start, t1 = points[points.length - 1]!.start;
+  const t0 = points[0]!.start,
+    t1 = points[points.length - 1]!.start;
   const span = Math.max(1, t1 - t0);
   const step = points.length > 1 ? span / (points.length - 1) : 1;
   const barW = Math.max(1, Math.min(14, ((W - L - R) / Math.max(2, span / step + 1)) * 0.7));
@@ -19,9 +25,20 @@ export function renderHistory(el: HTMLElement, points: CellPoint[], current: num
   const maxV = Math.max(10, ...points.map((p) => p.meanKmh ?? 0));
   const yP = (v: number) => H - B - (v / maxP) * (H - T - B);
   const yV = (v: number) => H - B - (v / maxV) * (H - T - B);
-  const bars = points.map((p) => `<rect class="bar" x="${(x(p.start) - barW / 2).toFixed(1)}" y="${yP(p.packets).toFixed(1)}" width="${barW.toFixed(1)}" height="${(H - B - yP(p.packets)).toFixed(1)}" fill="#388bfd66"><title>${p.packets} packets</title></rect>`).join('');
-  const speed = points.filter((p) => p.meanKmh !== null).map((p) => `${x(p.start).toFixed(1)},${yV(p.meanKmh!).toFixed(1)}`).join(' ');
-  const mark = current !== undefined && current >= t0 && current <= t1 ? `<line x1="${x(current)}" x2="${x(current)}" y1="${T}" y2="${H - B}" stroke="#8b949e" stroke-dasharray="3 3"/>` : '';
+  const bars = points
+    .map(
+      (p) =>
+        `<rect class="bar" x="${(x(p.start) - barW / 2).toFixed(1)}" y="${yP(p.packets).toFixed(1)}" width="${barW.toFixed(1)}" height="${(H - B - yP(p.packets)).toFixed(1)}" fill="#388bfd66"><title>${p.packets} packets</title></rect>`,
+    )
+    .join('');
+  const speed = points
+    .filter((p) => p.meanKmh !== null)
+    .map((p) => `${x(p.start).toFixed(1)},${yV(p.meanKmh!).toFixed(1)}`)
+    .join(' ');
+  const mark =
+    current !== undefined && current >= t0 && current <= t1
+      ? `<line x1="${x(current)}" x2="${x(current)}" y1="${T}" y2="${H - B}" stroke="#8b949e" stroke-dasharray="3 3"/>`
+      : '';
   const time = (s: number) => new Date(s * 1000).toISOString().slice(11, 16);
   el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="cell history">
   ${bars}${mark}

@@ -12,7 +12,13 @@ import { renderHistory } from './chart.ts';
 import { renderPipeline } from './panel.ts';
 import { speedColour } from './colour.ts';
 
-const CLOUD_COLOURS: [number, number, number][] = [[88, 166, 255], [210, 168, 255], [255, 166, 87], [121, 192, 255], [255, 123, 114]];
+const CLOUD_COLOURS: [number, number, number][] = [
+  [88, 166, 255],
+  [210, 168, 255],
+  [255, 166, 87],
+  [121, 192, 255],
+  [255, 123, 114],
+];
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 const getJson = async <T>(url: string): Promise<T> => {
@@ -57,7 +63,15 @@ function layers() {
     return { position: [lng, lat], text: `${s.id} @ ${s.cloud}`, cloud: s.cloud };
   });
   return [
-    new GeoJsonLayer({ id: 'land', data: state.land as never, filled: true, stroked: true, getFillColor: [28, 33, 40], getLineColor: [70, 78, 90], lineWidthMinPixels: 1 }),
+    new GeoJsonLayer({
+      id: 'land',
+      data: state.land as never,
+      filled: true,
+      stroked: true,
+      getFillColor: [28, 33, 40],
+      getLineColor: [70, 78, 90],
+      lineWidthMinPixels: 1,
+    }),
     new H3HexagonLayer<CellFlow>({
       id: 'cells',
       data: state.cells,
@@ -67,7 +81,8 @@ function layers() {
       pickable: true,
       autoHighlight: true,
       highlightColor: [255, 255, 255, 120],
-      getFillColor: (d: CellFlow) => [...speedColour(d.meanKmh), Math.round(70 + 185 * Math.sqrt(d.packets / maxPackets))] as [number, number, number, number],
+      getFillColor: (d: CellFlow) =>
+        [...speedColour(d.meanKmh), Math.round(70 + 185 * Math.sqrt(d.packets / maxPackets))] as [number, number, number, number],
       updateTriggers: { getFillColor: [state.cellsWindow, maxPackets] },
     }),
     new PolygonLayer({
@@ -100,7 +115,9 @@ function redraw(): void {
 
 function showWindowLabel(): void {
   const w = state.windows[state.index];
-  $('window-label').textContent = w ? `${fmtTime(w.start)} (+${w.windowS} s) · ${state.cells.length} cells · ${w.packets} packets` : 'no closed window yet';
+  $('window-label').textContent = w
+    ? `${fmtTime(w.start)} (+${w.windowS} s) · ${state.cells.length} cells · ${w.packets} packets`
+    : 'no closed window yet';
 }
 
 async function loadForecast(horizon: number): Promise<void> {
@@ -109,7 +126,10 @@ async function loadForecast(horizon: number): Promise<void> {
   state.cells = res.cells;
   state.cellsWindow = -res.horizon - (res.issuedAt ?? 0);
   state.cellFrames = 0;
-  $('window-label').textContent = res.issuedAt === null ? `no forecast +${horizon} min yet` : `forecast +${horizon} min, issued ${fmtTime(res.issuedAt)} · ${res.cells.length} cells`;
+  $('window-label').textContent =
+    res.issuedAt === null
+      ? `no forecast +${horizon} min yet`
+      : `forecast +${horizon} min, issued ${fmtTime(res.issuedAt)} · ${res.cells.length} cells`;
   redraw();
 }
 
@@ -132,7 +152,13 @@ async function loadWindows(): Promise<void> {
   state.windows = windows;
   const slider = $('slider') as HTMLInputElement;
   slider.max = String(Math.max(0, windows.length - 1));
-  state.index = state.follow || current === undefined ? windows.length - 1 : Math.max(0, windows.findIndex((w) => w.start === current));
+  state.index =
+    state.follow || current === undefined
+      ? windows.length - 1
+      : Math.max(
+          0,
+          windows.findIndex((w) => w.start === current),
+        );
   slider.value = String(Math.max(0, state.index));
   await loadCells();
 }
@@ -149,7 +175,11 @@ async function selectCell(cell: string): Promise<void> {
 
 function showSummary(): void {
   const s = state.summary;
-  $('summary').textContent = !s ? 'connecting…' : s.latest === null ? 'no closed window yet' : `latest window ${fmtTime(s.latest)} · ${state.windows.length} windows · ${s.packets} packets in traffic_flow`;
+  $('summary').textContent = !s
+    ? 'connecting…'
+    : s.latest === null
+      ? 'no closed window yet'
+      : `latest window ${fmtTime(s.latest)} · ${state.windows.length} windows · ${s.packets} packets in traffic_flow`;
 }
 
 function connect(): void {

@@ -13,23 +13,59 @@ function table(head: string[], rows: string[][], numeric: Set<number> = new Set(
 export function renderPipeline(el: HTMLElement, s: PipelineStatus): void {
   const parts: string[] = [];
   parts.push(s.down.length === 0 ? '<div class="good">everything is up</div>' : `<div class="bad">${s.down.map(esc).join('<br>')}</div>`);
-  parts.push(table(
-    ['segment', 'cloud', 'proc', 'msg/s', 'lag', 'watermark', 'last window'],
-    s.segments.map((x) => [esc(x.segment), esc(x.cloud), String(x.processes), num(x.packetsPerS), num(x.lag), time(x.watermark ?? x.latestEvent), time(x.lastWindow)]),
-    new Set([2, 3, 4]),
-  ));
+  parts.push(
+    table(
+      ['segment', 'cloud', 'proc', 'msg/s', 'lag', 'watermark', 'last window'],
+      s.segments.map((x) => [
+        esc(x.segment),
+        esc(x.cloud),
+        String(x.processes),
+        num(x.packetsPerS),
+        num(x.lag),
+        time(x.watermark ?? x.latestEvent),
+        time(x.lastWindow),
+      ]),
+      new Set([2, 3, 4]),
+    ),
+  );
   if (s.gateways.length) {
-    parts.push(table(
-      ['gateway', 'acc/s', 'rej/s', 'crossings'],
-      s.gateways.map((g) => [esc(g.target), num(g.acceptedPerS), num(g.rejectedPerS), String(g.crossings)]),
-      new Set([1, 2, 3]),
-    ));
-    const codes = s.gateways.map((g) => Object.entries(g.rejectedByCode).map(([c, v]) => `${esc(c)} ${v}`).join(' · ')).filter(Boolean);
+    parts.push(
+      table(
+        ['gateway', 'acc/s', 'rej/s', 'crossings'],
+        s.gateways.map((g) => [esc(g.target), num(g.acceptedPerS), num(g.rejectedPerS), String(g.crossings)]),
+        new Set([1, 2, 3]),
+      ),
+    );
+    const codes = s.gateways
+      .map((g) =>
+        Object.entries(g.rejectedByCode)
+          .map(([c, v]) => `${esc(c)} ${v}`)
+          .join(' · '),
+      )
+      .filter(Boolean);
     parts.push(`<div class="dim">rejected by code: ${codes.length ? codes.join('<br>') : 'none'}</div>`);
   }
-  parts.push(table(['cloud', 'ClickHouse', 'ms'], s.clouds.map((c) => [esc(c.cloud), c.status === 'ok' ? '<span class="good">ok</span>' : `<span class="bad">${esc(c.error ?? c.status)}</span>`, String(c.ms)]), new Set([2])));
-  if (s.services.length) parts.push(table(['service', 'health'], s.services.map((x) => [esc(x.name), x.ok ? '<span class="good">ok</span>' : `<span class="bad">${esc(x.detail)}</span>`])));
-  parts.push(`<div class="dim">watermark column: the processes' watermark when exported, else the latest stored event time · ${new Date(s.at).toISOString().slice(11, 19)}Z</div>`);
+  parts.push(
+    table(
+      ['cloud', 'ClickHouse', 'ms'],
+      s.clouds.map((c) => [
+        esc(c.cloud),
+        c.status === 'ok' ? '<span class="good">ok</span>' : `<span class="bad">${esc(c.error ?? c.status)}</span>`,
+        String(c.ms),
+      ]),
+      new Set([2]),
+    ),
+  );
+  if (s.services.length)
+    parts.push(
+      table(
+        ['service', 'health'],
+        s.services.map((x) => [esc(x.name), x.ok ? '<span class="good">ok</span>' : `<span class="bad">${esc(x.detail)}</span>`]),
+      ),
+    );
+  parts.push(
+    `<div class="dim">watermark column: the processes' watermark when exported, else the latest stored event time · ${new Date(s.at).toISOString().slice(11, 19)}Z</div>`,
+  );
   el.innerHTML = parts.join('');
   el.classList.remove('dim');
 }
