@@ -22,12 +22,13 @@ export function windowStartOf(tsMs: number, windowS: number): number {
 }
 
 /**
- * A packet's identity (the gateway's dedupKey): its vehicle and seq, or its event time when
- * it has no seq. Stored `packets` rows keep seq 0 for "absent", so seq 0 counts as absent
- * here too: a key rebuilt from a stored row is the key the stream computed.
+ * A packet's identity within its vehicle (the gateway's dedupKey): its seq, or its event
+ * time when it has no seq, as one number (seq > 0; −ts − 1 < 0). Stored `packets` rows keep
+ * seq 0 for "absent", so seq 0 counts as absent here too: an id rebuilt from a stored row is
+ * the id the stream computed. A number, not a string: no string is built per packet.
  */
-export function dedupKey(vehicleId: string, seq: number | null | undefined, tsMs: number): string {
-  return seq ? `${vehicleId}|s${seq}` : `${vehicleId}|t${tsMs}`;
+export function dedupId(seq: number | null | undefined, tsMs: number): number {
+  return seq ? seq : -tsMs - 1;
 }
 
 /**
@@ -108,7 +109,8 @@ export function processBatch(task: BatchTask): BatchResult {
   const { rules, segment, partition } = task;
   const skip = new Set(task.skipWindows);
   const drop = new Set(task.duplicates ?? []);
-  const keys: string[] = [];
+  const keyVehicles: string[] = [];
+  const keyIds: number[] = [];
   const keyWindows: number[] = [];
   const keyOffsets: number[] = [];
   let duplicates = 0;
@@ -150,7 +152,8 @@ export function processBatch(task: BatchTask): BatchResult {
       continue;
     }
     if (withinDedupHorizon(ws, wmBefore, rules)) {
-      keys.push(dedupKey(p.vehicleId, p.seq, p.ts));
+      keyVehicles.push(p.vehicleId);
+      keyIds.push(dedupId(p.seq, p.ts));
       keyWindows.push(ws);
       keyOffsets.push(offset);
     }
@@ -197,7 +200,7 @@ export function processBatch(task: BatchTask): BatchResult {
   for (const c of cells.values()) out.push({ ...c, vehicles: [...c.vehicles] });
   return {
     wm, cells: out, opens: [...opens.values()], rows, ...(enc ? { encoded: enc.finish() } : {}), poison, owned, late, foreign, replayed, duplicates,
-    keys: { keys, windows: Float64Array.from(keyWindows), offsets: Float64Array.from(keyOffsets) },
+    keys: { vehicles: keyVehicles, ids: Float64Array.from(keyIds), windows: Float64Array.from(keyWindows), offsets: Float64Array.from(keyOffsets) },
   };
 }
 

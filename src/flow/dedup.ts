@@ -1,30 +1,45 @@
-// Duplicate packets (a client retry whose first produce landed): per partition, the keys of
-// the owned packets within the duplicate horizon, grouped by window and evicted by the
-// watermark — so memory is bounded by the packets of (window + lateness + horizon) and every
-// decision depends only on the partition's message order. After a restart the set is rebuilt
-// exactly: keys of offsets below the resume point come from the stored `packets` rows
-// (load), the rest from the replay itself (docs/segment.md, Duplicates).
+// Duplicate packets (a client retry whose first produce landed): per partition, the
+// identities of the owned packets within the duplicate horizon, grouped by window and evicted
+// by the watermark — so memory is bounded by the packets of (window + lateness + horizon)
+// and every decision depends only on the partition's message order. After a restart the set
+// is rebuilt exactly: identities of offsets below the resume point come from the stored
+// `packets` rows (load), the rest from the replay itself (docs/segment.md, Duplicates).
 import { withinDedupHorizon } from './aggregate.ts';
 import type { DedupCandidates, FlowRules } from './types.ts';
 
+/** One stored packet's identity, for load(). */
+export interface DedupEntry {
+  vehicleId: string;
+  /** dedupId(seq, ts). */
+  id: number;
+  windowStart: number;
+}
+
 export class DedupKeys {
-  private readonly byWindow = new Map<number, Set<string>>();
+  /** window start → vehicle → dedup ids seen. */
+  private readonly byWindow = new Map<number, Map<string, Set<number>>>();
 
   constructor(readonly rules: FlowRules) {}
 
+  /** Remember an identity; false if it was there already. */
+  private add(ws: number, vehicleId: string, id: number): boolean {
+    let vehicles = this.byWindow.get(ws);
+    if (!vehicles) this.byWindow.set(ws, (vehicles = new Map()));
+    let ids = vehicles.get(vehicleId);
+    if (!ids) vehicles.set(vehicleId, (ids = new Set()));
+    if (ids.has(id)) return false;
+    ids.add(id);
+    return true;
+  }
+
   /**
-   * Check a batch's candidates in offset order, remembering each new key; returns the offsets
-   * of duplicates (usually none).
+   * Check a batch's candidates in offset order, remembering each new identity; returns the
+   * offsets of duplicates (usually none).
    */
   check(c: DedupCandidates): number[] {
     const dups: number[] = [];
-    for (let i = 0; i < c.keys.length; i++) {
-      const ws = c.windows[i]!;
-      let set = this.byWindow.get(ws);
-      if (!set) this.byWindow.set(ws, (set = new Set()));
-      const k = c.keys[i]!;
-      if (set.has(k)) dups.push(c.offsets[i]!);
-      else set.add(k);
+    for (let i = 0; i < c.vehicles.length; i++) {
+      if (!this.add(c.windows[i]!, c.vehicles[i]!, c.ids[i]!)) dups.push(c.offsets[i]!);
     }
     return dups;
   }
@@ -34,26 +49,22 @@ export class DedupKeys {
     for (const ws of this.byWindow.keys()) if (!withinDedupHorizon(ws, wm, this.rules)) this.byWindow.delete(ws);
   }
 
-  /** Remember stored keys (recovery); `ws` per key. */
-  load(keys: { key: string; windowStart: number }[]): void {
-    for (const { key, windowStart } of keys) {
-      let set = this.byWindow.get(windowStart);
-      if (!set) this.byWindow.set(windowStart, (set = new Set()));
-      set.add(key);
-    }
+  /** Remember stored identities (recovery). */
+  load(entries: DedupEntry[]): void {
+    for (const e of entries) this.add(e.windowStart, e.vehicleId, e.id);
   }
 
-  /** Oldest window start (epoch s) still within the horizon at `wm`: recovery loads keys from there on. */
+  /** Oldest window start (epoch s) possibly within the horizon at `wm`: recovery loads from there on. */
   static firstRetainedWindow(wm: number, rules: FlowRules): number | undefined {
     if (!Number.isFinite(wm)) return undefined;
     const span = rules.windowS * 1000 + rules.allowedLatenessMs + (rules.dedupHorizonMs ?? 0);
-    // Smallest ws with (ws + windowS)·1000 + L + H > wm, rounded down to a window start.
     return Math.floor((wm - span) / 1000 / rules.windowS) * rules.windowS;
   }
 
+  /** Identities held (for logs and tests). */
   get size(): number {
     let n = 0;
-    for (const s of this.byWindow.values()) n += s.size;
+    for (const vehicles of this.byWindow.values()) for (const ids of vehicles.values()) n += ids.size;
     return n;
   }
 }

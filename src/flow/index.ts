@@ -3,9 +3,9 @@
 export * from './types.ts';
 export {
   processBatch, packMessages, packRows, unpackRows, addPacket, mergePartial, emptyAgg, toFlowRow, toTrafficFlowRecord,
-  windowStartOf, windowClosed, dedupKey, withinDedupHorizon,
+  windowStartOf, windowClosed, dedupId, withinDedupHorizon,
 } from './aggregate.ts';
-export { DedupKeys } from './dedup.ts';
+export { DedupKeys, type DedupEntry } from './dedup.ts';
 export { cellDecimal, cellHalves } from './cell.ts';
 export { PACKET_COLUMNS, createRowEncoder, JsonRowEncoder, RowBinaryEncoder, type RowEncoder, encodedMonthRuns, rowSlice, decodeRows, encodedTransferables } from './encode.ts';
 export { PartitionWindows, type ResumePoint } from './state.ts';

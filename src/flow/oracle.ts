@@ -69,7 +69,7 @@ export function batchTrafficFlow(packets: OraclePacket[], opts: OracleOptions): 
     if (p.crossing || p.segment !== p.ownerSegment) continue;
     const windowEnd = (Math.floor(p.ts / windowMs) + 1) * windowMs;
     if (windowEnd + latenessMs + horizonMs > seen) {
-      const id = p.seq ? `${p.vehicleId}|s${p.seq}` : `${p.vehicleId}|t${p.ts}`;
+      const id = p.seq ? `${p.vehicleId}|s${p.seq}` : `${p.vehicleId}|t${p.ts}`; // written out here: the oracle shares no code with the stream
       const ids = (identities[where] ??= new Set());
       if (ids.has(id)) {
         duplicates.push(p);

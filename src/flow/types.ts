@@ -220,7 +220,9 @@ export interface BatchResult {
 }
 
 export interface DedupCandidates {
-  keys: string[];
+  vehicles: string[];
+  /** dedupId of each packet (seq, or −ts − 1). */
+  ids: Float64Array;
   /** Window start (epoch s) of each key's packet. */
   windows: Float64Array;
   offsets: Float64Array;

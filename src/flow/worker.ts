@@ -14,7 +14,7 @@ export default function run(task: BatchTask): BatchResult {
   const r = processBatch(task);
   if (r.encoded) {
     // Hand the encoded rows' buffers over instead of copying them (Piscina transfers the list).
-    const transfer = [...encodedTransferables(r.encoded), r.keys.windows.buffer, r.keys.offsets.buffer];
+    const transfer = [...encodedTransferables(r.encoded), r.keys.ids.buffer, r.keys.windows.buffer, r.keys.offsets.buffer];
     return Piscina.move({ [Piscina.transferableSymbol]: transfer, [Piscina.valueSymbol]: r } as never) as unknown as BatchResult;
   }
   return { ...r, rows: [], packed: packRows(r.rows, task.segment, task.partition) };

@@ -1,6 +1,6 @@
 // What a partition has already written to ClickHouse: the look-ups behind recovery (S and P
 // of docs/segment.md) and behind the re-check before a retried insert.
-import { dedupKey, windowStartOf } from '../flow/index.ts';
+import { dedupId, windowStartOf, type DedupEntry } from '../flow/index.ts';
 import { quoteString, type Store } from '../store/index.ts';
 import type { SegmentRuntime } from './runtime.ts';
 
@@ -23,16 +23,16 @@ export async function storedWindows(rt: SegmentRuntime, partition: number, fromW
 }
 
 /**
- * Dedup keys of the stored packets of this partition below `below` whose event time is at or
- * after `fromMs` (all when undefined), with their window starts.
+ * Dedup identities of the stored packets of this partition below `below` whose event time is
+ * at or after `fromMs` (all when undefined).
  */
-export async function storedKeys(rt: SegmentRuntime, partition: number, below: number, fromMs: number | undefined): Promise<{ key: string; windowStart: number }[]> {
+export async function storedKeys(rt: SegmentRuntime, partition: number, below: number, fromMs: number | undefined): Promise<DedupEntry[]> {
   let where = `segment = ${quoteString(rt.segment)} AND kafka_partition = ${partition} AND kafka_offset < ${below}`;
   if (fromMs !== undefined) where += ` AND ts_ms >= ${Math.max(0, Math.floor(fromMs))}`;
   const rows = await rt.store.query<{ v: string; s: string | number; t: string | number }>(`SELECT vehicle_id AS v, seq AS s, ts_ms AS t FROM packets WHERE ${where}`);
   return rows.map((r) => {
     const ts = Number(r.t);
-    return { key: dedupKey(r.v, Number(r.s), ts), windowStart: windowStartOf(ts, rt.rules.windowS) };
+    return { vehicleId: r.v, id: dedupId(Number(r.s), ts), windowStart: windowStartOf(ts, rt.rules.windowS) };
   });
 }
 
