@@ -114,6 +114,11 @@ export async function drainUntilCommitted(
     rounds.push(line);
     o.onRound?.(line);
     if (behind.length === 0) return rounds;
+    // A partition a processor stopped for good (a non-retriable store error) is never drained: say so at once.
+    const stopped = [...got].filter(([, l]) => /^drain failed: .*stopped/.test(l));
+    if (round >= 3 && stopped.length && rounds.slice(-3).every((r) => stopped.every(([n, l]) => r.includes(`${n} ${l}`)))) {
+      throw new Error(`drain: ${stopped.map(([n, l]) => `${n} ${l}`).join('; ')}`);
+    }
     if (Date.now() > deadline) throw new Error(`drain: partitions never committed to the end: ${behind.join(', ')}`);
     await sleep(o.sessionTimeoutMs);
   }
