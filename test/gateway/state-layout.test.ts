@@ -97,11 +97,14 @@ describe('Redis layout: one hash per vehicle, TTL and pruning', () => {
   it('expired dedup entries are pruned: the hash stays bounded', async () => {
     const v = randomName('veh');
     const key = `${prefix}v:${v}`;
-    const H = { dedupHorizonMs: 50, stateTtlMs: 100 }; // upkeep every 10 ms
+    // Upkeep every 500 ms (T/10). The key must outlive the sleep below (TTL 5 s + 0.5 s) while
+    // every entry expires (50 ms): a TTL close to the sleep made this test fail on a loaded
+    // box, where a 60 ms sleep took longer than the key's 110 ms life.
+    const H = { dedupHorizonMs: 50, stateTtlMs: 5_000 };
     await st.observe(Array.from({ length: 300 }, (_, i) => ob(v, i + 1)), H);
     // Pruned at once (nothing expired yet): the threshold is now twice the live count.
     expect(await raw.hget(key, 'p')).toBe('600');
-    await sleep(60); // all 300 entries expired; the key itself lives on (TTL 100 ms + 10)
+    await sleep(600); // all 300 entries expired and upkeep is due; the key itself lives on
     await st.observe(Array.from({ length: 400 }, (_, i) => ob(v, 301 + i)), H);
     // 700 entries > 600: the expired 300 are gone, the 400 live ones stay.
     const fields = (await raw.hkeys(key)).filter((f) => f.startsWith('d'));
