@@ -31,14 +31,14 @@ export function dayType(panel: Panel, t: number): 0 | 1 | 2 {
 }
 
 export interface Calendar {
-  /** Slot of the week per step (and 12 steps past the end, for forecasts). */
+  /** Slot of the week per step (and a day past the end, for forecasts). */
   week: Int32Array;
   /** dayType * 288 + slot of the day per step. */
   dayTypeSlot: Int32Array;
 }
 
-/** Forecasts reach this far past a panel's last step. */
-const AHEAD = 12;
+/** Forecasts may reach this far past a panel's last step (a day; the horizons are 3–12 steps). */
+const AHEAD = STEPS_PER_DAY;
 const calendars = new WeakMap<Panel, Calendar>();
 
 export function calendar(panel: Panel): Calendar {
