@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { HORIZONS, MODEL_NAMES, createModel, newForecast, type Panel } from '../src/forecast/index.ts';
-import { simulateWeeks } from '../src/sim/weeks.ts';
+import { simulateWeeks } from '../src/sim/index.ts';
 import { loadTopology } from '../src/topology/index.ts';
 
 const argv = process.argv.slice(2);

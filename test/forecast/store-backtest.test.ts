@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latLngToCell } from 'h3-js';
 import { storeBacktest } from '../../src/cli/commands/forecast.ts';
-import { simulateWeeks, trafficFlowRows, SHANGHAI_UTC_OFFSET_S } from '../../src/sim/weeks.ts';
+import { simulateWeeks, trafficFlowRows, SHANGHAI_UTC_OFFSET_S } from '../../src/sim/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { parseTopology } from '../../src/topology/index.ts';
 import { randomName, testStore } from '../helpers/index.ts';

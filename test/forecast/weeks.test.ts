@@ -1,7 +1,7 @@
 // The simulated weeks: seeded, with the rhythm, the incidents' spread and the rows the store takes.
 import { describe, expect, it } from 'vitest';
 import { gridDisk, latLngToCell } from 'h3-js';
-import { PROFILES, simulateWeeks, trafficFlowRows } from '../../src/sim/weeks.ts';
+import { PROFILES, simulateWeeks, trafficFlowRows } from '../../src/sim/index.ts';
 import { parseTopology } from '../../src/topology/index.ts';
 import { dayType, slotOfDay } from '../../src/forecast/index.ts';
 

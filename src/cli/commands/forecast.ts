@@ -42,7 +42,7 @@ async function backtestPanel(panel: Panel, o: BacktestRunOptions, title: string,
 /** Simulated weeks → panel → backtest (the default `iov forecast --backtest`). */
 export async function simulatedBacktest(o: SimulatedBacktestOptions) {
   const { loadTopology } = await import('../../topology/index.ts');
-  const { simulateWeeks, PROFILES } = await import('../../sim/weeks.ts');
+  const { simulateWeeks, PROFILES } = await import('../../sim/index.ts');
   const { ForecastError } = await import('../../forecast/index.ts');
   const profile = PROFILES[o.profile];
   if (!profile) throw new ForecastError('BAD_OPTION', '--profile', `unknown profile "${o.profile}" (known: ${Object.keys(PROFILES).join(', ')})`);
@@ -180,7 +180,7 @@ export function register(program: Command): void {
           return;
         }
         if (opts.simulate) {
-          const { simulateWeeks, writeWeeks, PROFILES } = await import('../../sim/weeks.ts');
+          const { simulateWeeks, writeWeeks, PROFILES } = await import('../../sim/index.ts');
           const profile = PROFILES[opts.profile];
           if (!profile) throw Object.assign(new Error(`--profile: unknown profile "${opts.profile}"`), { code: 'BAD_OPTION' });
           const days = int('days', opts.days);
@@ -192,7 +192,7 @@ export function register(program: Command): void {
           return;
         }
         const fc = await import('../../forecast/index.ts');
-        const { SHANGHAI_UTC_OFFSET_S } = await import('../../sim/weeks.ts');
+        const { SHANGHAI_UTC_OFFSET_S } = await import('../../sim/index.ts');
         const segments = opts.segment ? topo.segments.filter((s) => s.id === opts.segment) : topo.segments;
         if (segments.length === 0) throw Object.assign(new Error(`--segment: unknown segment "${opts.segment}"`), { code: 'BAD_OPTION' });
         const forecasters = segments.map((s) => fc.createOnlineForecaster({
