@@ -14,6 +14,8 @@ import { generateInstance, LARGE_SIZES, TABLE4_SIZES } from './lab/index.ts';
 import { planFromResult, writePlan } from './plan.ts';
 import { allocate, SOLVERS } from './solve.ts';
 import { findSolver } from './solvers.ts';
+import { diffPlans, formatPlanDiff } from './plan-diff.ts';
+import { readPlanIfAny } from '../topology/index.ts';
 import { stopExactThread } from './exact-thread.ts';
 import { relGap } from './fast.ts';
 import type { AllocationInstance, SolverName } from './types.ts';
@@ -120,17 +122,7 @@ async function allocateCommand(o: AllocateCliOptions): Promise<void> {
     }
     return;
   }
-  let inst: AllocationInstance;
-  if (p.mode === 'instance') {
-    inst = JSON.parse(readFileSync(o.instance!, 'utf8')) as AllocationInstance;
-  } else {
-    const topologyFile = o.topology ?? DEFAULT_TOPOLOGY;
-    const topo = loadTopology(topologyFile);
-    const demandFile = o.demand ?? defaultDemandFile(topologyFile, topo.name);
-    if (!demandFile) process.stderr.write(`note: no demand file for ${topo.name}; using the built-in demand (docs/cabin.md §7)\n`);
-    const demand = demandFile ? loadDemand(demandFile) : DEFAULT_DEMAND;
-    inst = instanceFromTopology(topo, demand, resolveCentres({ ...o, topology: topologyFile }));
-  }
+  const inst = p.mode === 'instance' ? JSON.parse(readFileSync(o.instance!, 'utf8')) as AllocationInstance : topologyInstance(o);
   const r = await allocate(inst, { solver: p.solver, seed: p.seed, ...(p.timeLimitMs !== undefined ? { timeLimitMs: p.timeLimitMs } : {}) });
   if (o.json) write(`${JSON.stringify(r, null, 2)}\n`);
   if (r.allocations.length === 0) {
@@ -148,6 +140,32 @@ async function allocateCommand(o: AllocateCliOptions): Promise<void> {
   if (p.mode === 'topology') {
     writePlan(p.out, planFromResult(inst, r));
     if (!o.json) write(`plan written to ${p.out}\n`);
+  }
+}
+
+/** The allocation instance of a topology: its demand file (one default) and the centres. */
+function topologyInstance(o: AllocateCliOptions): AllocationInstance {
+  const topologyFile = o.topology ?? DEFAULT_TOPOLOGY;
+  const topo = loadTopology(topologyFile);
+  const demandFile = o.demand ?? defaultDemandFile(topologyFile, topo.name);
+  if (!demandFile) process.stderr.write(`note: no demand file for ${topo.name}; using the built-in demand (docs/cabin.md §7)\n`);
+  const demand = demandFile ? loadDemand(demandFile) : DEFAULT_DEMAND;
+  return instanceFromTopology(topo, demand, resolveCentres({ ...o, topology: topologyFile }));
+}
+
+/** `iov plan`: the allocator's plan for the current inputs against the plan file (not written). */
+export async function runPlan(o: AllocateCliOptions): Promise<void> {
+  try {
+    const p = parseAllocateOptions({ ...o, gap: undefined, instance: undefined, generate: undefined } as AllocateCliOptions);
+    const inst = topologyInstance(o);
+    const r = await allocate(inst, { solver: p.solver, seed: p.seed, ...(p.timeLimitMs !== undefined ? { timeLimitMs: p.timeLimitMs } : {}) });
+    if (r.allocations.length === 0) throw new CabinError('CABIN_INFEASIBLE', `no allocation (${r.status}):\n  ${r.explanation.join('\n  ')}`, r.explanation);
+    const current = readPlanIfAny(p.out);
+    const diff = diffPlans(current, planFromResult(inst, r), new Set(inst.centres.map((c) => c.id)));
+    if (o.json) write(`${JSON.stringify({ plan: p.out, ...diff }, null, 2)}\n`);
+    else write(`${current ? `running plan ${p.out}` : `no plan at ${p.out}`}; desired: ${r.solver} solver, ${r.status}\n${formatPlanDiff(diff)}`);
+  } finally {
+    await stopExactThread();
   }
 }
 
