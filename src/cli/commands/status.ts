@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { badOption } from '../options.ts';
 import { liveViewOptions, openLiveView, type LiveViewOpts } from './ui.ts';
 
 // `iov status`: the pipeline panel's facts in the terminal; exit 1 if anything is down.
@@ -12,8 +13,7 @@ export function register(program: Command): void {
     .option('--json', 'print the status as JSON')
     .action(async (opts: LiveViewOpts & { interval: string; json?: boolean }) => {
       const interval = Number(opts.interval);
-      if (!Number.isInteger(interval) || interval < 0)
-        throw Object.assign(new Error('--interval must be a non-negative integer (ms)'), { code: 'BAD_OPTION' });
+      if (!Number.isInteger(interval) || interval < 0) throw badOption('--interval must be a non-negative integer (ms)');
       const view = await openLiveView(opts);
       const { status, ui } = view;
       try {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { stateDirOption, topologyOption } from '../options.ts';
+import { badOption, stateDirOption, topologyOption } from '../options.ts';
 
 export interface LiveViewOpts {
   topology?: string;
@@ -22,13 +22,12 @@ export function liveViewOptions(cmd: Command): Command {
     );
 }
 
-/** Federator, status collector and topology for the map and `iov status`, from the topology and local state. */
+/** Federator and status collector for the map and `iov status`, from the composition root. */
 export async function openLiveView(opts: LiveViewOpts) {
   const { openRuntime } = await import('../../runtime/index.ts');
   const { infraStatus } = await import('../../infra/index.ts');
   const ui = await import('../../ui/index.ts');
   const rt = await openRuntime({ topology: opts.topology, stateDir: opts.stateDir });
-  const topology = rt.topology;
   const stores = await rt.stores(opts.database ? { database: () => opts.database! } : {});
   const federator = await rt.federator({ stores });
   const services = rt.local
@@ -40,12 +39,12 @@ export async function openLiveView(opts: LiveViewOpts) {
         }))
     : undefined;
   const status = ui.createStatusCollector({
-    topology,
+    topology: rt.topology,
     federator,
     targets: opts.scrape.map((u) => ui.urlTarget(u)),
     ...(services ? { services } : {}),
   });
-  return { topology, federator, status, ui, close: () => rt.close() };
+  return { topology: rt.topology, federator, status, ui, close: () => rt.close() };
 }
 
 // `iov ui`: the live map and pipeline panel (docs/ui.md), over the federator.
@@ -55,17 +54,15 @@ export function register(program: Command): void {
     .option('--host <host>', 'HTTP host', '127.0.0.1')
     .action(async (opts: LiveViewOpts & { port: string; host: string }) => {
       const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw Object.assign(new Error('--port must be 0–65535'), { code: 'BAD_OPTION' });
-      const view = await openLiveView(opts);
-      const { topology, federator, status, ui } = view;
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port must be 0–65535');
+      const { topology, federator, status, ui, close } = await openLiveView(opts);
       const app = ui.createUiServer({ topology, federator, status });
       await app.listen({ port, host: opts.host });
       const addr = app.server.address() as { port: number };
       process.stdout.write(`map on http://${opts.host}:${addr.port}/ (Ctrl-C stops)\n`);
       const stop = async () => {
         await app.close();
-        await view.close();
+        await close();
         process.exit(0);
       };
       process.once('SIGINT', stop);
