@@ -15,7 +15,7 @@ export const RESULTS_DIR = join(BENCH_DIR, 'results');
 /** Files in bench/ that are not benches. */
 const NOT_BENCHES = new Set(['run']);
 /** Preferred order: components first, end to end last. */
-const ORDER = ['gateway', 'mqtt', 'segment', 'federation', 'cabin', 'forecast', 'e2e'];
+const ORDER = ['gateway', 'mqtt', 'segment', 'scaleout', 'federation', 'cabin', 'forecast', 'group-join', 'chaos-sweep', 'e2e'];
 
 export interface BenchOutcome {
   bench: string;
