@@ -5,7 +5,7 @@
 // Lateness is decided per message, never per batch, so the outcome depends only on the
 // partition's message order — not on how the stream was cut into batches or where a
 // restart happened (docs/segment.md, "Why the result is deterministic").
-import { createResolvingDecoder, CodecError, fixedIds, readSchema, type EnrichedPacket, type ResolvingDecoder } from '../schemas/index.ts';
+import { createResolvingDecoder, CodecError, fixedIds, isTick, readSchema, tickCodec, type EnrichedPacket, type ResolvingDecoder } from '../schemas/index.ts';
 import { cellDecimal } from './cell.ts';
 import {
   MIN_SPEED_KMH, type BatchResult, type BatchTask, type CellAgg, type FlowRow, type FlowRules, type PackedRows, type PacketRow,
@@ -120,7 +120,7 @@ export function processBatch(task: BatchTask): BatchResult {
   const enc = task.encode ? createRowEncoder(task.encode === true ? 'JSONEachRow' : task.encode, segment, partition, Math.max(4096, task.data.length * 4)) : undefined;
   const poison: PoisonMessage[] = [];
   let wm = task.wm;
-  let owned = 0, late = 0, foreign = 0, replayed = 0;
+  let owned = 0, late = 0, foreign = 0, replayed = 0, ticks = 0;
   const n = task.ends.length;
   let start = 0;
   for (let i = 0; i < n; i++) {
@@ -128,6 +128,15 @@ export function processBatch(task: BatchTask): BatchResult {
     const offset = task.offsets[i]!;
     const buf = Buffer.from(task.data.buffer, task.data.byteOffset + start, end - start);
     start = end;
+    if (isTick(buf)) {
+      // A watermark tick (docs/segment.md, Quiet partitions): part of the partition's message
+      // order like any packet; it only moves the watermark on (never back).
+      const t = decodeTick(buf, offset, poison);
+      if (t === undefined) continue;
+      ticks++;
+      if (t > wm) wm = t;
+      continue;
+    }
     let p: EnrichedPacket;
     try {
       p = codec.decode(buf);
@@ -199,9 +208,22 @@ export function processBatch(task: BatchTask): BatchResult {
   const out: PartialCell[] = [];
   for (const c of cells.values()) out.push({ ...c, vehicles: [...c.vehicles] });
   return {
-    wm, cells: out, opens: [...opens.values()], rows, ...(enc ? { encoded: enc.finish() } : {}), poison, owned, late, foreign, replayed, duplicates,
+    wm, cells: out, opens: [...opens.values()], rows, ...(enc ? { encoded: enc.finish() } : {}), poison, owned, late, foreign, replayed, duplicates, ticks,
     keys: { vehicles: keyVehicles, ids: Float64Array.from(keyIds), windows: Float64Array.from(keyWindows), offsets: Float64Array.from(keyOffsets) },
   };
+}
+
+/** A tick's watermark, or undefined (reported as poison) when its body does not decode. */
+function decodeTick(buf: Buffer, offset: number, poison: PoisonMessage[]): number | undefined {
+  try {
+    const t = tickCodec().decode(buf);
+    if (!Number.isSafeInteger(t.ts)) throw new CodecError('BAD_AVRO', `tick ts ${t.ts} is not an epoch-ms integer`);
+    return t.ts;
+  } catch (err) {
+    const e = err as Error;
+    poison.push({ offset, code: e instanceof CodecError ? e.code : 'BAD_MESSAGE', reason: e.message });
+    return undefined;
+  }
 }
 
 /** Rows → columns (in the worker). */

@@ -9,7 +9,7 @@ export { DedupKeys, type DedupEntry } from './dedup.ts';
 export { cellDecimal, cellHalves } from './cell.ts';
 export { PACKET_COLUMNS, createRowEncoder, JsonRowEncoder, RowBinaryEncoder, type RowEncoder, encodedMonthRuns, rowSlice, decodeRows, encodedTransferables } from './encode.ts';
 export { PartitionWindows, type ResumePoint } from './state.ts';
-export { batchTrafficFlow, DEFAULT_DEDUP_HORIZON_S, type OraclePacket, type OracleOptions, type OracleResult } from './oracle.ts';
+export { batchTrafficFlow, DEFAULT_DEDUP_HORIZON_S, type OraclePacket, type OracleTick, type OracleOptions, type OracleResult } from './oracle.ts';
 
 /** URL of the Piscina worker module (a .ts file: start the pool with a TS loader in execArgv). */
 export const FLOW_WORKER_URL = new URL('./worker.ts', import.meta.url).href;

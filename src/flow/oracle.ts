@@ -23,6 +23,17 @@ export interface OraclePacket {
   partition?: number;
 }
 
+/**
+ * A watermark tick read from a segment topic (docs/segment.md, Quiet partitions): it moves
+ * its partition's highest event time to max(highest, ts) and is nothing else.
+ */
+export interface OracleTick {
+  tick: true;
+  ts: number;
+  segment: string;
+  partition?: number;
+}
+
 export interface OracleOptions {
   windowS: number;
   /** Allowed lateness, seconds. Omitted or Infinity: no packet is late. */
@@ -50,9 +61,10 @@ export interface OracleResult {
  * packets only; 1/speed uses max(speed, 1 km/h). An owned packet whose identity (vehicle +
  * seq, or + ts without seq) an earlier owned packet of the partition had is a duplicate —
  * dropped, neither counted nor late — when its window end + lateness + horizon is after the
- * highest event time before it; only packets within that horizon are remembered.
+ * highest event time before it; only packets within that horizon are remembered. A tick in
+ * the list counts as event time ts of its partition and nothing else.
  */
-export function batchTrafficFlow(packets: OraclePacket[], opts: OracleOptions): OracleResult {
+export function batchTrafficFlow(packets: readonly (OraclePacket | OracleTick)[], opts: OracleOptions): OracleResult {
   const windowMs = opts.windowS * 1000;
   const latenessMs = opts.allowedLatenessS === undefined ? Infinity : opts.allowedLatenessS * 1000;
   const highest: Record<string, number> = {};
@@ -66,6 +78,7 @@ export function batchTrafficFlow(packets: OraclePacket[], opts: OracleOptions): 
     const where = `${p.segment}/${p.partition ?? 0}`;
     const seen = highest[where] ?? -Infinity;
     highest[where] = Math.max(seen, p.ts);
+    if ('tick' in p) continue;
     if (p.crossing || p.segment !== p.ownerSegment) continue;
     const windowEnd = (Math.floor(p.ts / windowMs) + 1) * windowMs;
     if (windowEnd + latenessMs + horizonMs > seen) {

@@ -212,6 +212,8 @@ export interface BatchResult {
   replayed: number;
   /** Owned packets skipped as duplicates (task.duplicates); not in `owned`. */
   duplicates: number;
+  /** Watermark ticks read (docs/segment.md, Quiet partitions): they only move `wm`. */
+  ticks: number;
   /**
    * Dedup keys of the owned packets within the duplicate horizon, in offset order, for the
    * main thread to check against the partition's earlier keys (DedupKeys).

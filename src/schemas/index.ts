@@ -7,3 +7,4 @@ export {
   SchemaRegistryError, SCHEMA_ERRORS, PACKET_SUBJECTS, COMPATIBILITY,
   type PacketSchemaRegistry, type PacketSchemaIds, type ResolvingDecoder, type SchemaErrorCode,
 } from './registry.ts';
+export { tickCodec, isTick, TICK_SCHEMA_ID, type WatermarkTick } from './tick.ts';

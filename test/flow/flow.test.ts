@@ -8,7 +8,7 @@ import {
   DedupKeys, dedupId, windowStartOf, withinDedupHorizon,
   type BatchTask, type FlowRow, type FlowRules, type OraclePacket, type PacketRow,
 } from '../../src/flow/index.ts';
-import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
+import { enrichedPacketCodec, tickCodec, type EnrichedPacket, type WatermarkTick } from '../../src/schemas/index.ts';
 import { rng } from '../helpers/index.ts';
 
 const codec = enrichedPacketCodec();
@@ -21,8 +21,14 @@ function packet(over: Partial<EnrichedPacket>): EnrichedPacket {
   };
 }
 
-function task(packets: (EnrichedPacket | Buffer)[], first: number, rules: FlowRules, wm: number, extra: Partial<BatchTask> = {}): BatchTask {
-  const values = packets.map((p) => (Buffer.isBuffer(p) ? p : codec.encode(p)));
+/** A watermark tick as it sits in a segment topic. */
+const tick = (ts: number): WatermarkTick => ({ ts, gatewayId: 'g' });
+function isTickRecord(p: EnrichedPacket | WatermarkTick): p is WatermarkTick {
+  return !('vehicleId' in p);
+}
+
+function task(packets: (EnrichedPacket | WatermarkTick | Buffer)[], first: number, rules: FlowRules, wm: number, extra: Partial<BatchTask> = {}): BatchTask {
+  const values = packets.map((p) => (Buffer.isBuffer(p) ? p : isTickRecord(p) ? tickCodec().encode(p) : codec.encode(p)));
   const { data, ends } = packMessages(values);
   return {
     segment: 'S', partition: 0, rules, data, ends, offsets: Float64Array.from(values, (_, i) => first + i), wm,
@@ -36,7 +42,7 @@ function task(packets: (EnrichedPacket | Buffer)[], first: number, rules: FlowRu
  * batch re-run without them, the key set rebuilt on restart from the stored packets below
  * the resume point. Returns the stored flow rows and packets rows.
  */
-function stream(log: EnrichedPacket[], rules: FlowRules, seed: number): { flow: FlowRow[]; packets: PacketRow[] } {
+function stream(log: (EnrichedPacket | WatermarkTick)[], rules: FlowRules, seed: number): { flow: FlowRow[]; packets: PacketRow[]; openAtEnd: number } {
   const r = rng(seed);
   const stored: FlowRow[] = [];
   const packets: PacketRow[] = [];
@@ -76,17 +82,18 @@ function stream(log: EnrichedPacket[], rules: FlowRules, seed: number): { flow: 
         .filter((k) => withinDedupHorizon(k.windowStart, wm, rules)));
     }
   }
+  const openAtEnd = state.openCount;
   state.advanceToCloseAll();
   for (const w of state.closed(true)) stored.push(...w.rows);
-  return { flow: stored.sort((a, b) => a.windowStart - b.windowStart || (a.cell < b.cell ? -1 : 1)), packets };
+  return { flow: stored.sort((a, b) => a.windowStart - b.windowStart || (a.cell < b.cell ? -1 : 1)), packets, openAtEnd };
 }
 
 describe('streaming flow equals the batch oracle', () => {
-  for (const seed of [1, 2, 3, 4]) {
-    it(`random batch cuts and restarts (seed ${seed})`, () => {
+  for (const [seed, ticks] of [[1, false], [2, false], [3, true], [4, true]] as const) {
+    it(`random batch cuts and restarts (seed ${seed}${ticks ? ', with watermark ticks and a quiet tail' : ''})`, () => {
       const r = rng(seed * 97);
       const rules: FlowRules = { windowS: 10, allowedLatenessMs: 2000, dedupHorizonMs: 5000 };
-      const log: EnrichedPacket[] = [];
+      const log: (EnrichedPacket | WatermarkTick)[] = [];
       const seqs = new Map<string, number>();
       for (let i = 0; i < 1500; i++) {
         const roll = r();
@@ -106,11 +113,20 @@ describe('streaming flow equals the batch oracle', () => {
           const back = r() < 0.5 ? 1 + Math.floor(r() * 10) : 30 + Math.floor(r() * 150);
           log.push({ ...log[Math.max(0, log.length - 1 - back)]! });
         }
+        // A gateway's tick: its clock minus the idle timeout, sometimes ahead of the packets
+        // (it then makes later packets late), mostly behind them (a no-op).
+        if (ticks && r() < 0.05) log.push(tick(1_700_000_000_000 + i * 200 + Math.floor((r() - 0.7) * 8000)));
       }
-      const oracle = batchTrafficFlow(log.map((p) => ({ ...p, partition: 0 })), { windowS: 10, allowedLatenessS: 2, dedupHorizonS: 5 });
+      // The stream goes quiet: only ticks, past the last window's end + lateness.
+      if (ticks) for (let k = 1; k <= 30; k++) log.push(tick(1_700_000_000_000 + 1500 * 200 + k * 1000));
+      const oracle = batchTrafficFlow(log.map((p) => (isTickRecord(p) ? { tick: true as const, ts: p.ts, segment: 'S', partition: 0 } : { ...(p as EnrichedPacket), partition: 0 })),
+        { windowS: 10, allowedLatenessS: 2, dedupHorizonS: 5 });
       expect(oracle.late.length).toBeGreaterThan(10);
       expect(oracle.duplicates.length).toBeGreaterThan(10);
-      const { flow: got, packets } = stream(log, rules, seed);
+      const { flow: got, packets, openAtEnd } = stream(log, rules, seed);
+      // With ticks, the log's contents alone closed every window: none waited for end of stream.
+      if (ticks) expect(openAtEnd).toBe(0);
+      else expect(openAtEnd).toBeGreaterThan(0);
       // Stored packets: every owned packet once, duplicates never, late ones flagged.
       expect(packets.length).toBe(oracle.owned);
       expect(packets.filter((p) => p.late).map((p) => `${p.vehicle_id}@${p.ts_ms}`).sort()).toEqual(oracle.late.map((p) => `${p.vehicleId}@${p.ts}`).sort());
@@ -184,6 +200,34 @@ describe('flow rules', () => {
   it('packs worker rows into columns and back without changing a value', () => {
     const res = processBatch(task([packet({ ts: t0, speedKmh: Math.fround(37.3), heading: Math.fround(12.7), seq: 2 ** 40 }), packet({ ts: t0 + 5, speedKmh: null })], 7, rules, -Infinity));
     expect(unpackRows(packRows(res.rows, 'S', 0))).toEqual(res.rows);
+  });
+
+  it('a tick moves the watermark on, never back, and is neither counted, stored nor poison', () => {
+    const rules: FlowRules = { windowS: 10, allowedLatenessMs: 1000 };
+    const t0 = 1_700_000_000_000;
+    const res = processBatch(task([packet({ ts: t0 }), tick(t0 + 11_000), tick(t0 + 5_000), packet({ ts: t0 + 2000, vehicleId: 'v2' })], 0, rules, -Infinity));
+    expect(res.wm).toBe(t0 + 11_000);
+    expect(res.ticks).toBe(2);
+    expect(res.poison).toEqual([]);
+    expect(res.owned).toBe(2);
+    expect(res.late).toBe(1); // v2 arrives after the tick closed its window
+    expect(res.rows.map((p) => [p.vehicle_id, p.late])).toEqual([['v1', 0], ['v2', 1]]);
+    const state = new PartitionWindows('S', rules);
+    state.apply(res);
+    expect(state.closed().map((w) => w.rows.map((x) => x.packets))).toEqual([[1]]);
+    const oracle = batchTrafficFlow([
+      { ...packet({ ts: t0 }), partition: 0 }, { tick: true, ts: t0 + 11_000, segment: 'S', partition: 0 },
+      { tick: true, ts: t0 + 5_000, segment: 'S', partition: 0 }, { ...packet({ ts: t0 + 2000, vehicleId: 'v2' }), partition: 0 },
+    ], { windowS: 10, allowedLatenessS: 1 });
+    expect(oracle.late.map((p) => p.vehicleId)).toEqual(['v2']);
+    expect(oracle.rows.map((x) => x.packets)).toEqual([1]);
+  });
+
+  it('a tick whose body does not decode is poison, and the watermark stays', () => {
+    const bad = Buffer.concat([tickCodec().encode(tick(1)).subarray(0, 5), Buffer.from([0xff])]);
+    const res = processBatch(task([bad], 7, { windowS: 10, allowedLatenessMs: 0 }, 5));
+    expect(res.poison.map((p) => [p.offset, p.code])).toEqual([[7, 'BAD_AVRO']]);
+    expect(res.wm).toBe(5);
   });
 
   it('the oracle treats partitions as separate watermarks', () => {
