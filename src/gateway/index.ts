@@ -14,6 +14,7 @@ import { createIngest, type IngestContext, type IngestResult } from './ingest.ts
 import { createGatewayLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { createThreadedProducer } from './producer.ts';
+import { createTicker, type TickerSettings } from './ticker.ts';
 
 export {
   DEFAULT_CONFIG, GatewayConfigError, gatewayConfigFromEnv, parseApiKeys, resolveConfig,
@@ -24,6 +25,7 @@ export {
   type PacketErrorCode, type PacketRejection, type RequestErrorCode,
 } from './errors.ts';
 export type { IngestContext, IngestResult } from './ingest.ts';
+export { createTicker, resolveTicker, tickKey, DEFAULT_TICKER, type Ticker, type TickerOptions, type TickerSettings } from './ticker.ts';
 export { createGatewayLogger, prettyLine, type GatewayLoggerOptions } from './log.ts';
 
 export interface GatewayOptions {
@@ -45,6 +47,12 @@ export interface GatewayOptions {
   schemaId?: number;
   /** Also export prom-client's process metrics (default false: several gateways may share a process). */
   defaultMetrics?: boolean;
+  /**
+   * Write watermark ticks into quiet partitions of every segment topic (docs/gateway.md,
+   * "Watermark ticks"); the composition roots pass it (`iov gateway`, the demo). Absent or
+   * intervalMs 0: no ticks.
+   */
+  ticker?: TickerSettings;
 }
 
 export interface Gateway {
@@ -71,7 +79,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
     );
   }
   const producer = opts.produceWorker ? createThreadedProducer(opts.produceWorker) : undefined;
-  const core = createIngest({ topology: opts.topology, bus: opts.bus, producer, state: opts.state, config, metrics, logger, now, schemaId: opts.schemaId });
+  const ticker = opts.ticker?.intervalMs
+    ? createTicker({ ...opts.ticker, bus: opts.bus, topics: opts.topology.segments.map((s) => segmentTopic(s.id)), gatewayId: `${config.defaultGatewayId}.${process.pid}`, now, logger })
+    : undefined;
+  const core = createIngest({
+    topology: opts.topology, bus: opts.bus, producer: ticker ? ticker.wrap(producer ?? opts.bus) : producer, state: opts.state, config, metrics, logger, now, schemaId: opts.schemaId,
+  });
+  ticker?.start();
   const app = buildApp({ topology: opts.topology, bus: opts.bus, state: opts.state, config, metrics, logger, core, now });
   let closed: Promise<void> | undefined;
   return {
@@ -84,6 +98,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       closed ??= (async () => {
         await app.close();
         await core.drain();
+        await ticker?.stop();
         await producer?.close();
       })();
       return closed;

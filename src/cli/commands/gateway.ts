@@ -11,6 +11,8 @@ interface GatewayCliOptions {
   mqtt?: string | boolean;
   mqttClientId?: string;
   mqttGroup?: string;
+  tickInterval?: string;
+  idleTimeout?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -30,12 +32,20 @@ export function register(program: Command): void {
     .option('--mqtt [url]', 'also take packets over MQTT from this broker (default: the local one of `iov infra up`; login from IOV_MQTT_USERNAME/IOV_MQTT_PASSWORD or the local state; docs/mqtt.md)')
     .option('--mqtt-client-id <id>', 'MQTT client id of this replica, stable across its restarts (env IOV_MQTT_CLIENT_ID, default iov-gw-<hostname>)')
     .option('--mqtt-group <name>', 'shared subscription group of the gateway replicas', 'iov-ingest')
+    .option('--tick-interval <ms>', 'watermark ticks into quiet segment partitions every <ms>, 0 = none (env IOV_GATEWAY_TICK_INTERVAL_MS, default 1000; docs/gateway.md)')
+    .option('--idle-timeout <ms>', 'a tick carries the gateway clock minus this (env IOV_GATEWAY_IDLE_TIMEOUT_MS, default 5000)')
     .action(async (opts: GatewayCliOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption(`--port must be an integer from 0 to 65535, got ${opts.port}`);
       const { openRuntime } = await import('../../runtime/index.ts');
       const { kafkaEndpoint, redisEndpoint } = await import('../../topology/index.ts');
-      const { createGatewayLogger, gatewayConfigFromEnv } = await import('../../gateway/index.ts');
+      const { createGatewayLogger, gatewayConfigFromEnv, resolveTicker } = await import('../../gateway/index.ts');
+      let ticker: import('../../gateway/index.ts').TickerSettings;
+      try {
+        ticker = resolveTicker(opts);
+      } catch (err) {
+        throw badOption((err as Error).message);
+      }
 
       // Fail fast towards Kafka: a client waits for the 503 at most ~2 request timeouts.
       const rt = await openRuntime({ topology: opts.topology, stateDir: opts.stateDir, clientId: 'iov-gateway', kafka: { requestTimeoutMs: 5_000, retries: 1 } });
@@ -70,7 +80,7 @@ export function register(program: Command): void {
       let address: string;
       try {
         await rt.ensureTopics();
-        gw = await rt.gateway({ config, logger, defaultMetrics: true, schemaId, ...(opts.producerThread ? { produceWorker: rt.kafkaOptions() } : {}) });
+        gw = await rt.gateway({ config, logger, defaultMetrics: true, schemaId, ticker, ...(opts.producerThread ? { produceWorker: rt.kafkaOptions() } : {}) });
         address = await gw.app.listen({ port, host: opts.host });
       } catch (err) {
         return abandon(err);
