@@ -15,7 +15,8 @@ import { planFromResult, writePlan } from './plan.ts';
 import { allocate, SOLVERS } from './solve.ts';
 import { findSolver } from './solvers.ts';
 import { diffPlans, formatPlanDiff } from './plan-diff.ts';
-import { readPlanIfAny } from '../topology/index.ts';
+import { readPlan, readPlanIfAny } from '../topology/index.ts';
+import { k8sManifests } from './k8s.ts';
 import { stopExactThread } from './exact-thread.ts';
 import { relGap } from './fast.ts';
 import type { AllocationInstance, SolverName } from './types.ts';
@@ -167,6 +168,15 @@ export async function runPlan(o: AllocateCliOptions): Promise<void> {
   } finally {
     await stopExactThread();
   }
+}
+
+/** `iov apply --emit k8s`: the plan file as Deployments. */
+export function runApply(o: { emit?: string; plan?: string; out?: string; stateDir?: string }): void {
+  if (o.emit !== 'k8s') throw badOption(`--emit must be k8s, got ${JSON.stringify(o.emit)}`);
+  const file = o.plan ?? statePaths(resolveStateDir(o.stateDir)).plan;
+  const yaml = k8sManifests(readPlan(file));
+  if (o.out) writeFileSync(o.out, yaml);
+  else write(yaml);
 }
 
 function resolveCentres(o: AllocateCliOptions): ReturnType<typeof centresFromFolder> {

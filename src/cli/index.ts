@@ -9,6 +9,7 @@ import { register as segment } from './commands/segment.ts';
 import { register as query } from './commands/query.ts';
 import { register as allocate } from './commands/allocate.ts';
 import { register as plan } from './commands/plan.ts';
+import { register as apply } from './commands/apply.ts';
 import { register as directory } from './commands/directory.ts';
 import { register as simulate } from './commands/simulate.ts';
 import { register as demo } from './commands/demo.ts';
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: true });
-  for (const reg of [infra, topology, gateway, segment, query, allocate, plan, directory, simulate, demo, bench, ui, status, forecast]) reg(program);
+  for (const reg of [infra, topology, gateway, segment, query, allocate, plan, apply, directory, simulate, demo, bench, ui, status, forecast]) reg(program);
   return program;
 }
 

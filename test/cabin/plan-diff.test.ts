@@ -6,7 +6,9 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { diffPlans, formatPlanDiff } from '../../src/cabin/plan-diff.ts';
+import { readPlan } from '../../src/topology/index.ts';
 import type { ReplicaPlan } from '../../src/topology/index.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -47,5 +49,24 @@ describe('plan difference', () => {
     expect(moved.status, moved.stderr).toBe(0);
     expect(moved.stdout).toContain(`centre ${used} is no longer offered`);
     expect(moved.stdout).toMatch(/Plan: 0 to add, [1-3] to move/);
+  });
+
+  it('iov apply --emit k8s: one Deployment per segment, replicas and placement as in the plan', () => {
+    const out = iov('apply', '--emit', 'k8s');
+    expect(out.status, out.stderr).toBe(0);
+    const plan = readPlan(join(dir, 'plan.json'));
+    const docs = parseAllDocuments(out.stdout).map((d) => d.toJS() as {
+      kind: string; metadata: { name: string }; spec: { replicas: number; template: { spec: { nodeSelector: Record<string, string>; containers: { args: string[] }[] } } };
+    });
+    expect(docs.map((d) => d.kind)).toEqual(plan.segments.map(() => 'Deployment'));
+    for (const s of plan.segments) {
+      const d = docs.find((x) => x.metadata.name === `iov-segment-${s.segment}`)!;
+      expect(d.spec.replicas).toBe(s.replicas);
+      expect(d.spec.template.spec.nodeSelector).toEqual({ 'iov.cabin/centre': s.centre });
+      expect(d.spec.template.spec.containers[0]!.args).toContain(s.segment);
+    }
+    const bad = iov('apply', '--emit', 'swarm');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('--emit must be k8s, got "swarm"');
   });
 });
