@@ -14,8 +14,11 @@ export const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
 /** Files in bench/ that are not benches. */
 const NOT_BENCHES = new Set(['run']);
-/** Preferred order: components first, end to end last. */
-const ORDER = ['gateway', 'mqtt', 'segment', 'scaleout', 'federation', 'cabin', 'forecast', 'group-join', 'chaos-sweep', 'e2e'];
+/** Preferred order: components first; a bench not listed here runs after them; end to end always last. */
+const ORDER = ['gateway', 'mqtt', 'segment', 'scaleout', 'federation', 'cabin', 'cabin-paper', 'forecast', 'group-join', 'chaos-sweep'];
+const LAST = 'e2e';
+/** Sort key of a bench name: its place in ORDER, then unlisted ones, then the end-to-end bench. */
+const rank = (n: string): number => (n === LAST ? ORDER.length + 1 : ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
 
 export interface BenchOutcome {
   bench: string;
@@ -46,7 +49,6 @@ export interface RunOptions {
 
 export function listBenches(dir = BENCH_DIR): string[] {
   const names = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).filter((n) => !NOT_BENCHES.has(n));
-  const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
   return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
@@ -149,7 +151,6 @@ export function writeSummary(outcomes: BenchOutcome[], dir = RESULTS_DIR, date =
       // not a result file
     }
   }
-  const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
   rows.sort((a, b) => rank(a.bench) - rank(b.bench) || a.bench.localeCompare(b.bench));
   const summaryFile = join(dir, `${date}-summary.md`);
   writeFileSync(summaryFile, summaryMarkdown(rows, date));
