@@ -31,14 +31,15 @@ export function startExactThread(): boolean {
   try {
     const w = new Worker(new URL('./exact-worker.mjs', import.meta.url));
     w.unref();
-    w.on('message', (m: { ready?: true; id?: number; ok?: boolean; result?: ExactResult; message?: string }) => {
+    w.on('message', (m: { ready?: true; id?: number; ok?: boolean; late?: true; result?: ExactResult; message?: string }) => {
       if (m.ready) { if (worker === w) ready = true; return; }
       if (m.id === undefined) return;
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
       if (![...pending.values()].some((p) => p.worker === w)) w.unref();
-      if (m.ok && m.result) p.resolve(m.result);
+      if (m.late) p.resolve(null); // it arrived after its deadline: not run
+      else if (m.ok && m.result) p.resolve(m.result);
       else p.reject(new CabinError('CABIN_SOLVER_FAILED', `exact worker: ${m.message ?? 'no result'}`));
     });
     w.on('error', (err: Error) => { if (worker === w) { worker = undefined; ready = false; } fail(w, `failed: ${err.message}`); });
@@ -60,6 +61,7 @@ export function exactThreadReady(): boolean {
 /** solveExact on the worker thread, answered by `deadline` (Date.now() ms) + `graceMs`: null
  *  if the worker had not answered then (it is terminated). Rejects if the worker fails. */
 export function solveExactInThread(gap: Gap, opts: ExactOptions, deadline: number, graceMs = 0): Promise<ExactResult | null> {
+  if (deadline + graceMs <= Date.now()) return Promise.resolve(null); // no time: not run
   if (!startExactThread() || !worker) return Promise.reject(new CabinError('CABIN_SOLVER_FAILED', 'exact worker unavailable'));
   const w = worker;
   const id = nextId++;

@@ -14,7 +14,7 @@ if (port) {
   void loadHighs().then(() => port.postMessage({ ready: true }));
   port.on('message', (req: MilpRequest) => {
     const ms = req.deadline - Date.now();
-    if (ms < 10) { port.postMessage({ id: req.id, ok: false, message: 'deadline passed before the worker was ready' }); return; }
+    if (ms < 10) { port.postMessage({ id: req.id, late: true }); return; }
     // HiGHS checks its limit between steps and the answer must travel back: it gets the time
     // to the deadline less a reserve
     solveExact(req.gap, { ...req.opts, timeLimitMs: ms - Math.max(10, ms * 0.1) }).then(
