@@ -19,7 +19,9 @@
 //   smallest committed offset of every group that has ever consumed the topic. Until some
 //   group commits, everything is kept. A group that joins later with fromBeginning starts at
 //   the oldest retained message, as with Kafka's retention. `retention: 'all'` keeps every
-//   message (tests that replay from the start with new groups).
+//   message (tests that replay from the start with new groups). `retainLast: n` also keeps
+//   at most n messages per partition whatever was committed, as Kafka's size or time retention
+//   does (tests of a consumer that fell behind a truncated log: SEG_OFFSET_GAP).
 import {
   BusError, type Assignment, type BatchContext, type Bus, type BusConsumer, type BusMessage, type ConsumedBatch,
   type ConsumerOptions, type ProduceRecord, type TopicPartitionOffset, type TopicSpec,
@@ -30,6 +32,8 @@ export interface MemoryBusOptions {
   partitions?: number;
   /** 'committed' (default): drop messages every group has committed past; 'all': keep everything. */
   retention?: 'committed' | 'all';
+  /** Keep at most this many messages per partition, committed or not (default: no bound). */
+  retainLast?: number;
   /** Pause before re-delivering a partition whose handler threw, ms (default 100). */
   retryBackoffMs?: number;
   /** Largest batch handed to a handler, in messages (default 5000; bytes bound by maxBytesPerPartition). */
@@ -128,6 +132,8 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
   const defaultPartitions = opts.partitions ?? 4;
   if (!Number.isInteger(defaultPartitions) || defaultPartitions < 1) throw new BusError('BUS_INVALID', 'options.partitions must be a positive integer', false);
   const keepAll = opts.retention === 'all';
+  const retainLast = opts.retainLast ?? Infinity;
+  if (retainLast !== Infinity && (!Number.isInteger(retainLast) || retainLast < 1)) throw new BusError('BUS_INVALID', 'options.retainLast must be a positive integer', false);
   const backoffMs = opts.retryBackoffMs ?? 100;
   const maxBatch = opts.maxBatchMessages ?? 5000;
   const topics = new Map<string, Topic>();
@@ -201,8 +207,12 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       if (!c) return;
       low = Math.min(low, Number(c.offset));
     }
-    const p = t.parts[partition]!;
-    const drop = Math.min(low, endOf(p)) - p.base;
+    dropBelow(t.parts[partition]!, low);
+  };
+
+  /** Forget the messages of a partition below `offset`. */
+  const dropBelow = (p: Partition, offset: number) => {
+    const drop = Math.min(offset, endOf(p)) - p.base;
     if (drop <= 0) return;
     p.head += drop;
     p.base += drop;
@@ -335,6 +345,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
           timestamp: ts,
           headers: r.headers ? { ...r.headers } : {},
         });
+        if (retainLast !== Infinity) dropBelow(part, endOf(part) - retainLast);
         touched.add(t);
       }
       for (const t of touched) wakeTopic(t);

@@ -10,7 +10,7 @@ const errors = defineErrors('SegmentError', {
   SEG_WORKER_FAILED: { message: 'worker failed on partition %s (attempt %s): %s', status: 500, retriable: true },
   SEG_STORE_RETRY: { message: 'ClickHouse write for partition %s failed, retrying in %s ms: %s', status: 503, retriable: true },
   SEG_POISON: { message: 'undecodable message at partition %s offset %s sent to %s: %s', status: 422, retriable: false },
-  SEG_OFFSET_GAP: { message: 'partition %s: expected offset %s but the batch starts at %s; re-reading from the commit', status: 500, retriable: true },
+  SEG_OFFSET_GAP: { message: 'partition %s: expected offset %s but the log now starts at %s: messages were lost from the log before they were processed (most likely Kafka\'s retention; the local mock cluster keeps ~40k messages per partition), so their packets are missing from the results. To go on without them, reset the group\'s offset of this partition to the earliest kept message and restart; to avoid it, keep the consumer closer to the log (shorter local runs, more replicas, a longer retention)', status: 500, retriable: false },
   SEG_PARTITIONS_CHANGED: { message: 'topic %s had %s partitions when last committed and has %s now: vehicles would be counted in two partitions; restore the count, or reset the group and the segment\'s rows and reprocess', status: 409, retriable: false },
   SEG_PARTITION_STOPPED: { message: 'partition %s stopped: %s failed with %s, which retrying cannot fix: %s', status: 500, retriable: false },
   SEG_FENCED: { message: 'partition %s: lease (epoch %s) lost: %s; this member writes nothing more', status: 409, retriable: false },

@@ -7,18 +7,24 @@ import { sendDeadLetters } from './dead-letters.ts';
 import { SegmentError } from './errors.ts';
 import { concatPacked, dropHead, firstAtOrAfter, taskBuffers, type PackedBatch } from './packed.ts';
 import { recover } from './recovery.ts';
+import { PartitionStopped } from './retry.ts';
 import { writerSchemasForBatch } from './schemas.ts';
 import { checkAlive, fault, isAlive, type Pipeline, type SegmentRuntime } from './runtime.ts';
 import { flushWindows, insertEncodedPackets, insertPackets } from './sink.ts';
 import type { FaultContext } from './types.ts';
 
-/** Drop messages below the pipeline's next offset (already processed). */
-function unprocessed(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatch[]): PackedBatch {
+/**
+ * Drop messages below the pipeline's next offset (already processed). A batch that starts
+ * past it means the log lost messages nobody processed: the partition stops (failures.ts)
+ * before anything of the batch is written or committed.
+ */
+function unprocessed(pl: Pipeline, batches: PackedBatch[]): PackedBatch {
   let msgs = concatPacked(batches);
   if (pl.next !== undefined && msgs.offsets.length) {
     const from = pl.next;
     if (msgs.offsets[0]! > from) {
-      rt.log.warn({ partition: pl.partition }, new SegmentError('SEG_OFFSET_GAP', [pl.partition, from, msgs.offsets[0]!]).message);
+      const gap = new SegmentError('SEG_OFFSET_GAP', [pl.partition, from, msgs.offsets[0]!]);
+      throw new PartitionStopped('read', new SegmentError('SEG_PARTITION_STOPPED', [pl.partition, 'read', gap.code, gap.message], { cause: gap }));
     }
     // Offsets ascend within a partition: drop the already-processed head.
     msgs = dropHead(msgs, firstAtOrAfter(msgs, from));
@@ -30,7 +36,7 @@ export async function step(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatc
   if (!isAlive(rt, pl) || batches.length === 0) return;
   const t0 = performance.now();
   if (!pl.recovered) await recover(rt, pl);
-  const msgs = unprocessed(rt, pl, batches);
+  const msgs = unprocessed(pl, batches);
   const n = msgs.offsets.length;
   if (n === 0) return;
   const { segment, metrics, counters } = rt;

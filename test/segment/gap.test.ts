@@ -1,0 +1,77 @@
+// Messages lost from the log before they were processed (Kafka's retention; the local mock
+// cluster keeps ~40k per partition): the partition must stop loudly with SEG_OFFSET_GAP,
+// not carry on past the gap. The in-memory bus truncates its log like Kafka (`retainLast`),
+// so no 40k messages are needed; the store is the real ClickHouse.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryBus } from '../../src/bus/index.ts';
+import { createSegmentProcessor, type Logger, type SegmentProcessor } from '../../src/segment/index.ts';
+import { segmentTopic } from '../../src/topology/index.ts';
+import { randomName, testStore, waitFor } from '../helpers/index.ts';
+import { produceInChunks, simulateFleet } from './fixture.ts';
+
+const WINDOW_S = 10;
+const RETAIN = 1_000;
+
+describe('segment processor: offset gap', () => {
+  const bus = createMemoryBus({ retainLast: RETAIN });
+  const store = testStore('cloud-b');
+  const live: SegmentProcessor[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(live.map((p) => p.stop()));
+    await bus.close();
+    await store.close();
+  });
+
+  it('stops the partition when the log lost messages past its commit, writing and committing nothing', async () => {
+    const seg = randomName('gap');
+    const topic = segmentTopic(seg);
+    const groupId = randomName('g');
+    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    await store.migrate();
+    const errors: { obj: Record<string, unknown>; msg?: string }[] = [];
+    const logger: Logger = { info() {}, warn() {}, error: (obj, msg) => errors.push({ obj: obj as Record<string, unknown>, msg }) };
+    const make = () => {
+      const p = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, groupId, logger, retry: { initialMs: 10, maxMs: 50 } });
+      live.push(p);
+      return p;
+    };
+    const count = async () => Number((await store.query<{ c: string }>(`SELECT count() AS c FROM packets WHERE segment = '${seg}'`))[0]!.c);
+    const commits = async () => {
+      const probe = bus.consumer({ groupId, topics: [topic] });
+      const c = await probe.committed(topic);
+      await probe.stop();
+      return c.map((x) => [x.partition, x.offset]);
+    };
+
+    const first = simulateFleet({ segments: [seg], vehicles: 20, steps: 20, windowS: WINDOW_S, seed: 7 }).records;
+    await produceInChunks(bus, first);
+    const a = make();
+    await a.start();
+    await a.drain({ timeoutMs: 30_000 });
+    await a.stop();
+    expect(await count()).toBe(first.length);
+    expect(await commits()).toEqual([[0, String(first.length)]]);
+
+    // While no processor runs, more than RETAIN messages arrive: the log drops the oldest
+    // ones, some of which were never processed.
+    const later = simulateFleet({ segments: [seg], vehicles: 20, steps: 100, windowS: WINDOW_S, seed: 8, baseTs: Date.UTC(2024, 4, 1, 9) }).records;
+    await produceInChunks(bus, later);
+    const startsAt = first.length + later.length - RETAIN;
+    expect(startsAt).toBeGreaterThan(first.length);
+
+    const b = make();
+    await b.start();
+    await waitFor(() => b.stats().stopped.length === 1, { timeoutMs: 20_000, what: 'the partition stopped' });
+    const [stopped] = b.stats().stopped;
+    expect([stopped!.partition, stopped!.what, stopped!.code]).toEqual([0, 'read', 'SEG_OFFSET_GAP']);
+    expect(stopped!.message).toMatch(new RegExp(`^partition 0: expected offset ${first.length} but the log now starts at ${startsAt}: messages were lost from the log`));
+    expect(stopped!.message).toMatch(/retention.*reset the group's offset/);
+    expect(errors.map((e) => [e.obj.partition, e.obj.code])).toEqual([[0, 'SEG_OFFSET_GAP']]);
+    expect(b.health()).toMatchObject({ live: true, ready: false });
+    await expect(b.drain({ timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'SEG_PARTITION_STOPPED' });
+    // Nothing after the gap was written or committed.
+    expect(b.stats().rowsWritten).toEqual({ packets: 0, traffic_flow: 0 });
+    expect(await count()).toBe(first.length);
+    expect(await commits()).toEqual([[0, String(first.length)]]);
+  });
+});
