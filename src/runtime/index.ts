@@ -17,7 +17,7 @@ import type { Gateway, GatewayOptions } from '../gateway/index.ts';
 import type { VehicleState } from '../state/index.ts';
 import type { ChdbSession, Store } from '../store/index.ts';
 import {
-  clickhouseEndpoint, kafkaEndpoint, loadTopology, plannedPartitions, readLocalState, readPlanIfAny, redisEndpoint,
+  clickhouseEndpoint, DEFAULT_WORKERS, kafkaEndpoint, loadTopology, plannedPartitions, readLocalState, readPlanIfAny, redisEndpoint,
   replicasFor, resolveStateDir, segmentTopic, statePaths, storageClouds,
   type LocalInfraState, type ReplicaPlan, type StatePaths, type Topology,
 } from '../topology/index.ts';
@@ -26,8 +26,6 @@ import { namespacedBus } from './namespace.ts';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The example topology every command uses when given none. */
 export const DEFAULT_TOPOLOGY_FILE = `${REPO_ROOT}infra/topology/shanghai.yaml`;
-/** Pool threads per segment when no replica plan lists it. */
-export const DEFAULT_WORKERS = 2;
 
 export interface RuntimeOptions {
   /** 'local' (default): the topology's servers, else `iov infra up`'s. 'embedded': no servers. */

@@ -10,5 +10,4 @@ export { monthRuns } from './sink.ts';
 export { runAllSegments, type AllSegments, type AllSegmentsOptions } from './all.ts';
 export { SegmentError, SEGMENT_ERRORS, type SegmentErrorCode } from './errors.ts';
 export { segmentMetrics, type SegmentMetrics } from './metrics.ts';
-export { resolveWorkers, workersFromPlan, DEFAULT_PLAN_FILE, DEFAULT_WORKERS } from './plan.ts';
 export { inProcessRunner, piscinaRunner, type BatchRunner } from './pool.ts';

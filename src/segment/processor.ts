@@ -6,6 +6,7 @@
 // home: recovery.ts (resume state), step.ts (the order of one step), sink.ts (inserts),
 // retry.ts (backoff), dead-letters.ts, commit.ts (commit metadata), pipelines.ts (per-partition
 // chains and the rebalance), drain.ts (end of stream).
+import { DEFAULT_WORKERS, partitionsFor } from '../topology/index.ts';
 import type { BatchRunner } from './pool.ts';
 import { inProcessRunner, piscinaRunner } from './pool.ts';
 import { checkPartitionCount, parseCommitMeta } from './commit.ts';
@@ -14,7 +15,6 @@ import { releaseLease, startRenewal } from './fencing.ts';
 import { SegmentError } from './errors.ts';
 import { validateOptions } from './options.ts';
 import { batchHandler, onAssignment } from './pipelines.ts';
-import { resolveWorkers } from './plan.ts';
 import { createRuntime, type SegmentRuntime } from './runtime.ts';
 import { ensurePacketColumns } from './stored.ts';
 import type { SegmentProcessor, SegmentProcessorOptions } from './types.ts';
@@ -23,7 +23,8 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
   validateOptions(opts);
   const rt: SegmentRuntime = createRuntime(opts);
   const { segment, topic, bus, store, metrics, log } = rt;
-  const workers = resolveWorkers(segment, opts.workers, opts.planFile);
+  // The composition root passes the plan's replicas (src/runtime workers()).
+  const workers = opts.workers ?? DEFAULT_WORKERS;
   const maxQueued = opts.maxQueuedBatches ?? 32;
   let utilTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
@@ -61,7 +62,9 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
       await store.migrate();
       await ensurePacketColumns(store);
       const seg = opts.topology?.segments.find((s) => s.id === segment);
-      await bus.ensureTopics([{ topic, partitions: Math.max(seg?.maxReplicas ?? 1, 1) }, { topic: rt.dlqTopic, partitions: 1 }]);
+      // Commands create the topics first at the plan's size (src/runtime ensureTopics()); this
+      // covers a processor built alone, and never grows a topic.
+      await bus.ensureTopics([{ topic, partitions: seg ? partitionsFor(seg) : 1 }, { topic: rt.dlqTopic, partitions: 1 }]);
       rt.partitionCount = await bus.partitionCount(topic);
       const consumer = bus.consumer({ groupId: rt.groupId, topics: [topic], fromBeginning: true, maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024 });
       rt.consumer = consumer;

@@ -5,7 +5,7 @@
 import pino from 'pino';
 import type { Bus, BusConsumer } from '../bus/index.ts';
 import type { Lease } from '../fence/index.ts';
-import { DEFAULT_DEDUP_HORIZON_S, type DedupKeys, type FlowRules, type PartitionWindows, type RowFormat } from '../flow/index.ts';
+import { DEFAULT_ALLOWED_LATENESS_S, DEFAULT_DEDUP_HORIZON_S, DEFAULT_WINDOW_S, type DedupKeys, type FlowRules, type PartitionWindows, type RowFormat } from '../flow/index.ts';
 import type { Store } from '../store/index.ts';
 import { segmentGroup, segmentTopic } from '../topology/index.ts';
 import { SegmentError } from './errors.ts';
@@ -99,7 +99,7 @@ export function createRuntime(opts: SegmentProcessorOptions): SegmentRuntime {
     dlqTopic: opts.dlqTopic ?? `iov.seg.${segment}.dlq`,
     groupId: opts.groupId ?? segmentGroup(segment),
     rules: {
-      windowS: opts.windowS ?? 60, allowedLatenessMs: Math.round((opts.allowedLatenessS ?? 1) * 1000),
+      windowS: opts.windowS ?? DEFAULT_WINDOW_S, allowedLatenessMs: Math.round((opts.allowedLatenessS ?? DEFAULT_ALLOWED_LATENESS_S) * 1000),
       dedupHorizonMs: Math.round((opts.dedupHorizonS ?? DEFAULT_DEDUP_HORIZON_S) * 1000),
     },
     // Rows are encoded where they are decoded (pool thread) when the store takes encoded bytes:

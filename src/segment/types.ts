@@ -59,13 +59,11 @@ export interface SegmentProcessorOptions {
   store: Store;
   /** Validates the segment and sizes its topic; optional for tests. */
   topology?: Topology;
-  /** Pool threads; 0 = decode and aggregate on the main thread. Default: plan file, else 2. */
+  /** Pool threads; 0 = decode and aggregate on the main thread (default DEFAULT_WORKERS; commands pass the plan's replicas). */
   workers?: number;
-  /** Replica plan file read when `workers` is absent (default .iov/plan.json). */
-  planFile?: string;
-  /** Tumbling window, seconds (default 60). */
+  /** Tumbling window, seconds (default DEFAULT_WINDOW_S). */
   windowS?: number;
-  /** Allowed lateness, seconds (default 1). */
+  /** Allowed lateness, seconds (default DEFAULT_ALLOWED_LATENESS_S). */
   allowedLatenessS?: number;
   /** Duplicate horizon after a window's end + lateness, seconds (default 30; docs/segment.md, Duplicates). */
   dedupHorizonS?: number;

@@ -88,6 +88,9 @@ export function writePlan(file: string, plan: ReplicaPlan): void {
   renameSync(tmp, file);
 }
 
+/** Pool threads per segment when no replica plan lists it. */
+export const DEFAULT_WORKERS = 2;
+
 /** Replicas for one segment, or the fallback when the plan does not list it. */
 export function replicasFor(plan: ReplicaPlan | undefined, segment: string, fallback = 1): number {
   return plan?.segments.find((s) => s.segment === segment)?.replicas ?? fallback;

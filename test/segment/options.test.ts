@@ -1,11 +1,10 @@
 // Fail-fast option checks (piscina test/option-validation habit), the error catalogue in step
 // with docs/segment.md, and the small pure helpers of the processor. No servers.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/index.ts';
 import type { PacketRow } from '../../src/flow/index.ts';
-import { createSegmentProcessor, monthRuns, parseCommitMeta, resolveWorkers, SegmentError } from '../../src/segment/index.ts';
+import { createSegmentProcessor, monthRuns, parseCommitMeta, SegmentError } from '../../src/segment/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import type { Topology } from '../../src/topology/index.ts';
 
@@ -42,15 +41,6 @@ describe('createSegmentProcessor options', () => {
     expect(() => createSegmentProcessor({ segmentId: 'east', bus, store, topology })).toThrow(
       expect.objectContaining({ code: 'SEG_UNKNOWN_SEGMENT', message: 'segment "east" is not in topology "shanghai"' }),
     );
-  });
-
-  it('takes the pool size from options, then the plan file, then the default', () => {
-    expect(resolveWorkers('north', 3, '/nonexistent/plan.json')).toBe(3);
-    expect(resolveWorkers('north', undefined, '/nonexistent/plan.json')).toBe(2);
-    const file = `${process.env.TMPDIR ?? '/tmp'}/iov-plan-${process.pid}.json`;
-    writeFileSync(file, JSON.stringify({ segments: [{ segment: 'north', centre: 'c1', replicas: 5 }] }));
-    expect(resolveWorkers('north', undefined, file)).toBe(5);
-    expect(resolveWorkers('south', undefined, file)).toBe(2);
   });
 });
 
