@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Fence, Lease } from '../fence/index.ts';
 import { SegmentError } from './errors.ts';
-import { checkAlive, type Pipeline, type SegmentRuntime } from './runtime.ts';
+import { checkAlive, waitAlive, type Pipeline, type SegmentRuntime } from './runtime.ts';
 
 export interface FencingSettings {
   fence: Fence | undefined;
@@ -63,6 +63,9 @@ export async function acquireLease(rt: SegmentRuntime, pl: Pipeline): Promise<vo
   } finally {
     clearInterval(watch);
   }
+  // An insert the previous holder started (its body sent) before its validity ended may still
+  // be landing on the server: wait out the longest that takes before recovery reads S and P.
+  if (pl.lease.epoch > 1) await waitAlive(rt, pl, f.writeDeadlineMs);
   rt.metrics.leaseWaitSeconds.observe(rt.labels, (performance.now() - t0) / 1000);
   rt.log.info({ partition: pl.partition, epoch: pl.lease.epoch }, 'partition lease acquired');
 }

@@ -38,6 +38,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     log.error({ err: err.message }, new SegmentError('SEG_CRASHED', [segment, err.message]).message);
     // Stop consuming at once; stop() completes the shutdown.
     stopping ??= shutdown();
+    opts.onCrash?.(err);
   };
 
   function onWorkerFailure(err: Error, partition: number, attempt: number): void {

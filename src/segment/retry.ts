@@ -4,7 +4,7 @@
 // store maps ClickHouse's codes through one table (src/store SERVER_CODES), the bus maps
 // Kafka's (kafkajs marks its errors).
 import { SegmentError } from './errors.ts';
-import { checkAlive, FaultCrash, sleep, type Pipeline, type SegmentRuntime } from './runtime.ts';
+import { checkAlive, FaultCrash, waitAlive, type Pipeline, type SegmentRuntime } from './runtime.ts';
 
 /** A write failed in a way retrying cannot fix: the pipeline stops its partition (failures.ts). */
 export class PartitionStopped extends Error {
@@ -30,13 +30,12 @@ export function failureCode(err: unknown): { code: string; serverCode?: number }
 }
 
 /** Wait with full jitter, in slices so a stop is noticed quickly. */
-async function backoff(rt: SegmentRuntime, pl: Pipeline, attempt: number): Promise<void> {
+async function backoff(rt: SegmentRuntime, pl: Pipeline, attempt: number, err: unknown): Promise<void> {
   const cap = Math.min(rt.retry.maxMs, rt.retry.initialMs * 2 ** Math.min(attempt, 20));
-  const until = Date.now() + Math.random() * cap;
-  while (Date.now() < until) {
-    checkAlive(rt, pl);
-    await sleep(Math.min(50, Math.max(1, until - Date.now())));
-  }
+  // A write given up at its own deadline may still land within writeDeadlineMs of its body
+  // reaching the server (docs/segment.md, Fencing, T2): the retry's re-check comes after that.
+  const landing = failureCode(err).code === 'STORE_TIMEOUT' ? rt.fencing.writeDeadlineMs : 0;
+  await waitAlive(rt, pl, landing + Math.random() * cap);
 }
 
 /**
@@ -62,7 +61,7 @@ export async function persist(rt: SegmentRuntime, pl: Pipeline, what: string, fn
       rt.metrics.storeRetries.inc(rt.labels);
       const e = err as Error;
       if (attempt % 10 === 0) rt.log.warn({ partition: pl.partition, what, attempt }, new SegmentError('SEG_STORE_RETRY', [pl.partition, Math.min(retry.maxMs, retry.initialMs * 2 ** attempt), e.message]).message);
-      await backoff(rt, pl, attempt);
+      await backoff(rt, pl, attempt, err);
     }
   }
 }

@@ -141,6 +141,15 @@ export function checkAlive(rt: SegmentRuntime, pl: Pipeline): void {
   if (!isAlive(rt, pl)) throw new SegmentError('SEG_ABORTED', [rt.segment]);
 }
 
+/** Wait `ms`, in slices so a stop or a superseded pipeline is noticed quickly (SEG_ABORTED). */
+export async function waitAlive(rt: SegmentRuntime, pl: Pipeline, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    checkAlive(rt, pl);
+    await sleep(Math.min(50, Math.max(1, until - performance.now())));
+  }
+}
+
 /** Run a test fault hook; a throwing hook becomes a FaultCrash. */
 export async function fault(rt: SegmentRuntime, name: Exclude<keyof SegmentFaults, 'workerFault'>, ctx: FaultContext): Promise<void> {
   const f = rt.faults[name];

@@ -89,6 +89,11 @@ export interface SegmentProcessorOptions {
   registry?: Registry;
   logger?: Logger;
   onFlush?: (e: FlushEvent) => void;
+  /**
+   * Called once when the processor crashes (e.g. SEG_FENCED), after the error is logged: a
+   * process running it should exit non-zero so its supervisor restarts it.
+   */
+  onCrash?: (err: Error) => void;
 }
 
 export interface SegmentStats {

@@ -47,14 +47,36 @@ function firstLine(s: string): string {
   return m?.[1] ?? line;
 }
 
-/** An insert's deadline: the request is aborted then, and the server told to stop by then. */
-function insertLimit(o: InsertOptions): { params: { abort_signal?: AbortSignal; clickhouse_settings?: Record<string, string> }; clear(): void } {
-  if (o.timeoutMs === undefined) return { params: {}, clear() {} };
+/**
+ * An insert's deadline (InsertOptions.timeoutMs), counted from the call. The body is handed to
+ * the connection only if the deadline has not passed at that moment, checked synchronously
+ * right before the one chunk and the end of the body are pushed: a request that waited for a
+ * socket (or whose process was paused) past its deadline is torn down with an incomplete
+ * body, which ClickHouse never inserts. Aborting later does not cancel an insert whose body
+ * the server already has (it may still land): that abort is STORE_TIMEOUT, retriable, and
+ * the caller re-checks what is stored before trying again.
+ */
+function insertLimit(o: InsertOptions): { body(bytes: Uint8Array): Readable; params: { abort_signal?: AbortSignal; clickhouse_settings?: Record<string, string> }; expired(): boolean; clear(): void } {
+  if (o.timeoutMs === undefined) return { body: (bytes) => Readable.from([bytes], { objectMode: false }), params: {}, expired: () => false, clear() {} };
+  const startBy = performance.now() + o.timeoutMs;
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new Error('insert timeout')), o.timeoutMs);
+  const timer = setTimeout(() => ctl.abort(new Error('insert deadline passed')), o.timeoutMs);
   // max_execution_time is in whole seconds: round down so the server gives up no later.
   const settings = o.timeoutMs >= 1000 ? { max_execution_time: String(Math.floor(o.timeoutMs / 1000)) } : undefined;
-  return { params: { abort_signal: ctl.signal, ...(settings ? { clickhouse_settings: settings } : {}) }, clear: () => clearTimeout(timer) };
+  const body = (bytes: Uint8Array) => new Readable({
+    read() {
+      if (performance.now() > startBy) {
+        this.destroy(new Error('insert deadline passed before the body was sent'));
+        return;
+      }
+      this.push(bytes);
+      this.push(null);
+    },
+  });
+  return {
+    body, params: { abort_signal: ctl.signal, ...(settings ? { clickhouse_settings: settings } : {}) },
+    expired: () => ctl.signal.aborted || performance.now() > startBy, clear: () => clearTimeout(timer),
+  };
 }
 
 export interface ClickHouseStoreOptions {
@@ -92,6 +114,20 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
     log: { level: ClickHouseLogLevel.OFF },
   });
 
+  /** One INSERT: the statement as the query parameter, the rows as the (gated) request body. */
+  async function sendInsert(query: string, bytes: Uint8Array, o: InsertOptions): Promise<void> {
+    const limit = insertLimit(o);
+    try {
+      const r = await client.exec({ query, values: limit.body(bytes), ...limit.params });
+      for await (const _ of r.stream) { /* drain the (empty) response */ }
+    } catch (err) {
+      if (limit.expired() && !serverCodeOf(err)) throw new StoreError('STORE_TIMEOUT', `${cloud}: insert not confirmed within its ${o.timeoutMs} ms deadline (it may still land)`, true, { cause: err });
+      throw toStoreError(err, cloud);
+    } finally {
+      limit.clear();
+    }
+  }
+
   return {
     cloud,
     database,
@@ -105,14 +141,7 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
     },
     async insert(table, rows, o = {}) {
       if (rows.length === 0) return;
-      const limit = insertLimit(o);
-      try {
-        await client.insert({ table: `${quoteIdent(database)}.${quoteIdent(table)}`, values: rows, format: 'JSONEachRow', ...limit.params });
-      } catch (err) {
-        throw toStoreError(err, cloud);
-      } finally {
-        limit.clear();
-      }
+      await sendInsert(`INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)} FORMAT JSONEachRow`, Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n'), o);
     },
     encodedFormats: ['JSONEachRow', 'RowBinary'],
     async insertEncoded(table, format, body, columns, o = {}) {
@@ -121,21 +150,7 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       if (bytes.length === 0) return;
       const cols = columns?.length ? ` (${columns.map(quoteIdent).join(', ')})` : '';
-      const limit = insertLimit(o);
-      try {
-        // The client would JSON-encode row objects itself (insert); here the body is sent as
-        // the request body and the statement as the query parameter, which 18.16 accepts.
-        const r = await client.exec({
-          query: `INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)}${cols} FORMAT ${format}`,
-          values: Readable.from([bytes], { objectMode: false }),
-          ...limit.params,
-        });
-        for await (const _ of r.stream) { /* drain the (empty) response */ }
-      } catch (err) {
-        throw toStoreError(err, cloud);
-      } finally {
-        limit.clear();
-      }
+      await sendInsert(`INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)}${cols} FORMAT ${format}`, bytes, o);
     },
     async query<T extends Row = Row>(sql: string, q: QueryOptions = {}): Promise<T[]> {
       const settings: Record<string, string> = {};

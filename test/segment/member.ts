@@ -8,7 +8,7 @@ import { writeSync } from 'node:fs';
 import { createKafkaBus } from '../../src/bus/index.ts';
 import { createRedisFence } from '../../src/fence/index.ts';
 import { createSegmentProcessor, type SegmentFaults } from '../../src/segment/index.ts';
-import { createClickHouseStore } from '../../src/store/index.ts';
+import { createClickHouseStore, type Store } from '../../src/store/index.ts';
 
 export interface MemberConfig {
   segment: string;
@@ -29,7 +29,20 @@ const cfg = JSON.parse(process.env.IOV_MEMBER ?? '') as MemberConfig;
 const say = (event: string, extra: object = {}) => process.stdout.write(`${JSON.stringify({ event, ...extra })}\n`);
 
 const bus = createKafkaBus({ brokers: cfg.brokers, clientId: `member-${process.pid}`, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, requestTimeoutMs: 5_000, retries: 2 });
-const store = createClickHouseStore({ cloud: 'test', endpoint: { url: cfg.clickhouseUrl, database: cfg.database } });
+const chStore = createClickHouseStore({ cloud: 'test', endpoint: { url: cfg.clickhouseUrl, database: cfg.database } });
+// Inserts this process CALLED after it was resumed and that succeeded: the fencing test
+// expects none (an insert called before the pause may still complete after it: it was
+// started, and landed, before the lease could move; the duplicate checks cover it).
+let insertsAfterResume = 0;
+const afterResume = async (p: Promise<void>, calledAfterResume: boolean) => {
+  await p;
+  if (calledAfterResume) insertsAfterResume++;
+};
+const store: Store = {
+  ...chStore,
+  insert: (table, rows, o) => afterResume(chStore.insert(table, rows, o), paused),
+  insertEncoded: (table, format, body, columns, o) => afterResume(chStore.insertEncoded!(table, format, body, columns, o), paused),
+};
 const fence = createRedisFence({ url: cfg.redisUrl, keyPrefix: cfg.fencePrefix });
 const faults: SegmentFaults = {};
 let paused = false;
@@ -55,7 +68,7 @@ async function exit(code: number): Promise<never> {
   const stats = proc.stats();
   await proc.stop().catch(() => {});
   await Promise.allSettled([bus.close(), store.close(), fence.close()]);
-  say('exit', { code, stats });
+  say('exit', { code, stats, insertsAfterResume });
   process.exit(code);
 }
 

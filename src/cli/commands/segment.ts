@@ -66,7 +66,17 @@ export function register(program: Command): void {
       // With a Schema Registry, writer ids are resolved there (docs/schemas.md). Per-partition
       // leases, so any number of these processes may share a segment (docs/segment.md, Fencing).
       const schemaRegistry = await rt.schemaRegistry();
+      // A crashed processor (e.g. fenced after a pause) ends this process non-zero, so a
+      // supervisor (iov segment --processes, systemd, Kubernetes) starts a fresh one.
+      let crashed: Error | undefined;
+      let stop: () => Promise<void> = async () => {};
+      const onCrash = (err: Error) => {
+        crashed ??= err;
+        process.exitCode = 1;
+        void stop();
+      };
       const all = await rt.segments({
+        onCrash,
         fence: await rt.fence(), ...(schemaRegistry ? { schemaRegistry } : {}),
         segments: opts.id ? [opts.id] : undefined, workers, windowS, allowedLatenessS: lateness,
       });
@@ -85,16 +95,18 @@ export function register(program: Command): void {
 
       await new Promise<void>((resolve) => {
         let stopping = false;
-        const stop = async () => {
+        stop = async () => {
           if (stopping) return;
           stopping = true;
-          await all.stop();
+          await all.stop().catch(() => {});
           await rt.close();
           server?.close();
           resolve();
         };
         process.once('SIGINT', () => void stop());
         process.once('SIGTERM', () => void stop());
+        if (crashed) void stop();
       });
+      if (crashed) throw crashed;
     });
 }
