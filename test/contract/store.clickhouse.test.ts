@@ -19,6 +19,25 @@ describe('ClickHouse store failures', () => {
     await s.close();
   });
 
+  it('an insert that could not send its body before its deadline (process paused) never lands: STORE_TIMEOUT, retriable', async () => {
+    const s = testStore('cloud-a');
+    await s.migrate();
+    await s.command('CREATE TABLE deadline_t (x UInt32) ENGINE = MergeTree() ORDER BY x');
+    const pending = s.insert('deadline_t', [{ x: 1 }, { x: 2 }], { timeoutMs: 50 }).catch((e: unknown) => e);
+    // A synchronous stall (as a GC pause or SIGSTOP) between the call and the send.
+    const until = performance.now() + 300;
+    while (performance.now() < until) { /* stalled */ }
+    const err = await pending;
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('STORE_TIMEOUT');
+    expect((err as StoreError).retriable).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await s.query('SELECT count() AS n FROM deadline_t')).toEqual([{ n: '0' }]);
+    await s.insert('deadline_t', [{ x: 3 }], { timeoutMs: 5_000 });
+    expect(await s.query('SELECT count() AS n FROM deadline_t')).toEqual([{ n: '1' }]);
+    await s.close();
+  });
+
   it('runs against the server the infra started (18.16 or newer)', async () => {
     const s = testStore('oracle');
     await s.migrate();
