@@ -21,11 +21,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createKafkaBus, type ProduceRecord } from '../src/bus/index.ts';
-import { createGateway, ensureSegmentTopics } from '../src/gateway/index.ts';
+import { createGateway } from '../src/gateway/index.ts';
 import { startKafka, startRedis, stopPid } from '../src/infra/index.ts';
 import { enrichedPacketCodec } from '../src/schemas/index.ts';
 import { createRedisState } from '../src/state/index.ts';
-import { createSegmentLookup, loadTopology, segmentTopic } from '../src/topology/index.ts';
+import { createSegmentLookup, loadTopology, segmentTopic, segmentTopicSpecs } from '../src/topology/index.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -335,7 +335,7 @@ async function main(): Promise<void> {
     const lookup = createSegmentLookup(topo);
     const bus = createKafkaBus({ brokers: kafka.brokers, clientId: 'bench-gateway' });
     const state = createRedisState({ url: redis.url });
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     const topics = topo.segments.map((s) => segmentTopic(s.id));
     const gw = createGateway({
       topology: topo, bus, state, logger: pino({ level: 'warn' }),

@@ -22,10 +22,10 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { createKafkaBus } from '../src/bus/index.ts';
-import { createGateway, ensureSegmentTopics, mqttPacketsTopic, mqttRepliesTopic, resolveMqttConfig, startMqttIngest } from '../src/gateway/index.ts';
+import { createGateway, mqttPacketsTopic, mqttRepliesTopic, resolveMqttConfig, startMqttIngest } from '../src/gateway/index.ts';
 import { startKafka, startMosquitto, startRedis, stopPid } from '../src/infra/index.ts';
 import { createRedisState } from '../src/state/index.ts';
-import { loadTopology } from '../src/topology/index.ts';
+import { loadTopology, segmentTopicSpecs } from '../src/topology/index.ts';
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   const state = createRedisState({ url: redis.url });
   const logger = pino({ level: 'warn' });
   try {
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     const gw = createGateway({ topology: topo, bus, state, logger, config: { apiKeys: { [KEY.id]: KEY.secret }, rateLimit: null } });
     const address = await gw.app.listen({ port: 0, host: '127.0.0.1' });
     const ingest = await startMqttIngest({ ingest: gw.ingest, config: gw.config, metrics: gw.metrics, logger }, resolveMqttConfig({ url: broker.url, clientId: 'bench-gw-1', ...SERVICE }));

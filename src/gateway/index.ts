@@ -106,10 +106,6 @@ export function createGateway(opts: GatewayOptions): Gateway {
   };
 }
 
-/** Create every segment topic with at least the segment's maxReplicas partitions (DESIGN.md §2). */
-export async function ensureSegmentTopics(bus: Bus, topology: Topology): Promise<void> {
-  await bus.ensureTopics(topology.segments.map((s) => ({ topic: segmentTopic(s.id), partitions: Math.max(1, s.maxReplicas) })));
-}
 export {
   startMqttIngest, resolveMqttConfig, DEFAULT_MQTT_CONFIG, MqttIngestError, MQTT_ERRORS, mqttPacketsTopic, mqttRepliesTopic,
   type MqttIngest, type MqttIngestConfig, type MqttIngestDeps, type MqttReply,

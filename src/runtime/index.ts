@@ -18,7 +18,7 @@ import type { VehicleState } from '../state/index.ts';
 import type { ChdbSession, Store } from '../store/index.ts';
 import {
   clickhouseEndpoint, DEFAULT_WORKERS, kafkaEndpoint, loadTopology, plannedPartitions, readLocalState, readPlanIfAny, redisEndpoint,
-  replicasFor, resolveStateDir, segmentTopic, statePaths, storageClouds,
+  replicasFor, resolveStateDir, segmentTopicSpecs, statePaths, storageClouds,
   type LocalInfraState, type ReplicaPlan, type StatePaths, type Topology,
 } from '../topology/index.ts';
 import { namespacedBus } from './namespace.ts';
@@ -159,7 +159,7 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
     workers: (segment, fallback = DEFAULT_WORKERS) => replicasFor(plan, segment, fallback),
     partitions: () => plannedPartitions(topology, plan),
     async ensureTopics() {
-      await runtime.bus().ensureTopics([...runtime.partitions()].map(([segment, partitions]) => ({ topic: segmentTopic(segment), partitions })));
+      await runtime.bus().ensureTopics(segmentTopicSpecs(topology, plan));
     },
     async gateway(o = {}) {
       const { createGateway } = await import('../gateway/index.ts');

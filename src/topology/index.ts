@@ -8,5 +8,5 @@ export {
 export { STATE_DIR_ENV, DEFAULT_STATE_DIR, resolveStateDir, statePaths, type StatePaths } from './state-dir.ts';
 export {
   type ReplicaPlan, type SegmentPlan, PLAN_SOLVERS, PLAN_STATUSES, validatePlan, readPlan, readPlanIfAny, writePlan,
-  replicasFor, partitionsFor, plannedPartitions, DEFAULT_WORKERS,
+  replicasFor, partitionsFor, plannedPartitions, segmentTopicSpecs, DEFAULT_WORKERS,
 } from './plan.ts';

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PlanError } from './errors.ts';
-import type { Segment, Topology } from './types.ts';
+import { segmentTopic, type Segment, type Topology } from './types.ts';
 
 export interface SegmentPlan {
   segment: string;
@@ -107,4 +107,9 @@ export function partitionsFor(segment: Segment, plan?: ReplicaPlan): number {
 /** partitionsFor every segment of the topology. */
 export function plannedPartitions(topo: Topology, plan?: ReplicaPlan): Map<string, number> {
   return new Map(topo.segments.map((s) => [s.id, partitionsFor(s, plan)]));
+}
+
+/** The segment topics at their planned partitions, as `bus.ensureTopics` takes them. */
+export function segmentTopicSpecs(topo: Topology, plan?: ReplicaPlan): { topic: string; partitions: number }[] {
+  return [...plannedPartitions(topo, plan)].map(([segment, partitions]) => ({ topic: segmentTopic(segment), partitions }));
 }

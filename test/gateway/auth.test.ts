@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/index.ts';
 import {
-  createGateway, ensureSegmentTopics, gatewayConfigFromEnv, GatewayConfigError, resolveConfig, type Gateway,
+  createGateway, gatewayConfigFromEnv, GatewayConfigError, resolveConfig, type Gateway,
 } from '../../src/gateway/index.ts';
 import type { VehicleState } from '../../src/state/index.ts';
-import type { Topology } from '../../src/topology/index.ts';
+import { segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
 import { infra, testBus, testState } from '../helpers/index.ts';
 import { privateTopology, readAll, topics } from './helpers.ts';
 
@@ -25,7 +25,7 @@ describe('gateway auth and rate limit (real Redis + Kafka)', () => {
     topo = privateTopology();
     bus = testBus();
     state = testState();
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     gw = createGateway({
       topology: topo, bus, state, now: () => clock, logger: pino({ level: 'silent' }),
       config: { apiKeys: { 'gw-a': 'secret-aaaa', 'gw-b': 'secret-bbbb' }, rateLimit: { requestsPerSec: 2, burst: 3 } },

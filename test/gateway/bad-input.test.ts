@@ -5,9 +5,9 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/index.ts';
-import { createGateway, ensureSegmentTopics, type Gateway, type IngestResult } from '../../src/gateway/index.ts';
+import { createGateway, type Gateway, type IngestResult } from '../../src/gateway/index.ts';
 import type { VehicleState } from '../../src/state/index.ts';
-import type { Topology } from '../../src/topology/index.ts';
+import { segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
 import { infra, testBus, testState } from '../helpers/index.ts';
 import { ndjson, privateTopology, readAll, topics } from './helpers.ts';
 
@@ -92,7 +92,7 @@ describe('gateway bad input (real Redis + Kafka)', () => {
     topo = privateTopology();
     bus = testBus();
     state = testState();
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     gw = createGateway({
       topology: topo, bus, state, now: () => NOW, logger: pino({ level: 'silent' }),
       config: { maxBodyBytes: 64 * 1024, maxPacketsPerRequest: 100, rateLimit: null },

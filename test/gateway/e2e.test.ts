@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/index.ts';
-import { createGateway, ensureSegmentTopics, type Gateway, type IngestResult } from '../../src/gateway/index.ts';
+import { createGateway, type Gateway, type IngestResult } from '../../src/gateway/index.ts';
 import type { VehicleState } from '../../src/state/index.ts';
-import { segmentTopic, type Topology } from '../../src/topology/index.ts';
+import { segmentTopic, segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
 import { infra, testBus, testState } from '../helpers/index.ts';
 import { chunk, expectedLanding, fleet, ndjson, pkey, privateTopology, readAll, topics, type TestPacket } from './helpers.ts';
 
@@ -21,7 +21,7 @@ describe(`gateway end to end (real Redis + Kafka, produce on the ${mode})`, () =
     topo = privateTopology();
     bus = testBus();
     state = testState();
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     const produceWorker = mode === 'worker thread' ? { brokers: infra().kafka!.brokers, clientId: 'gw-e2e-worker' } : undefined;
     gw = createGateway({ topology: topo, bus, state, produceWorker, logger: pino({ level: 'silent' }), config: { apiKeys: { 'tgw-1': 'secret-one-1' }, rateLimit: null } });
   });

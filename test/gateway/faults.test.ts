@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createKafkaBus, type Bus } from '../../src/bus/index.ts';
-import { createGateway, ensureSegmentTopics, type Gateway, type IngestResult } from '../../src/gateway/index.ts';
+import { createGateway, type Gateway, type IngestResult } from '../../src/gateway/index.ts';
 import { startKafka, startRedis, stopPid, type KafkaHandle, type RedisHandle } from '../../src/infra/index.ts';
 import type { VehicleState } from '../../src/state/index.ts';
-import type { Topology } from '../../src/topology/index.ts';
+import { segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
 import { infra, testBus, testState, waitFor } from '../helpers/index.ts';
 import { createRedisState } from '../../src/state/index.ts';
 import { chunk, expectedLanding, fleet, pkey, privateTopology, readAll, topics, type TestPacket } from './helpers.ts';
@@ -34,7 +34,7 @@ describe(`gateway with Kafka paused, then killed (private Kafka, produce on the 
     topo = privateTopology();
     bus = createKafkaBus({ brokers: kafka.brokers, clientId: 'gw-fault', requestTimeoutMs: 1_500, connectionTimeoutMs: 1_000, retries: 0 });
     state = testState();
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     // Room for one 12-packet request in flight, not two: the second gets OVERLOADED at once.
     const produceWorker = mode === 'worker thread' ? { brokers: kafka.brokers, clientId: 'gw-fault-worker', requestTimeoutMs: 1_500, connectionTimeoutMs: 1_000, retries: 0 } : undefined;
     gw = createGateway({ topology: topo, bus, state, logger: quiet, produceWorker, config: { rateLimit: null, maxInFlightBytes: 2_500, readyTimeoutMs: 800 } });
@@ -144,7 +144,7 @@ describe('gateway with Redis stopped and restarted (private Redis)', () => {
     topo = privateTopology();
     bus = testBus();
     state = createRedisState({ url: redis.url, commandTimeoutMs: 1_000 });
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     gw = createGateway({ topology: topo, bus, state, logger: quiet, config: { rateLimit: null, readyTimeoutMs: 800 } });
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { loadTopology, plannedPartitions, readPlanIfAny, replicasFor, validatePlan, writePlan, type ReplicaPlan } from '../../src/topology/index.ts';
+import { loadTopology, plannedPartitions, readPlanIfAny, replicasFor, segmentTopicSpecs, validatePlan, writePlan, type ReplicaPlan } from '../../src/topology/index.ts';
 
 const topo = loadTopology(new URL('../../infra/topology/shanghai.yaml', import.meta.url).pathname);
 const plan: ReplicaPlan = {
@@ -19,6 +19,9 @@ const plan: ReplicaPlan = {
 it('sizes segment topics by the larger of maxReplicas and the cabin plan', () => {
   expect([...plannedPartitions(topo)]).toEqual([['north', 4], ['central', 4], ['south', 4]]);
   expect([...plannedPartitions(topo, plan)]).toEqual([['north', 4], ['central', 6], ['south', 4]]);
+  expect(segmentTopicSpecs(topo, plan)).toEqual([
+    { topic: 'iov.seg.north.packets', partitions: 4 }, { topic: 'iov.seg.central.packets', partitions: 6 }, { topic: 'iov.seg.south.packets', partitions: 4 },
+  ]);
 });
 
 it('gives workers from the plan, else the fallback', () => {
@@ -33,7 +36,7 @@ it('reads a plan file when there is one, and refuses a broken one naming the fie
   expect(readPlanIfAny(file)).toEqual(plan);
   writeFileSync(file, JSON.stringify({ ...plan, segments: [{ ...plan.segments[0], replicas: 0 }] }));
   expect(() => readPlanIfAny(file)).toThrow(`${file}: segments[0].replicas: must be an integer ≥ 1`);
-  expect(() => validatePlan({ ...plan, solver: 'lingo' })).toThrow(expect.objectContaining({ code: 'PLAN_INVALID', message: 'plan: solver: must be one of exact, fast, ga' }));
+  expect(() => validatePlan({ ...plan, solver: 'lingo' })).toThrow(expect.objectContaining({ code: 'PLAN_INVALID', message: 'plan: solver: must be one of exact, fast, ga, hybrid, tabu' }));
   writeFileSync(file, JSON.stringify({ segments: [{ segment: 'central', replicas: 6 }] }));
   expect(() => readPlanIfAny(file)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID', message: `${file}: createdAt: must be an ISO date` }));
 });

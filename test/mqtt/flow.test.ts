@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/index.ts';
-import { createGateway, ensureSegmentTopics, mqttPacketsTopic, resolveMqttConfig, startMqttIngest, type Gateway, type MqttIngest } from '../../src/gateway/index.ts';
+import { createGateway, mqttPacketsTopic, resolveMqttConfig, startMqttIngest, type Gateway, type MqttIngest } from '../../src/gateway/index.ts';
 import { connectSchemaRegistry, createResolvingDecoder, fixedIds, readSchema, registerPacketSchemas, type EnrichedPacket } from '../../src/schemas/index.ts';
 import { runAllSegments, type AllSegments } from '../../src/segment/index.ts';
 import type { VehicleState } from '../../src/state/index.ts';
 import type { Store } from '../../src/store/index.ts';
-import { segmentTopic, type Topology } from '../../src/topology/index.ts';
+import { segmentTopic, segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
 import { randomName, testBus, testState, testStore, waitFor } from '../helpers/index.ts';
 import { chunk, fleet, privateTopology } from '../gateway/helpers.ts';
 import { expectFlowEqual, oracleOf, readTopic, storedFlow } from '../segment/fixture.ts';
@@ -39,7 +39,7 @@ describe('MQTT → Kafka (registry ids) → segment processors → traffic_flow'
     topo = privateTopology();
     bus = testBus();
     state = testState();
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     const ids = await registerPacketSchemas(connectSchemaRegistry(peer.url));
     gw = createGateway({ topology: topo, bus, state, logger: silent, config: { apiKeys: KEYS, rateLimit: null }, schemaId: ids.enrichedPacket });
     ingest = await startMqttIngest({ ingest: gw.ingest, config: gw.config, metrics: gw.metrics, logger: silent }, resolveMqttConfig({ url: broker.url, clientId: randomName('gw'), ...SERVICE }));

@@ -7,11 +7,11 @@ import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import type { Bus } from '../../src/bus/index.ts';
 import {
-  createGateway, ensureSegmentTopics, mqttPacketsTopic, MqttIngestError, resolveMqttConfig, startMqttIngest,
+  createGateway, mqttPacketsTopic, MqttIngestError, resolveMqttConfig, startMqttIngest,
   type Gateway, type MqttIngest,
 } from '../../src/gateway/index.ts';
 import type { VehicleState } from '../../src/state/index.ts';
-import { segmentTopic, type Topology } from '../../src/topology/index.ts';
+import { segmentTopic, segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
 import { infra, randomName, testBus, testState, waitFor } from '../helpers/index.ts';
 import { chunk, expectedLanding, fleet, ndjson, pkey, privateTopology, readAll, topics } from '../gateway/helpers.ts';
 import { collectReplies, connectClient, SERVICE, startBroker, type TestBroker } from './helpers.ts';
@@ -33,7 +33,7 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
     topo = privateTopology();
     bus = testBus();
     state = testState();
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     gw = createGateway({ topology: topo, bus, state, logger: silent, config: { apiKeys: KEYS, rateLimit: null } });
     ingest = await startMqttIngest(
       { ingest: gw.ingest, config: gw.config, metrics: gw.metrics, logger: silent },

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/index.ts';
-import { createGateway, ensureSegmentTopics, resolveMqttConfig, startMqttIngest, type Gateway, type MqttIngest } from '../../src/gateway/index.ts';
+import { createGateway, resolveMqttConfig, startMqttIngest, type Gateway, type MqttIngest } from '../../src/gateway/index.ts';
 import type { VehicleState } from '../../src/state/index.ts';
+import { segmentTopicSpecs } from '../../src/topology/index.ts';
 import { randomName, testBus, testState } from '../helpers/index.ts';
 import { privateTopology } from '../gateway/helpers.ts';
 import { SERVICE, startBroker, type TestBroker } from './helpers.ts';
@@ -29,7 +30,7 @@ describe('iov simulate --mqtt', () => {
     const topo = privateTopology();
     bus = testBus();
     state = testState();
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     // The simulator's fleet lives in the Shanghai area: the private topology covers it.
     gw = createGateway({ topology: topo, bus, state, logger: pino({ level: 'silent' }), config: { apiKeys: KEYS, rateLimit: null } });
     ingest = await startMqttIngest(

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createMemoryBus } from '../../src/bus/index.ts';
-import { createGateway, ensureSegmentTopics, type Gateway } from '../../src/gateway/index.ts';
+import { createGateway, type Gateway } from '../../src/gateway/index.ts';
 import { postPackets, runSimulation } from '../../src/sim/index.ts';
 import { createMemoryState } from '../../src/state/index.ts';
-import { loadTopology, segmentTopic } from '../../src/topology/index.ts';
+import { loadTopology, segmentTopic, segmentTopicSpecs } from '../../src/topology/index.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const topology = loadTopology(join(ROOT, 'infra/topology/shanghai.yaml'));
@@ -46,7 +46,7 @@ describe('simulate over HTTP', () => {
   const targets: string[] = [];
   const fronts: Server[] = [];
   beforeAll(async () => {
-    await ensureSegmentTopics(bus, topology);
+    await bus.ensureTopics(segmentTopicSpecs(topology));
     for (let i = 0; i < 2; i++) {
       const gw = createGateway({ topology, bus, state, config: { apiKeys: { 'sim-gw': KEY }, rateLimit: null }, logger: pino({ level: 'silent' }) });
       gws.push(gw);
