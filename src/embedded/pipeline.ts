@@ -15,7 +15,8 @@ import type { Federator } from '../federation/index.ts';
 import { DEFAULT_ALLOWED_LATENESS_S, DEFAULT_WINDOW_S } from '../flow/index.ts';
 import type { SegmentProcessor, SegmentStats } from '../segment/index.ts';
 import { DEFAULT_TOPOLOGY_FILE, openRuntime, REPO_ROOT } from '../runtime/index.ts';
-import { createFleet, type Fractions } from '../sim/index.ts';
+import { connectMqttPublisher, createFleet, type Fractions } from '../sim/index.ts';
+import type { Gateway, IngestResult } from '../gateway/index.ts';
 import { quoteString, type Store } from '../store/index.ts';
 import { loadTopology, replicasFor, segmentGroup, segmentTopic, type ReplicaPlan, type Topology } from '../topology/index.ts';
 import { runChecks, type Check, type FlowTotals } from './checks.ts';
@@ -62,6 +63,12 @@ export interface PipelineOptions {
   fallbackWorkers?: number;
   /** Cabin solver for the replica plan (default 'exact'). */
   solver?: 'exact' | 'fast' | 'ga';
+  /**
+   * Local mode only: the fleet is published over MQTT (QoS 1, one message per request) to the
+   * local mosquitto, and the in-process gateway takes it from there through the MQTT ingest
+   * path of `iov gateway --mqtt` (docs/mqtt.md) instead of being called directly.
+   */
+  mqtt?: boolean;
   /** Break an invariant on purpose (tests): the checks must then fail. */
   faults?: Faults;
   /** Progress callback, about once per `progressEveryMs` (default 1000). */
@@ -146,6 +153,8 @@ export interface PipelineSummary {
   eventSpan: { fromMs: number; toMs: number };
   fleet: Record<string, unknown>;
   gateway: { offered: number; accepted: number; duplicates: number; rejected: number; rejectedByCode: Record<string, number>; crossings: number; produced: number };
+  /** How the fleet reached the gateway: direct ingest() calls, or MQTT messages through the broker (`messages`: the gateway's MQTT counter of written messages). */
+  ingest: { path: 'in-process' } | { path: 'mqtt'; url: string; topic: string; messages: number };
   /** Per segment: owned packets produced, stored packets and flow rows. */
   segments: { segment: string; cloud: string; workers: number; ownedProduced: number; packetsStored: number; flowRows: number; flowPackets: number; processor: SegmentStats }[];
   oracle: FlowTotals | undefined;
@@ -181,6 +190,8 @@ function checkOptions(o: PipelineOptions): void {
     throw new RangeError('options.maxWorkersPerSegment must be a non-negative integer');
   }
   posInt(o.fallbackWorkers, 'fallbackWorkers');
+  if (o.mqtt && o.mode !== 'local') throw new RangeError("options.mqtt needs mode 'local' (the embedded mode has no broker)");
+  if (o.mqtt && o.probe) throw new RangeError('options.probe rides on direct ingest() calls: not with options.mqtt');
   if (o.allowedLatenessS !== undefined && !(o.allowedLatenessS >= 0)) throw new RangeError('options.allowedLatenessS must be a non-negative number');
 }
 
@@ -234,6 +245,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     });
     cleanups.push(() => rt.close());
     if (mode === 'local' && !rt.local) throw new Error(`--local: no local infrastructure state at ${rt.paths.infra} (run: iov infra up)`);
+    const broker = opts.mqtt ? rt.local?.mqtt : undefined;
+    if (opts.mqtt && !broker) throw new Error(`--mqtt: no mosquitto recorded in ${rt.paths.infra} (run: iov infra up)`);
     const bus = rt.bus();
     const state = rt.vehicleState();
     // Local: a fresh database per run, so the checks see this run's rows only.
@@ -262,7 +275,20 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       now: clock,
     });
     cleanups.unshift(() => gateway.close());
-    step('gateway', 'ok', 'in-process ingest() (the HTTP route uses the same core)');
+    const g = { offered: 0, accepted: 0, duplicates: 0, rejected: 0, rejectedByCode: {} as Record<string, number>, crossings: 0, produced: 0 };
+    const account = (offered: number, r: IngestResult) => {
+      g.offered += offered;
+      g.accepted += r.accepted;
+      g.duplicates += r.duplicates;
+      g.rejected += r.rejected.length;
+      for (const x of r.rejected) g.rejectedByCode[x.code] = (g.rejectedByCode[x.code] ?? 0) + 1;
+      g.crossings += r.crossings;
+      g.produced += r.produced;
+    };
+    const viaMqtt = broker ? await startMqttPath(broker, runId, gateway, account, cleanups) : undefined;
+    step('gateway', 'ok', viaMqtt
+      ? `in-process gateway subscribed to ${broker!.url} (${viaMqtt.topic}); the fleet is published there, QoS 1`
+      : 'in-process ingest() (the HTTP route uses the same core)');
 
     // ---- segment processors ---------------------------------------------------------------
     const { createSegmentProcessor } = await import('../segment/index.ts');
@@ -307,7 +333,6 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     };
 
     // ---- ingest -----------------------------------------------------------------------------
-    const g = { offered: 0, accepted: 0, duplicates: 0, rejected: 0, rejectedByCode: {} as Record<string, number>, crossings: 0, produced: 0 };
     const fromMs = fleet.now();
     let lastProgress = { at: Date.now(), offered: 0 };
     const progress = async (phase: Progress['phase']): Promise<SegmentProgress[]> => {
@@ -341,15 +366,10 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
         const items = packets.slice(i, i + requestSize);
         const sentAt = Date.now();
         const probed = probe.maybeAdd(items, sentAt);
-        const call = gateway.ingest(items, { gatewayId: 'sim-gw-1' }).then((r) => {
+        // Over MQTT the gateway's MQTT path calls ingest() and accounts; the reply says it is done.
+        const call = viaMqtt ? viaMqtt.send(items) : gateway.ingest(items, { gatewayId: 'sim-gw-1' }).then((r) => {
           if (probed !== undefined && r.rejected.some((x) => x.index === items.length - 1)) probe.forget(probed);
-          g.offered += items.length;
-          g.accepted += r.accepted;
-          g.duplicates += r.duplicates;
-          g.rejected += r.rejected.length;
-          for (const x of r.rejected) g.rejectedByCode[x.code] = (g.rejectedByCode[x.code] ?? 0) + 1;
-          g.crossings += r.crossings;
-          g.produced += r.produced;
+          account(items.length, r);
         });
         const tracked: Promise<void> = call.finally(() => inflight.delete(tracked));
         inflight.add(tracked);
@@ -423,6 +443,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       eventSpan: { fromMs, toMs },
       fleet: { ...fleet.stats },
       gateway: g,
+      ingest: viaMqtt ? { path: 'mqtt', url: broker!.url, topic: viaMqtt.topic, messages: await viaMqtt.messages() } : { path: 'in-process' },
       segments: segmentsOut,
       oracle: checked.oracle,
       checks: checked.checks,
@@ -446,6 +467,59 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     s.ok = stepsOk && s.checks.length > 0 && s.checks.every((c) => c.ok);
     return s;
   }
+}
+
+interface MqttPath {
+  topic: string;
+  /** Publish one request as one QoS 1 message; resolves with the gateway's reply (rejects if none). */
+  send(items: unknown[]): Promise<void>;
+  /** Messages the gateway's MQTT path wrote (iov_gateway_mqtt_messages_total{code=""}). */
+  messages(): Promise<number>;
+}
+
+/**
+ * The demo's MQTT ingest path: the gateway subscribes as `iov gateway --mqtt` does, and the
+ * fleet is published as `iov simulate --mqtt` does. Per run: the telematics gateway id
+ * (hence the topics), the subscription group and the client ids, so runs on one broker
+ * never take each other's messages.
+ */
+async function startMqttPath(
+  broker: { url: string; service?: { username: string; password: string } },
+  runId: string,
+  gateway: Gateway,
+  account: (offered: number, r: IngestResult) => void,
+  cleanups: (() => Promise<void>)[],
+): Promise<MqttPath> {
+  if (broker.service) {
+    throw new Error(`--mqtt: the broker ${broker.url} has logins (iov infra up with IOV_API_KEYS); the demo publishes under a gateway id of its own per run, which needs an anonymous local broker`);
+  }
+  const { pino } = await import('pino');
+  const { mqttPacketsTopic, resolveMqttConfig, startMqttIngest } = await import('../gateway/index.ts');
+  const gatewayId = `demo-${runId}`;
+  const config = resolveMqttConfig({ url: broker.url, clientId: `iov-demo-gw-${runId}`, group: `iov-demo-${runId}`, gatewayId, sessionExpirySec: 60 });
+  const ingest = await startMqttIngest({
+    ingest: async (items, ctx) => {
+      const r = await gateway.ingest(items, ctx);
+      account(items.length, r);
+      return r;
+    },
+    config: gateway.config, metrics: gateway.metrics, logger: pino({ level: 'silent' }),
+  }, config);
+  cleanups.unshift(() => ingest.close());
+  const publisher = await connectMqttPublisher({ url: broker.url, gatewayId });
+  cleanups.unshift(() => publisher.close());
+  let n = 0;
+  return {
+    topic: mqttPacketsTopic(gatewayId),
+    async send(items) {
+      const r = await publisher.send(items, n++);
+      if (r.failed) throw new Error(`--mqtt: ${r.failures.join('; ')}`);
+    },
+    async messages() {
+      const m = await gateway.metrics.getSingleMetric('iov_gateway_mqtt_messages_total')?.get();
+      return m?.values.find((v) => v.labels.code === '')?.value ?? 0;
+    },
+  };
 }
 
 async function makePlan(topology: Topology, solver: 'exact' | 'fast' | 'ga', step: (n: string, s: StepStatus, d: string) => void): Promise<ReplicaPlan | undefined> {

@@ -25,6 +25,9 @@ export function formatSummary(s: PipelineSummary): string {
   out.push('', `Event time ${iso(s.eventSpan.fromMs)} → ${iso(s.eventSpan.toMs)} UTC (${((s.eventSpan.toMs - s.eventSpan.fromMs) / 60_000).toFixed(1)} min, ${s.params.windowS}-s windows)`);
   const g = s.gateway;
   const codes = Object.entries(g.rejectedByCode).map(([c, k]) => `${c} ${k}`).join(', ');
+  out.push(s.ingest.path === 'mqtt'
+    ? `Ingest: over MQTT, ${n(s.ingest.messages)} messages on ${s.ingest.topic} via ${s.ingest.url}`
+    : 'Ingest: in-process ingest() calls');
   out.push(`Gateway: offered ${n(g.offered)}, accepted ${n(g.accepted)}, duplicates ${n(g.duplicates)}, rejected ${n(g.rejected)}${codes ? ` (${codes})` : ''}, crossings ${n(g.crossings)}, messages produced ${n(g.produced)}`);
   if (s.oracle) out.push(`Owned packets ${n(s.oracle.owned)}: on time ${n(s.oracle.onTime)}, late ${n(s.oracle.late)} (allowed lateness ${s.params.allowedLatenessS} s)`);
   if (s.segments.length) {

@@ -48,6 +48,8 @@ export interface MqttIngestConfig {
   clientId: string;
   /** Shared subscription group the gateway replicas split the messages in. */
   group: string;
+  /** Take only this telematics gateway's topic (absent: every gateway's, iov/v1/+/packets). */
+  gatewayId?: string;
   /** How long the broker keeps a disconnected replica's session (and its messages), s. */
   sessionExpirySec: number;
   /** Messages the broker may have in flight to this replica (MQTT 5 Receive Maximum). */
@@ -89,6 +91,7 @@ export function resolveMqttConfig(partial: Partial<MqttIngestConfig> & Pick<Mqtt
   if (!/^mqtts?:\/\/[^/]+$/.test(c.url)) throw bad(`mqtt.url must be mqtt://host:port or mqtts://host:port, got ${JSON.stringify(c.url)}`);
   if (!CLIENT_ID_RE.test(c.clientId)) throw bad(`mqtt.clientId must be 1-128 characters of [A-Za-z0-9_.:-], got ${JSON.stringify(c.clientId)}`);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(c.group)) throw bad(`mqtt.group must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(c.group)}`);
+  if (c.gatewayId !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(c.gatewayId)) throw bad(`mqtt.gatewayId must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(c.gatewayId)}`);
   if ((c.username === undefined) !== (c.password === undefined)) throw bad('mqtt.username and mqtt.password go together');
   const int = (v: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
     if (!Number.isSafeInteger(v) || v < min || v > max) throw bad(`mqtt.${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
@@ -152,7 +155,7 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
   const { logger } = deps;
   const gw = deps.config;
   const metrics = createMqttMetrics(deps.metrics);
-  const filter = `$share/${config.group}/iov/v1/+/packets`;
+  const filter = `$share/${config.group}/${mqttPacketsTopic(config.gatewayId ?? '+')}`;
   const opts: IClientOptions = {
     clientId: config.clientId,
     protocolVersion: 5,

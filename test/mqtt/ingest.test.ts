@@ -165,5 +165,6 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
     expect(() => resolveMqttConfig({ url: 'mqtt://h:1', clientId: 'a', receiveMaximum: 0 })).toThrow('mqtt.receiveMaximum must be an integer from 1 to 65535, got 0');
     expect(() => resolveMqttConfig({ url: 'mqtt://h:1', clientId: 'a b' })).toThrow('mqtt.clientId must be 1-128 characters');
     expect(() => resolveMqttConfig({ url: 'mqtt://h:1', clientId: 'a', username: 'u' })).toThrow('mqtt.username and mqtt.password go together');
+    expect(() => resolveMqttConfig({ url: 'mqtt://h:1', clientId: 'a', gatewayId: '+' })).toThrow('mqtt.gatewayId must be 1-64 characters');
   });
 });

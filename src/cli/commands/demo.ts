@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .option('--vehicles <n>', 'fleet size (event time runs as fast as the pipeline goes: fewer vehicles, more windows)', '2000')
     .option('--seed <n>', 'simulator seed', '1')
     .option('--local', 'use the local servers started by `iov infra up` instead of the embedded ones')
+    .option('--mqtt', 'with --local: publish the fleet over MQTT through the local mosquitto into the gateway (docs/mqtt.md)')
     .option('--topology <file>', 'topology file (default infra/topology/shanghai.yaml)')
     .option('--window <s>', 'tumbling window, seconds', '60')
     .option('--lateness <s>', 'allowed lateness, seconds (the segment processors\' default)', String(DEFAULT_ALLOWED_LATENESS_S))
@@ -32,6 +33,8 @@ export function register(program: Command): void {
         if (!/^\d+$/.test(String(v)) || !(x > 0)) throw Object.assign(new Error(`--${name} must be a positive integer, got ${JSON.stringify(v)}`), { code: 'BAD_OPTION' });
         return x;
       };
+      if (o.mqtt && !o.local) throw Object.assign(new Error('--mqtt needs --local (the embedded mode has no broker; `iov infra up` starts mosquitto)'), { code: 'BAD_OPTION' });
+      if (o.mqtt && (o.processes !== undefined || o.gateways !== undefined || o.chaos)) throw Object.assign(new Error('--mqtt feeds the in-process gateway: not with --processes, --gateways or --chaos'), { code: 'BAD_OPTION' });
       if (o.processes !== undefined || o.gateways !== undefined || o.chaos) {
         if (!o.local) throw Object.assign(new Error('--processes, --gateways and --chaos run separate processes on the local servers: add --local'), { code: 'BAD_OPTION' });
         const { runChaosDemo, formatChaosSummary } = await import('../../chaos/index.ts');
@@ -55,6 +58,7 @@ export function register(program: Command): void {
       let map: Awaited<ReturnType<NonNullable<typeof ui>['serveLiveMap']>> | undefined;
       const summary = await runPipeline({
         mode: o.local ? 'local' : 'embedded',
+        ...(o.mqtt ? { mqtt: true } : {}),
         durationS: int('duration', o.duration),
         vehicles: int('vehicles', o.vehicles),
         seed: Number(o.seed),
