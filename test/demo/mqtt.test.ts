@@ -20,8 +20,9 @@ describe('the demo over MQTT (demo --local --mqtt)', () => {
     expect(failed).toEqual([]);
     expect(s.ok).toBe(true);
     expect(s.checks.length).toBeGreaterThanOrEqual(5);
+    // Real traffic: the fleet's first tick alone is several hundred packets. (No floor on
+    // crossings: how many happen depends on how far event time gets, i.e. on the box's load.)
     expect(s.gateway.accepted).toBeGreaterThan(200);
-    expect(s.gateway.crossings).toBeGreaterThan(0);
     // Every request of the run went over the broker: one MQTT message per 1 000-packet request.
     if (s.ingest.path !== 'mqtt') throw new Error(`ingest path ${s.ingest.path}`);
     expect(s.ingest.url).toBe(infra().mqtt!.url);
