@@ -182,7 +182,9 @@ describe('the hybrid with its LNS phase', () => {
   it('on a tight integer instance over 3 s: feasible, cost and bound consistent, never worse than its own heuristic phase', async () => {
     const g = randomIntGap(8, 120, 21, 0.85);
     const h = solveFast(g, { maxIterations: 200, seed: 1 });
-    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 0, lagrangianBB: false });
+    // (its heuristic phase effort-bounded like h: time-sliced, a loaded box gave it fewer
+    // iterations and the comparison with h measured the load)
+    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 0, lagrangianBB: false, heuristicMaxIterations: 200 });
     expect(r.assignment).not.toBeNull();
     expect(isFeasible(g, r.assignment!)).toBe(true);
     expect(assignmentCost(g, r.assignment!)).toBe(r.cost);
@@ -197,7 +199,7 @@ describe('the hybrid with its LNS phase', () => {
     const g = typeD(8, 200, 9);
     const h = solveFast(g, { maxIterations: 200, seed: 1 });
     // (lnsMinGap 1: every gap counts as close, so the LNS runs only after HiGHS)
-    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 1, lagrangianBB: false });
+    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 1, lagrangianBB: false, heuristicMaxIterations: 200 });
     expect(r.milpPhase).toBe('main');
     expect(isFeasible(g, r.assignment!)).toBe(true);
     expect(assignmentCost(g, r.assignment!)).toBe(r.cost);

@@ -66,6 +66,10 @@ export interface HybridOptions {
   /** where the LNS applies but its phase did not run (a close bound), the share of the time
    *  after the heuristic it gets after HiGHS, from HiGHS's answer (default 0.3; 0 = off) */
   lnsTailShare?: number;
+  /** effort mode for the one-thread heuristic phase (FastOptions.maxIterations): it stops
+   *  after this many iterations, not at its share of the budget, so its answer depends only
+   *  on the seed (tests; the later phases get what time is left) */
+  heuristicMaxIterations?: number;
 }
 
 /** `r` as the run's answer: its time so far, and when it found its best. */
@@ -180,8 +184,9 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     // (after a B&B phase that found nothing, a short run has no time for a MILP phase: the
     // heuristic gets all that is left)
     const heurOnly = lbbTried && short;
+    const effort = opts.heuristicMaxIterations;
     h = solveTabu(g, {
-      timeLimitMs: Math.max(1, (milp || lnsShare > 0) && !heurOnly ? rem * share : rem),
+      ...(effort !== undefined ? { maxIterations: effort } : { timeLimitMs: Math.max(1, (milp || lnsShare > 0) && !heurOnly ? rem * share : rem) }),
       seed,
       ...(klh !== undefined ? { knapsackShare: klh } : {}),
     });
