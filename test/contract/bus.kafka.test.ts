@@ -9,8 +9,10 @@ busContract('kafka (librdkafka mock cluster via kcat)', () => testBus());
 // Regression: "two members of one group" stayed at a=[0,1,2,3] b=[] for 48 s. The mock
 // cluster's coordinator refuses a follower's SyncGroup that arrives after the leader's
 // (INVALID_REQUEST) and kafkajs stopped that consumer for good. Here the first follower
-// SyncGroup is held back 300 ms, as a stalled follower process would be, so it always
-// arrives late; the member must rejoin and get its share.
+// SyncGroup is held back until the leader's SyncGroup of the same generation has been
+// answered, as a stalled follower process would be, so it always arrives late (a fixed
+// 300 ms sleep did not guarantee that on a loaded box); the member must rejoin and get its
+// share.
 describe('kafka consumer group: a follower whose SyncGroup comes after the leader\'s', () => {
   const require = createRequire(import.meta.url);
   const Broker = require('kafkajs/src/broker/index.js') as { prototype: { syncGroup(a: { groupAssignment: unknown[] }): Promise<unknown> } };
@@ -34,12 +36,18 @@ describe('kafka consumer group: a follower whose SyncGroup comes after the leade
   it('rejoins and gets partitions instead of staying unassigned', async () => {
     let heldBack = 0;
     let refused = 0;
-    Broker.prototype.syncGroup = async function (this: unknown, args: { groupAssignment: unknown[] }) {
+    const leaderAnswered = new Set<number>();
+    Broker.prototype.syncGroup = async function (this: unknown, args: { generationId: number; groupAssignment: unknown[] }) {
       if (args.groupAssignment.length === 0 && heldBack === 0) {
         heldBack++;
-        await new Promise((r) => setTimeout(r, 300));
+        await waitFor(() => leaderAnswered.has(args.generationId), { what: "the leader's SyncGroup", timeoutMs: 45_000, intervalMs: 20 });
       }
-      return original.call(this, args).catch((err: unknown) => {
+      const sent = original.call(this, args);
+      if (args.groupAssignment.length > 0) {
+        const done = (): void => void leaderAnswered.add(args.generationId);
+        sent.then(done, done);
+      }
+      return sent.catch((err: unknown) => {
         if (isRefusedSync(err)) refused++;
         throw err;
       });
