@@ -8,6 +8,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSegmentProcessor, type SegmentFaults, type SegmentProcessor } from '../../src/segment/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
+import { tickKey } from '../../src/gateway/index.ts';
+import { tickCodec } from '../../src/schemas/index.ts';
 import { randomName, testBus, testStore, waitFor } from '../helpers/index.ts';
 import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
 
@@ -97,5 +99,57 @@ describe('segment processor crash and restart', () => {
     expectFlowEqual(await storedFlow([store], WINDOW_S), oracle);
     await expectPacketsEqual([store], oracle);
     await e.stop();
+  });
+
+  it('a window closed by a watermark tick alone (quiet stream) survives a crash before its commit: same rows after the restart, no drain', async () => {
+    const seg = randomName('idle');
+    const topic = segmentTopic(seg);
+    const { records, copies } = simulateFleet({ segments: [seg], vehicles: 12, steps: 20, windowS: WINDOW_S, seed: 5, lateShare: 0.03, dupShare: 0.02 });
+    await bus.ensureTopics([{ topic, partitions: 4 }]);
+    await produceInChunks(bus, records);
+    // The stream goes quiet; a gateway's ticks then say that event time went past every window
+    // (lateness 25 s: packets alone leave the last windows open).
+    const lastTs = Math.max(...copies.map((c) => c.ts));
+    const tickTs = lastTs + (WINDOW_S + LATENESS_S) * 1000 + 1;
+    await bus.produce([0, 1, 2, 3].map((p) => ({ topic, key: tickKey(p, 4), value: tickCodec().encode({ ts: tickTs, gatewayId: 'gw-test' }) })));
+    const ends = new Map((await bus.endOffsets(topic)).map((e) => [e.partition, Number(e.offset)]));
+
+    const make = (faults: SegmentFaults) => {
+      const p = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, allowedLatenessS: LATENESS_S, faults, retry: { initialMs: 20, maxMs: 200 } });
+      live.push(p);
+      return p;
+    };
+    // Crash after the windows closed by the tick (the last message of its partition) were
+    // inserted, before the commit that covers them.
+    let idleCloses = 0;
+    const a = make({
+      afterInsertBeforeCommit: (ctx) => {
+        if (ctx.flushed.length > 0 && ctx.lastOffset === ends.get(ctx.partition)! - 1) {
+          idleCloses++;
+          throw new Error('crash');
+        }
+      },
+    });
+    await a.start();
+    await waitFor(() => a.stats().status === 'crashed', { timeoutMs: 30_000, what: 'the crash after an idle close' });
+    expect(idleCloses).toBe(1);
+    expect(a.stats().windowsFlushed).toBeGreaterThan(0);
+    await a.stop();
+
+    // Restart: it reads the same log (ticks included) and closes the same windows — all of
+    // them, with no drain() — skipping the one flushed before the crash.
+    const b = make({});
+    await b.start();
+    const caughtUp = () => {
+      const st = b.stats();
+      return [...ends].every(([p, end]) => st.positions[p] === end) && st.openWindows === 0;
+    };
+    await waitFor(caughtUp, { timeoutMs: 30_000, what: 'every partition read to its tick with no window left open' });
+    expect(b.stats().replayed).toBeGreaterThan(0);
+    const oracle = oracleOf(await oracleInput(bus, [seg]), WINDOW_S, LATENESS_S);
+    expect(oracle.rows.length).toBeGreaterThan(10);
+    expectFlowEqual(await storedFlow([store], WINDOW_S), oracle);
+    await expectPacketsEqual([store], oracle);
+    await b.stop();
   });
 });

@@ -4,8 +4,8 @@
 import { latLngToCell } from 'h3-js';
 import { expect } from 'vitest';
 import type { Bus, BusMessage, ProduceRecord } from '../../src/bus/index.ts';
-import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleResult } from '../../src/flow/index.ts';
-import { enrichedPacketCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
+import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleResult, type OracleTick } from '../../src/flow/index.ts';
+import { enrichedPacketCodec, isTick, tickCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { randomName, rng, waitFor } from '../helpers/index.ts';
@@ -93,10 +93,15 @@ export async function readTopic(bus: Bus, topic: string): Promise<BusMessage[]> 
 }
 
 /** The oracle's input: every decodable copy of every topic, with its partition, in arrival order. */
-export async function oracleInput(bus: Bus, segments: string[]): Promise<OraclePacket[]> {
-  const out: OraclePacket[] = [];
+export async function oracleInput(bus: Bus, segments: string[]): Promise<(OraclePacket | OracleTick)[]> {
+  const out: (OraclePacket | OracleTick)[] = [];
   for (const s of segments) {
     for (const m of await readTopic(bus, segmentTopic(s))) {
+      if (isTick(m.value)) {
+        // A watermark tick: part of the partition's order for the oracle too (docs/segment.md).
+        out.push({ tick: true, ts: tickCodec().decode(m.value).ts, segment: s, partition: m.partition });
+        continue;
+      }
       let p: EnrichedPacket;
       try {
         p = codec.decode(m.value);
@@ -168,6 +173,6 @@ export async function expectPacketsEqual(stores: Store[], oracle: OracleResult):
   expect(late.sort()).toEqual(oracle.late.map((p) => `${p.vehicleId}@${p.ts}`).sort());
 }
 
-export function oracleOf(input: OraclePacket[], windowS: number, allowedLatenessS: number): OracleResult {
+export function oracleOf(input: readonly (OraclePacket | OracleTick)[], windowS: number, allowedLatenessS: number): OracleResult {
   return batchTrafficFlow(input, { windowS, allowedLatenessS });
 }
