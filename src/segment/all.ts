@@ -5,7 +5,7 @@ import type { Bus } from '../bus/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Topology } from '../topology/index.ts';
 import { createSegmentProcessor } from './processor.ts';
-import type { SegmentHealth, SegmentProcessor, SegmentProcessorOptions, SegmentStats } from './types.ts';
+import type { LeftOpen, SegmentHealth, SegmentProcessor, SegmentProcessorOptions, SegmentStats } from './types.ts';
 import { segmentMetrics } from './metrics.ts';
 
 export interface AllSegmentsOptions extends Omit<SegmentProcessorOptions, 'segmentId' | 'store' | 'topology' | 'bus' | 'topic' | 'dlqTopic' | 'groupId'> {
@@ -23,6 +23,8 @@ export interface AllSegments {
   start(): Promise<void>;
   stop(): Promise<void>;
   drain(opts?: { timeoutMs?: number }): Promise<void>;
+  /** Every processor's settle(), in one list. */
+  settle(): Promise<LeftOpen[]>;
   stats(): SegmentStats[];
   /** Every processor's health in one: live if all are, ready if all are. */
   health(): SegmentHealth;
@@ -46,6 +48,9 @@ export function runAllSegments(topology: Topology, opts: AllSegmentsOptions): Al
     },
     async drain(o) {
       await Promise.all(processors.map((p) => p.drain(o)));
+    },
+    async settle() {
+      return (await Promise.all(processors.map((p) => p.settle()))).flat();
     },
     stats: () => processors.map((p) => p.stats()),
     health: () => combinedHealth(processors.map((p) => p.health())),

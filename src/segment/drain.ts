@@ -5,7 +5,8 @@ import { SegmentError } from './errors.ts';
 import { stoppedError } from './failures.ts';
 import { enqueue, livePipeline } from './pipelines.ts';
 import { sleep, type Pipeline, type SegmentRuntime } from './runtime.ts';
-import { drainStep } from './step.ts';
+import { drainStep, settleStep } from './step.ts';
+import type { LeftOpen } from './types.ts';
 
 export async function drainAll(rt: SegmentRuntime, timeoutMs: number): Promise<void> {
   const { segment, topic } = rt;
@@ -40,4 +41,20 @@ export async function drainAll(rt: SegmentRuntime, timeoutMs: number): Promise<v
     if (Date.now() > deadline) throw new SegmentError('SEG_NOT_RUNNING', [`${segment} (drain timed out)`]);
     await sleep(20);
   }
+}
+
+/**
+ * Stop-time flush: after each owned partition's queued steps, flush the windows its
+ * watermark has closed and commit; report the windows still open. Nothing is forced closed
+ * (that is drain()): the watermark — packets and ticks of the log — decides, so a restart
+ * reproduces the same result.
+ */
+export async function settleAll(rt: SegmentRuntime): Promise<LeftOpen[]> {
+  if (rt.status !== 'running') return [];
+  const mine = rt.consumer?.assignment().find((a) => a.topic === rt.topic)?.partitions ?? [];
+  const pls = mine.map((p) => livePipeline(rt, p)).filter((pl): pl is Pipeline => !!pl);
+  await Promise.all(pls.map((pl) => enqueue(rt, pl, () => settleStep(rt, pl)).catch(() => {})));
+  return pls.filter((pl) => pl.state).map((pl) => ({
+    segment: rt.segment, partition: pl.partition, watermark: pl.state!.wm, windows: pl.state!.closed(true).map((w) => w.windowStart),
+  })).filter((l) => l.windows.length > 0);
 }

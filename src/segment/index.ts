@@ -2,7 +2,7 @@
 // traffic flow into the segment cloud's ClickHouse, exactly once. See docs/segment.md.
 export { createSegmentProcessor } from './processor.ts';
 export type {
-  SegmentProcessor, SegmentProcessorOptions, SegmentStats, SegmentFaults, FaultContext, FlushEvent, Logger, SegmentHealth, StoppedPartition,
+  LeftOpen, SegmentProcessor, SegmentProcessorOptions, SegmentStats, SegmentFaults, FaultContext, FlushEvent, Logger, SegmentHealth, StoppedPartition,
 } from './types.ts';
 export { segmentHttpHandler, type SegmentHttpSource } from './http.ts';
 export { parseCommitMeta } from './commit.ts';

@@ -10,7 +10,7 @@ import { DEFAULT_WORKERS, partitionsFor } from '../topology/index.ts';
 import type { BatchRunner } from './pool.ts';
 import { inProcessRunner, piscinaRunner } from './pool.ts';
 import { checkPartitionCount, parseCommitMeta } from './commit.ts';
-import { drainAll } from './drain.ts';
+import { drainAll, settleAll } from './drain.ts';
 import { releaseLease, startRenewal } from './fencing.ts';
 import { SegmentError } from './errors.ts';
 import { validateOptions } from './options.ts';
@@ -101,6 +101,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
       if (rt.status === 'stopping') rt.status = 'stopped';
     },
     drain: (o = {}) => drainAll(rt, o.timeoutMs ?? 60_000),
+    settle: () => settleAll(rt),
     stats() {
       const positions: Record<number, number> = {};
       let open = 0;

@@ -92,6 +92,18 @@ export async function step(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatc
   metrics.batchSeconds.observe(rt.labels, (performance.now() - t0) / 1000);
 }
 
+/**
+ * Shut-down (SIGINT/SIGTERM of `iov segment`): flush what the watermark has closed and commit,
+ * leaving open windows open (a restart resumes them from the commit). Most of the time the
+ * last step did this already; this one waits for it and covers a step that did not finish.
+ */
+export async function settleStep(rt: SegmentRuntime, pl: Pipeline): Promise<void> {
+  if (!isAlive(rt, pl) || !pl.recovered) return;
+  const ctx: FaultContext = { segment: rt.segment, partition: pl.partition, flushed: [] };
+  await flushWindows(rt, pl, pl.state!.closed(), ctx);
+  if (pl.next !== undefined) await commit(rt, pl, pl.next);
+}
+
 export async function drainStep(rt: SegmentRuntime, pl: Pipeline): Promise<void> {
   if (!isAlive(rt, pl)) return;
   if (!pl.recovered) await recover(rt, pl);

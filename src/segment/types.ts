@@ -155,7 +155,23 @@ export interface SegmentProcessor {
    * every open window of every owned partition and commit.
    */
   drain(opts?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Shut-down flush (SIGINT/SIGTERM): after the queued steps, flush what the watermark has
+   * closed and commit; returns the windows left open, per partition. Call stop() after.
+   */
+  settle(): Promise<LeftOpen[]>;
   stats(): SegmentStats;
   health(): SegmentHealth;
   metrics(): Registry;
 }
+
+/** What a settle left open in one partition (its windows wait for more data or a restart). */
+export interface LeftOpen {
+  segment: string;
+  partition: number;
+  /** The partition's watermark, epoch ms (-Infinity before any message). */
+  watermark: number;
+  /** Start (epoch s) of each window still open. */
+  windows: number[];
+}
+

@@ -98,6 +98,13 @@ export function register(program: Command): void {
         stop = async () => {
           if (stopping) return;
           stopping = true;
+          // Flush what the watermark has closed, commit, and say what stays open: those
+          // windows wait in the log for more packets or ticks (docs/segment.md, CLI).
+          const left = await all.settle().catch((err: Error) => {
+            process.stdout.write(`shut-down flush failed: ${err.message}\n`);
+            return [];
+          });
+          process.stdout.write(`${leftOpenReport(left)}\n`);
           await all.stop().catch(() => {});
           await rt.close();
           server?.close();
@@ -109,4 +116,12 @@ export function register(program: Command): void {
       });
       if (crashed) throw crashed;
     });
+}
+
+/** The shut-down line(s): windows left open per segment partition, or that none are. */
+export function leftOpenReport(left: readonly import('../../segment/index.ts').LeftOpen[]): string {
+  if (left.length === 0) return 'stopped: every window the watermark closed is stored; none left open';
+  const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19) + 'Z';
+  return [`stopped: ${left.reduce((n, l) => n + l.windows.length, 0)} window(s) left open in ${left.length} partition(s), resumed from the last commit on restart:`,
+    ...left.map((l) => `  ${l.segment} partition ${l.partition}: watermark ${Number.isFinite(l.watermark) ? new Date(l.watermark).toISOString() : 'none'}, open ${l.windows.map(iso).join(', ')}`)].join('\n');
 }
