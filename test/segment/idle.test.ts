@@ -10,7 +10,10 @@ import { runAllSegments, type AllSegments } from '../../src/segment/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { randomName, testBus, testState, testStore, waitFor } from '../helpers/index.ts';
 import { fleet, privateTopology } from '../gateway/helpers.ts';
-import { expectFlowEqual, oracleInput, oracleOf, storedFlow } from './fixture.ts';
+import { expectFlowEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
+import { createSegmentProcessor } from '../../src/segment/index.ts';
+import { segmentTopic } from '../../src/topology/index.ts';
+import { leftOpenReport } from '../../src/cli/commands/segment.ts';
 
 const WINDOW_S = 5;
 const LATENESS_S = 1;
@@ -61,8 +64,35 @@ describe('windows close on a quiet stream (watermark ticks, real servers)', () =
     expect(stats.reduce((n, s) => n + s.poison, 0)).toBe(0);
     const input = await oracleInput(bus, topo.segments.map((s) => s.id));
     expect(input.filter((p) => 'tick' in p).length).toBeGreaterThan(0);
-    expectFlowEqual(await storedFlow(stores, WINDOW_S), oracleOf(input, WINDOW_S, LATENESS_S));
+    const mine = new Set(topo.segments.map((s) => s.id));
+    expectFlowEqual((await storedFlow(stores, WINDOW_S)).filter((r) => mine.has(r.segment)), oracleOf(input, WINDOW_S, LATENESS_S));
     // Shut-down: nothing left open, everything committed.
     expect(await all.settle()).toEqual([]);
+  });
+
+  it('without ticks, a shut-down settle() stores what the watermark closed, commits, and names the windows it leaves open', async () => {
+    const seg = randomName('settle');
+    const topic = segmentTopic(seg);
+    const { records } = simulateFleet({ segments: [seg], vehicles: 8, steps: 15, windowS: WINDOW_S, seed: 2 });
+    await bus.ensureTopics([{ topic, partitions: 4 }]);
+    await produceInChunks(bus, records);
+    const ends = new Map((await bus.endOffsets(topic)).map((e) => [e.partition, Number(e.offset)]));
+    const p = createSegmentProcessor({ segmentId: seg, bus, store: stores[2]!, workers: 0, windowS: WINDOW_S, allowedLatenessS: LATENESS_S });
+    await p.start();
+    await waitFor(() => [...ends].every(([part, end]) => end === 0 || p.stats().positions[part] === end), { timeoutMs: 30_000, what: 'every message read' });
+    const left = await p.settle();
+    expect(left.length).toBeGreaterThan(0);
+    expect(left.every((l) => l.segment === seg && l.windows.length > 0 && Number.isFinite(l.watermark))).toBe(true);
+    // What is left open is exactly what the watermark has not closed: the stored windows and
+    // the open ones are disjoint and together the oracle's.
+    const stored = new Set((await stores[2]!.query<{ ws: number }>(`SELECT DISTINCT toUInt32(window_start) AS ws FROM traffic_flow WHERE segment = '${seg}'`)).map((r) => Number(r.ws)));
+    for (const l of left) for (const w of l.windows) expect(stored.has(w)).toBe(false);
+    const oracle = oracleOf(await oracleInput(bus, [seg]), WINDOW_S, LATENESS_S);
+    expect(new Set([...stored, ...left.flatMap((l) => l.windows)])).toEqual(new Set(oracle.rows.map((r) => r.windowStart)));
+    // Committed: a second settle finds the same open windows (nothing moved).
+    expect(await p.settle()).toEqual(left);
+    expect(leftOpenReport(left)).toMatch(new RegExp(`${seg} partition \\d+: watermark .*, open `));
+    expect(leftOpenReport([])).toMatch(/none left open/);
+    await p.stop();
   });
 });
