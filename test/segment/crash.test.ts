@@ -132,7 +132,8 @@ describe('segment processor crash and restart', () => {
     });
     await a.start();
     await waitFor(() => a.stats().status === 'crashed', { timeoutMs: 30_000, what: 'the crash after an idle close' });
-    expect(idleCloses).toBe(1);
+    // Partitions step concurrently: more than one may reach its tick's close before the crash stops the rest.
+    expect(idleCloses).toBeGreaterThanOrEqual(1);
     expect(a.stats().windowsFlushed).toBeGreaterThan(0);
     await a.stop();
 
