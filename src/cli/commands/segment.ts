@@ -100,11 +100,13 @@ export function register(program: Command): void {
           stopping = true;
           // Flush what the watermark has closed, commit, and say what stays open: those
           // windows wait in the log for more packets or ticks (docs/segment.md, CLI).
-          const left = await all.settle().catch((err: Error) => {
-            process.stdout.write(`shut-down flush failed: ${err.message}\n`);
-            return [];
-          });
-          process.stdout.write(`${leftOpenReport(left)}\n`);
+          if (!crashed) {
+            const left = await all.settle().catch((err: Error) => {
+              process.stdout.write(`shut-down flush failed: ${err.message}\n`);
+              return [];
+            });
+            process.stdout.write(`${leftOpenReport(left)}\n`);
+          }
           await all.stop().catch(() => {});
           await rt.close();
           server?.close();
