@@ -5,14 +5,14 @@
 // the topics read back, ticks included; a shut-down settle() then has nothing left open.
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { createGateway, ensureSegmentTopics, type Gateway } from '../../src/gateway/index.ts';
+import { createGateway, type Gateway } from '../../src/gateway/index.ts';
 import { runAllSegments, type AllSegments } from '../../src/segment/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { randomName, testBus, testState, testStore, waitFor } from '../helpers/index.ts';
 import { fleet, privateTopology } from '../gateway/helpers.ts';
 import { expectFlowEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
 import { createSegmentProcessor } from '../../src/segment/index.ts';
-import { segmentTopic } from '../../src/topology/index.ts';
+import { segmentTopic, segmentTopicSpecs } from '../../src/topology/index.ts';
 import { leftOpenReport } from '../../src/cli/commands/segment.ts';
 
 const WINDOW_S = 5;
@@ -36,7 +36,7 @@ describe('windows close on a quiet stream (watermark ticks, real servers)', () =
 
   it('stores the last windows once the traffic stops, from the log alone', async () => {
     const topo = privateTopology();
-    await ensureSegmentTopics(bus, topo);
+    await bus.ensureTopics(segmentTopicSpecs(topo));
     all = runAllSegments(topo, { bus, storeFor: (cloud) => stores[CLOUDS.indexOf(cloud)]!, workers: 0, windowS: WINDOW_S, allowedLatenessS: LATENESS_S });
     await all.start();
     gw = createGateway({ topology: topo, bus, state, logger: pino({ level: 'silent' }), config: { rateLimit: null }, ticker: TICK });
