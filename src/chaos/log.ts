@@ -3,7 +3,7 @@
 // end offsets of that moment, so older runs on the same servers are left out.
 import type { Bus, BusConsumer } from '../bus/index.ts';
 import type { OraclePacket } from '../flow/index.ts';
-import { enrichedPacketCodec } from '../schemas/index.ts';
+import { enrichedPacketCodec, isTick } from '../schemas/index.ts';
 
 export type Offsets = Map<number, number>;
 
@@ -61,6 +61,8 @@ export async function readLog(bus: Bus, topic: string, from: Offsets, to: Offset
       if (offset < (next.get(b.partition) ?? 0) || offset >= (to.get(b.partition) ?? 0)) continue;
       if (offset !== next.get(b.partition)) throw new Error(`${topic}[${b.partition}]: offset ${offset} follows ${next.get(b.partition)! - 1}: the log lost messages`);
       next.set(b.partition, offset + 1);
+      // Watermark ticks (the gateway's, in quiet partitions) are no packets.
+      if (isTick(m.value)) continue;
       const p = codec.decode(m.value);
       list.push({
         vehicleId: p.vehicleId, ts: p.ts, speedKmh: p.speedKmh ?? null, cell: p.cell, segment: p.segment, ownerSegment: p.ownerSegment,
