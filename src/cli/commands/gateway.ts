@@ -86,6 +86,26 @@ export function register(program: Command): void {
         return abandon(err);
       }
       const running = gw;
+      // Signal handlers before the first banner: Node installs its handler only when a listener
+      // is added, so a SIGTERM sent by a supervisor that saw the banner would otherwise take the
+      // default action and kill the process without draining.
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'gateway stopping: draining requests in flight');
+        try {
+          await mqttIngest?.close();
+          await running.close();
+          await rt.close();
+        } catch (err) {
+          logger.error({ err }, 'gateway: error while stopping');
+          process.exit(1);
+        }
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
       logger.info({ address, kafka: kafka.brokers, redis: redis.url, segments: topo.segments.map((s) => s.id), auth: gw.authEnabled },
         `gateway listening on ${address} (POST /v1/packets, /healthz, /readyz, /metrics)`);
       if (opts.mqtt) {
@@ -105,22 +125,5 @@ export function register(program: Command): void {
         logger.info({ mqtt: url, clientId }, `gateway subscribed to ${url} as ${clientId} ($share/${config.group}/iov/v1/+/packets)`);
       }
 
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'gateway stopping: draining requests in flight');
-        try {
-          await mqttIngest?.close();
-          await running.close();
-          await rt.close();
-        } catch (err) {
-          logger.error({ err }, 'gateway: error while stopping');
-          process.exit(1);
-        }
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
     });
 }
