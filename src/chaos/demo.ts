@@ -13,15 +13,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafkaBus, GROUP_TIMINGS } from '../bus/index.ts';
+import { GROUP_TIMINGS } from '../bus/index.ts';
 import { runChecks, type Check } from '../embedded/index.ts';
-import { createFederator } from '../federation/index.ts';
 import { createSupervisor, READY_LINES, type Supervisor } from '../local/index.ts';
+import { openRuntime } from '../runtime/index.ts';
 import { runSimulation, type SimulationReport } from '../sim/index.ts';
-import { createClickHouseStore, type Store } from '../store/index.ts';
-import {
-  clickhouseEndpoint, kafkaEndpoint, loadTopology, readLocalState, segmentGroup, segmentTopic, stateFile, storageClouds,
-} from '../topology/index.ts';
+import { loadTopology, readLocalState, segmentGroup, segmentTopic, stateFile } from '../topology/index.ts';
 import { planChaos, runChaos, type ChaosEvent } from './driver.ts';
 import { endOffsets, firstCopies, readLog, seekGroup, type LogCopy, type Offsets } from './log.ts';
 import { allRunning, collectLines, drainUntilCommitted, freePort, lastChange, runTopology } from './run.ts';
@@ -74,9 +71,12 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
   const dir = mkdtempSync(join(tmpdir(), `iov-chaos-${run}-`));
   const database = `chaos_${run}`;
   const topologyFile = runTopology(o.topologyFile, topo, state, database, dir, run);
-  const runTopo = loadTopology(topologyFile);
-  const bus = createKafkaBus({ brokers: kafkaEndpoint(runTopo, state).brokers, clientId: `iov-chaos-${run}` });
-  const stores: Store[] = storageClouds(runTopo).map((cloud) => createClickHouseStore({ cloud, endpoint: clickhouseEndpoint(runTopo, cloud, state) }));
+  // The run's own topology (renamed segments and databases) is what its processes read; this
+  // process opens it through the composition root like every command.
+  const rt = await openRuntime({ topology: topologyFile, ...(o.stateDir ? { stateDir: o.stateDir } : {}), clientId: `iov-chaos-${run}` });
+  const runTopo = rt.topology;
+  const bus = rt.bus();
+  const stores = await rt.stores();
   const apiKey = `chaos-${run}`;
   const common = ['--topology', topologyFile, ...(o.stateDir ? ['--state-dir', o.stateDir] : [])];
   const env = { IOV_API_KEYS: `chaos:${apiKey}`, IOV_LOG_LEVEL: process.env.IOV_LOG_LEVEL ?? 'warn' };
@@ -96,7 +96,7 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
   try {
     // ---- a clean start on these servers -------------------------------------------------
     const topics = runTopo.segments.map((s) => segmentTopic(s.id));
-    await bus.ensureTopics(runTopo.segments.map((s) => ({ topic: segmentTopic(s.id), partitions: Math.max(s.maxReplicas, 1) })));
+    await rt.ensureTopics();
     const start = new Map<string, Offsets>();
     for (const t of topics) start.set(t, await endOffsets(bus, t));
     await Promise.all(runTopo.segments.map((s) => seekGroup(bus, segmentGroup(s.id), segmentTopic(s.id), start.get(segmentTopic(s.id))!)));
@@ -168,17 +168,13 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
       segRows.push({ segment: s.id, ownedProduced: packets.filter((c) => c.segment === s.id && owned(c)).length, packetsStored: Number(p?.n ?? 0), flowPackets: Number(f?.n ?? 0) });
     }
     const acceptedOwned = packets.filter(owned).length;
-    const federator = createFederator({ topology: runTopo, stores, limits: { maxRows: 2_000_000, maxCloudRows: 2_000_000, timeoutMs: 60_000 } });
-    try {
-      const result = await runChecks({
-        topology: runTopo, stores, federator, tap: { packets, produced: logged }, gateway: { accepted: acceptedOwned, produced: logged },
-        windowS: o.windowS, allowedLatenessS: o.allowedLatenessS, segments: segRows,
-      });
-      // The gateway-vs-bus check compares the log with itself here; the acknowledged side is the simulator's.
-      checks.push(...result.checks.filter((c) => c.name !== 'gateway produced what the bus acknowledged'));
-    } finally {
-      await federator.close();
-    }
+    const federator = await rt.federator({ stores, limits: { maxRows: 2_000_000, maxCloudRows: 2_000_000, timeoutMs: 60_000 } });
+    const result = await runChecks({
+      topology: runTopo, stores, federator, tap: { packets, produced: logged }, gateway: { accepted: acceptedOwned, produced: logged },
+      windowS: o.windowS, allowedLatenessS: o.allowedLatenessS, segments: segRows,
+    });
+    // The gateway-vs-bus check compares the log with itself here; the acknowledged side is the simulator's.
+    checks.push(...result.checks.filter((c) => c.name !== 'gateway produced what the bus acknowledged'));
     // Every batch got a final answer (none given up), so every packet sent was rejected as
     // bad, or acknowledged (accepted, or a duplicate of a copy that landed); what landed is
     // in the log, and the checks below compare the stores with the log.
@@ -203,8 +199,7 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     process.off('SIGTERM', onSignal);
     await segments?.stop(5_000);
     await gateways?.stop(5_000);
-    await bus.close();
-    await Promise.all(stores.map((s) => s.close()));
+    await rt.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
