@@ -33,6 +33,11 @@ export interface PipelineOptions {
   stateDir?: string;
   /** Wall-clock seconds of simulated traffic (default 60). */
   durationS?: number;
+  /**
+   * Stop after this many fleet ticks (each `intervalS` of event time) instead of after
+   * `durationS`: the same traffic whatever the machine's speed or load (tests; `--ticks`).
+   */
+  ticks?: number;
   /** Fleet size (default 2 000: a short run then covers several 60-s windows; see docs/demo.md). */
   vehicles?: number;
   seed?: number;
@@ -148,7 +153,7 @@ export interface PipelineSummary {
   ok: boolean;
   mode: 'embedded' | 'local';
   steps: Step[];
-  params: { vehicles: number; durationS: number; seed: number; intervalS: number; windowS: number; allowedLatenessS: number; topology: string };
+  params: { vehicles: number; durationS: number | undefined; ticks: number | undefined; seed: number; intervalS: number; windowS: number; allowedLatenessS: number; topology: string };
   wallS: number;
   eventSpan: { fromMs: number; toMs: number };
   fleet: Record<string, unknown>;
@@ -180,6 +185,8 @@ function checkOptions(o: PipelineOptions): void {
   };
   if (o.mode !== undefined && o.mode !== 'embedded' && o.mode !== 'local') throw new RangeError("options.mode must be 'embedded' or 'local'");
   pos(o.durationS, 'durationS');
+  posInt(o.ticks, 'ticks');
+  if (o.ticks !== undefined && o.durationS !== undefined) throw new RangeError('options.ticks and options.durationS both given: the run stops after one of them');
   posInt(o.vehicles, 'vehicles');
   pos(o.intervalS, 'intervalS');
   posInt(o.windowS, 'windowS');
@@ -199,6 +206,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
   checkOptions(opts);
   const t0 = Date.now();
   const mode = opts.mode ?? 'embedded';
+  const ticks = opts.ticks;
   const durationS = opts.durationS ?? 60;
   const vehicles = opts.vehicles ?? 2_000;
   const seed = opts.seed ?? 1;
@@ -359,7 +367,9 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
     cleanups.unshift(async () => probe.stop());
     const ingestStart = Date.now();
     let nextProgress = ingestStart + progressEvery;
-    while (Date.now() - ingestStart < durationS * 1000) {
+    // (the run's end: a tick count, or the wall clock)
+    const ingesting = ticks !== undefined ? () => fleet.stats.ticks < ticks : () => Date.now() - ingestStart < durationS * 1000;
+    while (ingesting()) {
       const packets = fleet.tick();
       const inflight = new Set<Promise<void>>();
       for (let i = 0; i < packets.length; i += requestSize) {
@@ -381,7 +391,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
         const segs = await progress('ingest');
         // Back-pressure: the in-memory bus holds what the processors have not committed yet.
         let lag = segs.reduce((s, x) => s + x.lag, 0);
-        while (processors.size > 0 && lag > maxLag && Date.now() - ingestStart < durationS * 1000) {
+        while (processors.size > 0 && lag > maxLag && (ticks !== undefined || ingesting())) {
           await sleep(100);
           lag = 0;
           for (const seg of topology.segments) lag += await lagOf(seg.id);
@@ -438,7 +448,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
       ok: false,
       mode,
       steps,
-      params: { vehicles, durationS, seed, intervalS, windowS, allowedLatenessS, topology: topologyFile },
+      params: { vehicles, durationS: ticks === undefined ? durationS : undefined, ticks, seed, intervalS, windowS, allowedLatenessS, topology: topologyFile },
       wallS: 0,
       eventSpan: { fromMs, toMs },
       fleet: { ...fleet.stats },

@@ -19,7 +19,7 @@ function table(columns: string[], rows: Record<string, unknown>[]): string[] {
 
 export function formatSummary(s: PipelineSummary): string {
   const out: string[] = [];
-  out.push('', `== iov demo summary (${s.mode}) — ${s.params.vehicles} vehicles, ${s.params.durationS} s, seed ${s.params.seed}, ${s.wallS.toFixed(1)} s wall`);
+  out.push('', `== iov demo summary (${s.mode}) — ${s.params.vehicles} vehicles, ${s.params.ticks === undefined ? `${s.params.durationS} s` : `${s.params.ticks} ticks`}, seed ${s.params.seed}, ${s.wallS.toFixed(1)} s wall`);
   out.push('', 'Steps:');
   for (const st of s.steps) out.push(`  ${st.status === 'ok' ? 'ok  ' : st.status.toUpperCase().padEnd(4)} ${st.name}: ${st.detail}`);
   out.push('', `Event time ${iso(s.eventSpan.fromMs)} → ${iso(s.eventSpan.toMs)} UTC (${((s.eventSpan.toMs - s.eventSpan.fromMs) / 60_000).toFixed(1)} min, ${s.params.windowS}-s windows)`);

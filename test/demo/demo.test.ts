@@ -24,14 +24,18 @@ const check = (s: PipelineSummary, name: string) => {
 };
 
 describe('iov demo (embedded)', () => {
-  it('runs 15 s through every step, passes every check and exits 0', async () => {
-    // 10-s windows: even on a loaded machine the run's event time spans several of them.
-    const r = await runCli(['demo', '--duration', '15', '--window', '10', '--json']);
+  it('runs through every step, passes every check and exits 0', async () => {
+    // 12 ticks of 5 s over 10-s windows: the run's event time spans six of them whatever the
+    // box's load (a wall-clock --duration got fewer ticks on a loaded box).
+    const r = await runCli(['demo', '--ticks', '12', '--window', '10', '--json']);
     expect(r.stderr).not.toMatch(/iov: /);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout) as PipelineSummary;
     expect(s.ok).toBe(true);
     expect(s.mode).toBe('embedded');
+    expect(s.params.ticks).toBe(12);
+    expect(s.params.durationS).toBeUndefined();
+    expect(s.fleet.ticks).toBe(12);
     expect(s.steps.map((x) => [x.name, x.status])).toEqual([
       ['topology', 'ok'], ['cabin plan', 'ok'], ['infrastructure', 'ok'], ['gateway', 'ok'], ['segment processors', 'ok'],
       ['ingest', 'ok'], ['drain', 'ok'], ['federation', 'ok'],
@@ -53,7 +57,7 @@ describe('iov demo (embedded)', () => {
     expect(s.oracle!.owned).toBe(g.accepted);
     expect(s.segments.reduce((a, x) => a + x.flowPackets, 0)).toBe(s.oracle!.onTime);
     // Several windows, so the watermark (not only the final drain) closed some.
-    expect(s.eventSpan.toMs - s.eventSpan.fromMs).toBeGreaterThanOrEqual(3 * 10_000);
+    expect(s.eventSpan.toMs - s.eventSpan.fromMs).toBe(12 * 5_000);
     expect(s.checks.length).toBeGreaterThanOrEqual(6);
     for (const c of s.checks) expect(c, c.detail).toMatchObject({ ok: true });
     // Three federated queries with results, and the replica plan.
@@ -74,7 +78,7 @@ describe('iov demo (embedded)', () => {
   }, 120_000);
 
   it('fails the no-double-count check when a crossing copy is also counted by the old segment', async () => {
-    const s = await runPipeline({ durationS: 3, vehicles: 300, maxWorkersPerSegment: 0, faults: { doubleCount: true } });
+    const s = await runPipeline({ ticks: 12, vehicles: 300, maxWorkersPerSegment: 0, faults: { doubleCount: true } });
     expect(s.faultsFired).toEqual(['doubleCount']);
     expect(s.ok).toBe(false);
     const c = check(s, 'no double count: packets stored');
@@ -87,7 +91,7 @@ describe('iov demo (embedded)', () => {
   }, 60_000);
 
   it('fails the flow and oracle checks when one traffic_flow row is lost', async () => {
-    const s = await runPipeline({ durationS: 3, vehicles: 300, maxWorkersPerSegment: 0, faults: { dropFlowRow: true } });
+    const s = await runPipeline({ ticks: 12, vehicles: 300, maxWorkersPerSegment: 0, faults: { dropFlowRow: true } });
     expect(s.faultsFired).toEqual(['dropFlowRow']);
     expect(s.ok).toBe(false);
     expect(check(s, 'no double count: packets stored').ok).toBe(true);
@@ -100,6 +104,8 @@ describe('iov demo (embedded)', () => {
 
   it('fails fast on bad options', async () => {
     await expect(runPipeline({ durationS: -1 })).rejects.toThrow('options.durationS must be a positive number');
+    await expect(runPipeline({ ticks: 0 })).rejects.toThrow('options.ticks must be a positive integer');
+    await expect(runPipeline({ ticks: 2, durationS: 2 })).rejects.toThrow('options.ticks and options.durationS both given: the run stops after one of them');
     await expect(runPipeline({ vehicles: 1.5 })).rejects.toThrow('options.vehicles must be a positive integer');
     await expect(runPipeline({ mode: 'cloud' as 'local' })).rejects.toThrow("options.mode must be 'embedded' or 'local'");
   });

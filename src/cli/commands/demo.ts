@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('run the whole pipeline on a simulated fleet (embedded: no servers needed) and check the results')
     .option('--duration <s>', 'seconds of simulated traffic (wall clock)', '60')
+    .option('--ticks <n>', 'stop after N fleet ticks (every vehicle reports once per tick) instead of after --duration: the same traffic on any machine')
     .option('--vehicles <n>', 'fleet size (event time runs as fast as the pipeline goes: fewer vehicles, more windows)', '2000')
     .option('--seed <n>', 'simulator seed', '1')
     .option('--local', 'use the local servers started by `iov infra up` instead of the embedded ones')
@@ -37,6 +38,7 @@ export function register(program: Command): void {
       if (o.mqtt && (o.processes !== undefined || o.gateways !== undefined || o.chaos)) throw Object.assign(new Error('--mqtt feeds the in-process gateway: not with --processes, --gateways or --chaos'), { code: 'BAD_OPTION' });
       if (o.processes !== undefined || o.gateways !== undefined || o.chaos) {
         if (!o.local) throw Object.assign(new Error('--processes, --gateways and --chaos run separate processes on the local servers: add --local'), { code: 'BAD_OPTION' });
+        if (o.ticks !== undefined) throw Object.assign(new Error('--ticks paces the in-process demo: not with --processes, --gateways or --chaos (they run for --duration)'), { code: 'BAD_OPTION' });
         const { runChaosDemo, formatChaosSummary } = await import('../../chaos/index.ts');
         const { DEFAULT_TOPOLOGY } = await import('../../embedded/index.ts');
         const summary = await runChaosDemo({
@@ -59,7 +61,7 @@ export function register(program: Command): void {
       const summary = await runPipeline({
         mode: o.local ? 'local' : 'embedded',
         ...(o.mqtt ? { mqtt: true } : {}),
-        durationS: int('duration', o.duration),
+        ...(o.ticks === undefined ? { durationS: int('duration', o.duration) } : { ticks: int('ticks', o.ticks) }),
         vehicles: int('vehicles', o.vehicles),
         seed: Number(o.seed),
         windowS: int('window', o.window),
