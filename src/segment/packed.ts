@@ -100,6 +100,39 @@ export function dropHead(b: PackedBatch, from: number): PackedBatch {
   };
 }
 
+/** The messages at indices `keep` (ascending) of a packed batch, copied into a new one. */
+export function pickMessages(b: PackedBatch, keep: readonly number[]): PackedBatch {
+  const n = keep.length;
+  let bytes = 0;
+  let keyBytes = 0;
+  const span = (ends: Uint32Array, i: number) => [i === 0 ? 0 : ends[i - 1]!, ends[i]!] as const;
+  for (const i of keep) {
+    const [s, e] = span(b.ends, i);
+    const [ks, ke] = span(b.keyEnds, i);
+    bytes += e - s;
+    keyBytes += ke - ks;
+  }
+  const out: PackedBatch = {
+    data: new Uint8Array(bytes), ends: new Uint32Array(n), offsets: new Float64Array(n),
+    keys: new Uint8Array(keyBytes), keyEnds: new Uint32Array(n), keyNull: new Uint8Array(n), highWatermark: b.highWatermark,
+  };
+  let p = 0;
+  let k = 0;
+  keep.forEach((i, j) => {
+    const [s, e] = span(b.ends, i);
+    const [ks, ke] = span(b.keyEnds, i);
+    out.data.set(b.data.subarray(s, e), p);
+    out.keys.set(b.keys.subarray(ks, ke), k);
+    p += e - s;
+    k += ke - ks;
+    out.ends[j] = p;
+    out.keyEnds[j] = k;
+    out.offsets[j] = b.offsets[i]!;
+    out.keyNull[j] = b.keyNull[i]!;
+  });
+  return out;
+}
+
 /** Fresh copies of the value buffers, for a pool task (they are transferred to the thread). */
 export function taskBuffers(b: PackedBatch): { data: Uint8Array; ends: Uint32Array; offsets: Float64Array } {
   return { data: b.data.slice(), ends: b.ends.slice(), offsets: b.offsets.slice() };

@@ -2,7 +2,7 @@
 // processed head and reading a message back give exactly the messages that went in.
 import { describe, expect, it } from 'vitest';
 import type { BusMessage } from '../../src/bus/index.ts';
-import { concatPacked, dropHead, firstAtOrAfter, keyAt, packBatch, taskBuffers, valueAt } from '../../src/segment/packed.ts';
+import { concatPacked, dropHead, firstAtOrAfter, keyAt, packBatch, pickMessages, taskBuffers, valueAt } from '../../src/segment/packed.ts';
 
 const msg = (offset: number, key: string | null, value: string): BusMessage =>
   ({ topic: 't', partition: 0, offset: String(offset), key, value: Buffer.from(value), timestamp: 0, headers: {} });
@@ -26,6 +26,15 @@ describe('packed Kafka batches', () => {
       expect(Array.from(t.ends)).toEqual(Array.from(d.ends));
       expect(Buffer.from(t.data).toString()).toBe(all.slice(k).map((m) => m.value.toString()).join(''));
     }
+  });
+
+  it('picks any subset of messages (a re-delivered range inside a step) with their keys and values', () => {
+    const p = dropHead(concatPacked([packBatch(a, '14'), packBatch(b, '16')]), 1);
+    const keep = [0, 2, 3];
+    const got = pickMessages(p, keep);
+    expect(read(got)).toEqual(keep.map((i) => all[i + 1]!).map((m) => [Number(m.offset), m.key, m.value.toString()]));
+    expect(got.highWatermark).toBe('16');
+    expect(read(pickMessages(p, []))).toEqual([]);
   });
 
   it('finds the first message at or after an offset (gaps included)', () => {
