@@ -198,8 +198,9 @@ describe('the hybrid with its LNS phase', () => {
   it('with a close bound: HiGHS first, then the LNS from its answer for the last 30 %', async () => {
     const g = typeD(8, 200, 9);
     const h = solveFast(g, { maxIterations: 200, seed: 1 });
-    // (lnsMinGap 1: every gap counts as close, so the LNS runs only after HiGHS)
-    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 1, lagrangianBB: false, heuristicMaxIterations: 200 });
+    // (lnsMinGap 1: every gap counts as close, so the LNS runs only after HiGHS; its tail
+    // effort-bounded: HiGHS's wall-clock phase overran into the tail's time on a loaded box)
+    const r = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 1, lagrangianBB: false, heuristicMaxIterations: 200, lnsTailMoves: 10 });
     expect(r.milpPhase).toBe('main');
     expect(isFeasible(g, r.assignment!)).toBe(true);
     expect(assignmentCost(g, r.assignment!)).toBe(r.cost);
@@ -207,15 +208,16 @@ describe('the hybrid with its LNS phase', () => {
     expect(r.lowerBound).toBeLessThanOrEqual(r.cost);
     // HiGHS does not prove such an instance in 2 s: the tail ran
     expect(r.provenOptimal).toBe(false);
-    expect(r.lns?.moves).toBeGreaterThan(0);
+    expect(r.lns?.moves).toBe(10);
     const off = await solveFastHybrid(g, { timeLimitMs: 3500, seed: 1, lnsMinGap: 1, lagrangianBB: false, lnsTailShare: 0 });
     expect(off.lns).toBeUndefined();
   });
 
-  it('rejects a bad lnsShare or lnsTailShare with a stable code', async () => {
+  it('rejects a bad lnsShare, lnsTailShare or lnsTailMoves with a stable code', async () => {
     const g = randomIntGap(3, 6, 1, 1.2);
     await expect(solveFastHybrid(g, { timeLimitMs: 100, lnsShare: 1.5 })).rejects.toMatchObject({ code: 'CABIN_BAD_OPTION' });
     await expect(solveFastHybrid(g, { timeLimitMs: 100, lnsTailShare: 1 })).rejects.toMatchObject({ code: 'CABIN_BAD_OPTION' });
+    await expect(solveFastHybrid(g, { timeLimitMs: 100, lnsTailMoves: 0 })).rejects.toMatchObject({ code: 'CABIN_BAD_OPTION' });
   });
 });
 

@@ -66,6 +66,10 @@ export interface HybridOptions {
   /** where the LNS applies but its phase did not run (a close bound), the share of the time
    *  after the heuristic it gets after HiGHS, from HiGHS's answer (default 0.3; 0 = off) */
   lnsTailShare?: number;
+  /** effort mode for that LNS tail (LnsOptions.maxMoves): it makes this many moves from
+   *  HiGHS's answer whatever time HiGHS left it (tests: HiGHS's wall-clock phase overran into
+   *  the tail's time on a loaded machine and the tail never ran) */
+  lnsTailMoves?: number;
   /** effort mode for the one-thread heuristic phase (FastOptions.maxIterations): it stops
    *  after this many iterations, not at its share of the budget, so its answer depends only
    *  on the seed (tests). The later phases still get the rest of the budget after the
@@ -144,6 +148,8 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
   if (opts.heuristicShare !== undefined && !(opts.heuristicShare > 0 && opts.heuristicShare <= 1))
     throw badOption('options.heuristicShare must be in (0, 1]');
   if (opts.lbbShare !== undefined && !(opts.lbbShare > 0 && opts.lbbShare <= 1)) throw badOption('options.lbbShare must be in (0, 1]');
+  if (opts.lnsTailMoves !== undefined && !(Number.isInteger(opts.lnsTailMoves) && opts.lnsTailMoves > 0))
+    throw badOption('options.lnsTailMoves must be a positive integer');
   if (opts.lbbMaxNodes !== undefined && !(Number.isInteger(opts.lbbMaxNodes) && opts.lbbMaxNodes >= 0))
     throw badOption('options.lbbMaxNodes must be an integer ≥ 0');
   const seed = opts.seed ?? 1;
@@ -237,10 +243,15 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     strict: opts.strict ?? budget <= 3000,
   });
   const r2 = afterMilp(h, ex, t0);
-  if (tail === 0 || r2.provenOptimal || !r2.assignment || left() < 50) return r2;
+  const tailMoves = opts.lnsTailMoves;
+  if (tail === 0 || r2.provenOptimal || !r2.assignment || (tailMoves === undefined && left() < 50)) return r2;
   // Phase 3: the LNS from the better answer (HiGHS's time to best is not known: the run's)
   const tl = Date.now();
-  const ln = lnsImprove(g, r2.assignment, { deadline: tl + left(), seed, ...(h.lambda ? { lambda: h.lambda } : {}) });
+  const ln = lnsImprove(g, r2.assignment, {
+    ...(tailMoves === undefined ? { deadline: tl + left() } : { deadline: Number.MAX_SAFE_INTEGER, maxMoves: tailMoves }),
+    seed,
+    ...(h.lambda ? { lambda: h.lambda } : {}),
+  });
   return ln ? { ...withLns(r2, ln, t0, tl), timeMs: Date.now() - t0 } : r2;
 }
 
