@@ -22,10 +22,12 @@ describe(`vehicle state beyond the contract (${kind})`, () => {
 
   it('a dedup entry expires after the horizon even while the vehicle keeps sending', async () => {
     const v = randomName('veh');
-    const H = { dedupHorizonMs: 300, stateTtlMs: 60_000 };
+    // (s6 must still be inside the horizon one round trip after it was sent: a 300-ms horizon
+    // left a loaded box too little room; 2 s of sends against a 1.5-s horizon)
+    const H = { dedupHorizonMs: 1_500, stateTtlMs: 60_000 };
     expect((await observeCommitted(st, [ob(v, 1)], H))[0]!.duplicate).toBe(false);
     for (let s = 2; s <= 6; s++) {
-      await sleep(100);
+      await sleep(400);
       expect((await observeCommitted(st, [ob(v, s)], H))[0]!.duplicate).toBe(false);
     }
     // s1 is older than the horizon now; s6 is not.
