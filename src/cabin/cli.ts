@@ -1,11 +1,11 @@
 // The `iov allocate` / `iov directory` actions (the commander wiring is in src/cli/commands;
 // it imports this module lazily so `--help` stays instant).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { loadTopology, resolveStateDir, statePaths } from '../topology/index.ts';
-import { DEFAULT_DEMAND, instanceFromTopology, loadDemand } from './demand.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveStateDir, statePaths } from '../topology/index.ts';
+import { readPlanningInputs } from './inputs.ts';
 import {
-  centresFromDirectory, centresFromFolder, findCentre, listCentres, loadDirectory,
+  findCentre, listCentres, loadDirectory,
   registerFolder, saveDirectory, withdrawCentre,
 } from './directory.ts';
 import { CabinError, badOption } from './errors.ts';
@@ -14,7 +14,7 @@ import { generateInstance, LARGE_SIZES, TABLE4_SIZES } from './lab/index.ts';
 import { planFromResult, writePlan } from './plan.ts';
 import { allocate, SOLVERS } from './solve.ts';
 import { findSolver } from './solvers.ts';
-import { diffPlans, formatPlanDiff } from './plan-diff.ts';
+import { diffPlans, formatPlanDiff, moveCosts, runningPlacement } from './plan-diff.ts';
 import { readPlan, readPlanIfAny } from '../topology/index.ts';
 import { k8sManifests } from './k8s.ts';
 import { stopExactThread } from './exact-thread.ts';
@@ -40,18 +40,7 @@ export interface AllocateCliOptions {
   stateDir?: string;
 }
 
-/** What `iov allocate` plans when given no input: the demo's topology. */
-export const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
-
-/**
- * The one default demand file of a topology: `demand.<topology name>.yaml` in the `cabin`
- * folder beside the topology's folder (infra/topology/shanghai.yaml →
- * infra/cabin/demand.shanghai.yaml), the file the demo reads; null if there is none.
- */
-export function defaultDemandFile(topologyFile: string, topologyName: string): string | null {
-  const f = resolve(dirname(topologyFile), '..', 'cabin', `demand.${topologyName}.yaml`);
-  return existsSync(f) ? f : null;
-}
+export { DEFAULT_TOPOLOGY, defaultDemandFile } from './inputs.ts';
 
 export interface ParsedAllocateOptions {
   mode: 'topology' | 'gap' | 'instance' | 'generate';
@@ -146,23 +135,19 @@ async function allocateCommand(o: AllocateCliOptions): Promise<void> {
 
 /** The allocation instance of a topology: its demand file (one default) and the centres. */
 function topologyInstance(o: AllocateCliOptions): AllocationInstance {
-  const topologyFile = o.topology ?? DEFAULT_TOPOLOGY;
-  const topo = loadTopology(topologyFile);
-  const demandFile = o.demand ?? defaultDemandFile(topologyFile, topo.name);
-  if (!demandFile) process.stderr.write(`note: no demand file for ${topo.name}; using the built-in demand (docs/cabin.md §7)\n`);
-  const demand = demandFile ? loadDemand(demandFile) : DEFAULT_DEMAND;
-  return instanceFromTopology(topo, demand, resolveCentres({ ...o, topology: topologyFile }));
+  return readPlanningInputs(o).instance;
 }
 
 /** `iov plan`: the allocator's plan for the current inputs against the plan file (not written). */
 export async function runPlan(o: AllocateCliOptions): Promise<void> {
   try {
     const p = parseAllocateOptions({ ...o, gap: undefined, instance: undefined, generate: undefined } as AllocateCliOptions);
-    const inst = topologyInstance(o);
+    const current = readPlanIfAny(p.out);
+    // Moves off the running plan pay the migration term (docs/cabin.md §2.2).
+    const inst = { ...topologyInstance(o), ...(current ? { running: runningPlacement(current) } : {}) };
     const r = await allocate(inst, { solver: p.solver, seed: p.seed, ...(p.timeLimitMs !== undefined ? { timeLimitMs: p.timeLimitMs } : {}) });
     if (r.allocations.length === 0) throw new CabinError('CABIN_INFEASIBLE', `no allocation (${r.status}):\n  ${r.explanation.join('\n  ')}`, r.explanation);
-    const current = readPlanIfAny(p.out);
-    const diff = diffPlans(current, planFromResult(inst, r), new Set(inst.centres.map((c) => c.id)));
+    const diff = diffPlans(current, planFromResult(inst, r), new Set(inst.centres.map((c) => c.id)), moveCosts(r));
     if (o.json) write(`${JSON.stringify({ plan: p.out, ...diff }, null, 2)}\n`);
     else write(`${current ? `running plan ${p.out}` : `no plan at ${p.out}`}; desired: ${r.solver} solver, ${r.status}\n${formatPlanDiff(diff)}`);
   } finally {
@@ -177,22 +162,6 @@ export function runApply(o: { emit?: string; plan?: string; out?: string; stateD
   const yaml = k8sManifests(readPlan(file));
   if (o.out) writeFileSync(o.out, yaml);
   else write(yaml);
-}
-
-function resolveCentres(o: AllocateCliOptions): ReturnType<typeof centresFromFolder> {
-  if (o.centres) return centresFromFolder(o.centres);
-  const store = o.store ?? statePaths(resolveStateDir(o.stateDir)).directory;
-  if (o.store || existsSync(store)) {
-    const c = centresFromDirectory(loadDirectory(store));
-    if (c.length || o.store) return c;
-  }
-  // No store yet: the example centres shipped with the repo.
-  const fallback = resolve(dirname(o.topology ?? '.'), '..', 'cabin', 'centres');
-  if (existsSync(fallback)) {
-    process.stderr.write(`note: no directory store at ${store}; using the centres in ${fallback}\n`);
-    return centresFromFolder(fallback);
-  }
-  throw new CabinError('CABIN_NO_CENTRES', `no centres: run 'iov directory register <dir>' or pass --centres <dir>`);
 }
 
 async function runGap(file: string, p: ParsedAllocateOptions, json: boolean): Promise<void> {

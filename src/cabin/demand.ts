@@ -16,7 +16,8 @@ import { cellToLatLng } from 'h3-js';
 import { parse as parseYaml } from 'yaml';
 import type { Topology } from '../topology/index.ts';
 import { CabinError } from './errors.ts';
-import type { AllocationInstance, CentreParams, LatencyModel } from './types.ts';
+import { DEFAULT_MIGRATION } from './migration.ts';
+import type { AllocationInstance, CentreParams, LatencyModel, MigrationCost } from './types.ts';
 
 export interface SegmentDemand { id: string; packetsPerS: number; packetBytes: number; lat?: number; lng?: number }
 export interface Demand {
@@ -26,6 +27,8 @@ export interface Demand {
   latency: LatencyModel;
   defaults: { packetsPerS: number; packetBytes: number };
   segments: SegmentDemand[];
+  /** the migration term's parameters (docs/cabin.md §2.2; default DEFAULT_MIGRATION) */
+  migration?: MigrationCost;
 }
 
 export const DEFAULT_DEMAND: Demand = {
@@ -63,6 +66,16 @@ export function parseDemand(doc: unknown, file = 'demand'): Demand {
     },
     segments: [],
   };
+  if (d.migration !== undefined) {
+    const mig = d.migration as Record<string, unknown>;
+    const nonneg = (v: unknown, field: string, dflt: number): number => {
+      if (v === undefined) return dflt;
+      if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) bad(file, field, `must be a number ≥ 0, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    if (typeof mig !== 'object' || mig === null || Array.isArray(mig)) bad(file, 'migration', 'must be an object');
+    out.migration = { fixedCost: nonneg(mig.fixedCost, 'migration.fixedCost', DEFAULT_MIGRATION.fixedCost), stateWindows: nonneg(mig.stateWindows, 'migration.stateWindows', DEFAULT_MIGRATION.stateWindows) };
+  }
   const segs = d.segments ?? [];
   if (!Array.isArray(segs)) bad(file, 'segments', 'must be a list');
   segs.forEach((s: unknown, k: number) => {
@@ -119,6 +132,6 @@ export function instanceFromTopology(topology: Pick<Topology, 'name' | 'segments
   });
   return {
     name: topology.name, deadlineS: demand.deadlineS, rentalHours: demand.rentalHours, windowS: demand.windowS,
-    latency: demand.latency, centres, blocks,
+    latency: demand.latency, centres, blocks, ...(demand.migration ? { migration: demand.migration } : {}),
   };
 }

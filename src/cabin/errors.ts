@@ -15,6 +15,7 @@ const errors = defineErrors('CabinError', {
   CABIN_INFEASIBLE: { status: 422, retriable: false, message: '%s' },
   CABIN_SOLVER_FAILED: { status: 500, retriable: false, message: '%s' },
   CABIN_DATA_NOT_FOUND: { status: 404, retriable: false, message: '%s' },
+  CABIN_APPLY_FAILED: { status: 500, retriable: true, message: '%s' },
 });
 
 export const CABIN_ERRORS = errors.catalogue;

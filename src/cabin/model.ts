@@ -11,6 +11,7 @@
 // w_ij = n^min, b_i = R_i (K = windows per rental period).
 import { CabinError } from './errors.ts';
 import { makeGap, type Gap } from './gap.ts';
+import { migrationCost } from './migration.ts';
 import type { AllocationInstance, BlockAllocation, CentreParams } from './types.ts';
 
 export type PairReason = 'ok' | 'latency' | 'vms' | 'maxReplicas';
@@ -89,7 +90,7 @@ export function toGap(inst: AllocationInstance): Reduction {
       const p = pairInfo(inst, i, j);
       pairs[i * n + j] = p;
       if (p.reason === 'ok') {
-        cost[i * n + j] = p.transferCost + p.rentalCost;
+        cost[i * n + j] = p.transferCost + p.rentalCost + migrationCost(inst, i, j);
         weight[i * n + j] = p.n;
       } else {
         cost[i * n + j] = 0;
@@ -105,10 +106,11 @@ export function allocationsFrom(inst: AllocationInstance, red: Reduction, a: Arr
   return inst.blocks.map((b, j) => {
     const i = a[j]!;
     const p = red.pairs[i * n + j]!;
+    const move = inst.running ? { migrationCost: migrationCost(inst, i, j) } : {};
     return {
       block: b.id, centre: inst.centres[i]!.id, replicas: p.n,
       expectedLatencyMs: Math.round(p.timeS * 1e6) / 1e3,
-      transferCost: p.transferCost, rentalCost: p.rentalCost, cost: p.transferCost + p.rentalCost,
+      transferCost: p.transferCost, rentalCost: p.rentalCost, ...move, cost: p.transferCost + p.rentalCost + (move.migrationCost ?? 0),
     };
   });
 }
@@ -170,6 +172,7 @@ export function validateInstance(inst: AllocationInstance): void {
   pos(inst.rentalHours, 'rentalHours');
   pos(inst.windowS, 'windowS');
   if (!(inst.latency.baseMs >= 0) || !(inst.latency.msPerKm >= 0)) fail('latency.baseMs and latency.msPerKm must be ≥ 0');
+  if (inst.migration && !(inst.migration.fixedCost >= 0 && inst.migration.stateWindows >= 0)) fail('migration.fixedCost and migration.stateWindows must be ≥ 0');
   const ids = new Set<string>();
   inst.centres.forEach((c, i) => {
     const w = `centres[${i}] (${c.id})`;

@@ -24,8 +24,9 @@ export interface PlanDiff {
 const pick = (s: SegmentPlan): NonNullable<PlanChange['before']> => ({ centre: s.centre, replicas: s.replicas, cost: s.cost, expectedLatencyMs: s.expectedLatencyMs });
 
 /** `offered`: the centres the allocator could use now (a plan's centre missing from it was
- *  withdrawn or is down). */
-export function diffPlans(current: ReplicaPlan | undefined, desired: ReplicaPlan, offered: ReadonlySet<string>): PlanDiff {
+ *  withdrawn or is down); `moveCost`: the one-off migration term of each moved segment
+ *  (docs/cabin.md §2.2), named in the reason. */
+export function diffPlans(current: ReplicaPlan | undefined, desired: ReplicaPlan, offered: ReadonlySet<string>, moveCost: Readonly<Record<string, number>> = {}): PlanDiff {
   const changes: PlanChange[] = [];
   const now = new Map((current?.segments ?? []).map((s) => [s.segment, s]));
   for (const d of desired.segments) {
@@ -37,7 +38,7 @@ export function diffPlans(current: ReplicaPlan | undefined, desired: ReplicaPlan
     const delta = d.cost - c.cost;
     const why = gone ? `centre ${c.centre} is no longer offered (withdrawn, down or silent)`
       : action === 'keep' ? 'unchanged'
-      : delta < 0 ? `cheaper by ${(-delta).toFixed(2)}`
+      : delta < 0 ? `cheaper by ${(-delta).toFixed(2)}${action === 'move' && moveCost[d.segment] ? `, more than the one-off move (${moveCost[d.segment]!.toFixed(2)})` : ''}`
       : `the old placement no longer fits the inputs (demand, deadline or capacity changed); ${delta > 0 ? `dearer by ${delta.toFixed(2)}` : 'same cost'}`;
     changes.push({ segment: d.segment, action, before: pick(c), after: pick(d), why });
   }
@@ -55,4 +56,14 @@ export function formatPlanDiff(d: PlanDiff): string {
   const n = d.counts;
   lines.push(`Plan: ${n.add} to add, ${n.move} to move, ${n.scale} to rescale, ${n.remove} to remove, ${n.keep} unchanged. Cost ${d.costBefore === null ? '—' : d.costBefore.toFixed(2)} → ${d.costAfter.toFixed(2)}.`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Segment → centre of a plan: the `running` placement the migration term is counted against. */
+export function runningPlacement(plan: ReplicaPlan): Record<string, string> {
+  return Object.fromEntries(plan.segments.map((s) => [s.segment, s.centre]));
+}
+
+/** The migration term of each segment an allocation moves. */
+export function moveCosts(r: { allocations: readonly { block: string; migrationCost?: number }[] }): Record<string, number> {
+  return Object.fromEntries(r.allocations.filter((a) => a.migrationCost).map((a) => [a.block, a.migrationCost!]));
 }

@@ -53,6 +53,18 @@ export interface AllocationInstance {
   blocks: BlockParams[];
   /** optional F_ij in km, [centre][block]; great-circle distance when absent */
   distanceKm?: number[][];
+  /** What runs now, block id → centre id: placing a block elsewhere pays `migration` (docs/cabin.md §2.2). */
+  running?: Record<string, string>;
+  /** The migration term's parameters (default DEFAULT_MIGRATION). */
+  migration?: MigrationCost;
+}
+
+/** A one-off cost per segment moved: fixedCost + U_i · stateWindows · S_j / 1024 (docs/cabin.md §2.2). */
+export interface MigrationCost {
+  /** $ per segment moved: starting its processes, the consumer group's hand-over */
+  fixedCost: number;
+  /** windows of the segment's data the new centre re-reads (the open windows) */
+  stateWindows: number;
 }
 
 /** The product's solvers (exact, fast) and the laboratory's (src/cabin/lab: ga, hybrid, tabu). */
@@ -69,6 +81,9 @@ export interface BlockAllocation {
   expectedLatencyMs: number;
   transferCost: number;
   rentalCost: number;
+  /** the one-off migration term when the block moves off the running plan's centre (docs/cabin.md §2.2) */
+  migrationCost?: number;
+  /** transfer + rental (+ migration): the objective's share of this block */
   cost: number;
 }
 

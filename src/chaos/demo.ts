@@ -14,13 +14,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GROUP_TIMINGS } from '../bus/index.ts';
-import { runChecks, type Check } from '../embedded/index.ts';
+import type { Check } from '../embedded/index.ts';
 import { createSupervisor, READY_LINES, type Supervisor } from '../local/index.ts';
 import { openRuntime } from '../runtime/index.ts';
 import { runSimulation, type SimulationReport } from '../sim/index.ts';
-import { loadTopology, readLocalState, segmentGroup, segmentTopic, stateFile } from '../topology/index.ts';
+import { loadTopology, readLocalState, stateFile } from '../topology/index.ts';
 import { planChaos, runChaos, type ChaosEvent } from './driver.ts';
-import { endOffsets, firstCopies, readLog, seekGroup, type LogCopy, type Offsets } from './log.ts';
+import { checkAgainstOracle, cleanStart } from './oracle.ts';
 import { allRunning, collectLines, drainUntilCommitted, freePort, lastChange, runTopology } from './run.ts';
 
 export interface ChaosDemoOptions {
@@ -76,7 +76,6 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
   const rt = await openRuntime({ topology: topologyFile, ...(o.stateDir ? { stateDir: o.stateDir } : {}), clientId: `iov-chaos-${run}` });
   const runTopo = rt.topology;
   const bus = rt.bus();
-  const stores = await rt.stores();
   const apiKey = `chaos-${run}`;
   const common = ['--topology', topologyFile, ...(o.stateDir ? ['--state-dir', o.stateDir] : [])];
   const env = { IOV_API_KEYS: `chaos:${apiKey}`, IOV_LOG_LEVEL: process.env.IOV_LOG_LEVEL ?? 'warn' };
@@ -95,12 +94,8 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
   process.once('SIGTERM', onSignal);
   try {
     // ---- a clean start on these servers -------------------------------------------------
-    const topics = runTopo.segments.map((s) => segmentTopic(s.id));
-    await rt.ensureTopics();
-    const start = new Map<string, Offsets>();
-    for (const t of topics) start.set(t, await endOffsets(bus, t));
-    await Promise.all(runTopo.segments.map((s) => seekGroup(bus, segmentGroup(s.id), segmentTopic(s.id), start.get(segmentTopic(s.id))!)));
-    for (const s of stores) await s.migrate();
+    const start = await cleanStart(rt);
+    const topics = [...start.keys()];
     event(`${stamp()} run ${run}: segments ${runTopo.segments.map((x) => x.id).join(', ')}, databases *_${database}, vehicles v${run}-*, groups start at the topics' ends (${topics.map((t) => `${t} ${[...start.get(t)!.values()].join('/')}`).join(', ')})`);
 
     // ---- processes ----------------------------------------------------------------------
@@ -150,45 +145,7 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     const restarts = Object.fromEntries([...segments.members(), ...gateways.members()].map((m) => [m.name, m.restarts]));
 
     // ---- checks against the batch oracle ------------------------------------------------
-    const copies: LogCopy[] = [];
-    let logged = 0;
-    for (const t of topics) {
-      const end = await endOffsets(bus, t);
-      const part = await readLog(bus, t, start.get(t)!, end, `iov-chaos-read-${run}-${t}`);
-      logged += part.length;
-      copies.push(...part);
-    }
-    const packets = firstCopies(copies);
-    const owned = (c: LogCopy) => !c.crossing && c.segment === c.ownerSegment;
-    const segRows = [];
-    for (const s of runTopo.segments) {
-      const store = stores.find((x) => x.cloud === s.cloud)!;
-      const [p] = await store.query<{ n: string }>(`SELECT count() AS n FROM packets WHERE segment = '${s.id}'`);
-      const [f] = await store.query<{ n: string }>(`SELECT sum(packets) AS n FROM traffic_flow WHERE segment = '${s.id}'`);
-      segRows.push({ segment: s.id, ownedProduced: packets.filter((c) => c.segment === s.id && owned(c)).length, packetsStored: Number(p?.n ?? 0), flowPackets: Number(f?.n ?? 0) });
-    }
-    const acceptedOwned = packets.filter(owned).length;
-    const federator = await rt.federator({ stores, limits: { maxRows: 2_000_000, maxCloudRows: 2_000_000, timeoutMs: 60_000 } });
-    const result = await runChecks({
-      topology: runTopo, stores, federator, tap: { packets, produced: logged }, gateway: { accepted: acceptedOwned, produced: logged },
-      windowS: o.windowS, allowedLatenessS: o.allowedLatenessS, segments: segRows,
-    });
-    // The gateway-vs-bus check compares the log with itself here; the acknowledged side is the simulator's.
-    checks.push(...result.checks.filter((c) => c.name !== 'gateway produced what the bus acknowledged'));
-    // Every batch got a final answer (none given up), so every packet sent was rejected as
-    // bad, or acknowledged (accepted, or a duplicate of a copy that landed); what landed is
-    // in the log, and the checks below compare the stores with the log.
-    checks.unshift({
-      name: 'nothing lost: every acknowledged packet is in the log',
-      ok: sim.failedBatches === 0 && sim.accepted <= acceptedOwned,
-      detail: `${sim.accepted} packets accepted by the gateways (${sim.retriedDuplicates} more answered as duplicates on a retry whose first attempt had landed), ${acceptedOwned} distinct owned packets in the log; ${sim.failedBatches} batches never acknowledged`,
-    });
-    const dupRows: string[] = [];
-    for (const s of stores) {
-      const [r] = await s.query<{ n: string }>('SELECT count() - uniqExact(segment, vehicle_id, seq, ts_ms) AS n FROM packets');
-      if (Number(r?.n ?? 0) !== 0) dupRows.push(`${s.cloud}: ${r?.n} extra rows`);
-    }
-    checks.push({ name: 'no double count: each packet stored once', ok: dupRows.length === 0, detail: dupRows.length ? dupRows.join('; ') : `${stores.length} clouds, no (segment, vehicle, seq, ts) stored twice` });
+    checks.push(...await checkAgainstOracle({ rt, start, sim, windowS: o.windowS, allowedLatenessS: o.allowedLatenessS, readGroup: `iov-chaos-read-${run}` }));
     const ok = checks.every((c) => c.ok);
     return { ok, run, events, sim, checks, restarts, databases: `*_${database}` };
   } catch (err) {

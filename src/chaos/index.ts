@@ -4,3 +4,4 @@ export { runChaosDemo, formatChaosSummary, type ChaosDemoOptions, type ChaosDemo
 export { planChaos, runChaos, type ChaosAction, type ChaosEvent, type ChaosPlanOptions, type ChaosRun } from './driver.ts';
 export { endOffsets, firstCopies, readLog, seekGroup, type LogCopy, type Offsets } from './log.ts';
 export { allRunning, collectLines, drainUntilCommitted, freePort, lastChange, runTopology, uncommitted } from './run.ts';
+export { checkAgainstOracle, cleanStart, type OracleCheckInput } from './oracle.ts';

@@ -99,7 +99,7 @@ export async function allRunning(sups: Supervisor[], timeoutMs: number): Promise
  * summaries.
  */
 export async function drainUntilCommitted(
-  sup: Supervisor, lines: ReturnType<typeof collectLines>, bus: Bus, topo: Topology,
+  sup: Pick<Supervisor, 'members' | 'signal'>, lines: ReturnType<typeof collectLines>, bus: Bus, topo: Topology,
   o: { sessionTimeoutMs: number; timeoutMs?: number; onRound?: (line: string) => void },
 ): Promise<string[]> {
   const names = sup.members().map((m) => m.name);

@@ -65,5 +65,6 @@ function combinedHealth(all: SegmentHealth[]): SegmentHealth {
     ready: all.length > 0 && all.every((h) => h.ready),
     status: worst?.status ?? 'idle',
     stopped: all.flatMap((h) => h.stopped),
+    owned: all.flatMap((h) => h.owned),
   };
 }

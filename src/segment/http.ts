@@ -1,6 +1,7 @@
 // The segment process's small HTTP surface on --metrics-port: /metrics (Prometheus),
 // /healthz (liveness: 503 once a processor crashed) and /readyz (readiness: 503 while not
-// running or while a partition is stopped; the body names the stopped partitions and codes).
+// running or while a partition is stopped; the body names the stopped partitions and codes,
+// and the partitions this member owns with their next offsets).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { SegmentHealth } from './types.ts';

@@ -121,7 +121,8 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     },
     health() {
       const stopped = [...rt.stopped.values()];
-      return { live: rt.status !== 'crashed', ready: rt.status === 'running' && stopped.length === 0, status: rt.status, stopped };
+      const owned = [...rt.pipelines].filter(([, pl]) => pl.next !== undefined).map(([partition, pl]) => ({ segment, partition, next: pl.next! }));
+      return { live: rt.status !== 'crashed', ready: rt.status === 'running' && stopped.length === 0, status: rt.status, stopped, owned };
     },
     metrics: () => metrics.registry,
   };

@@ -144,6 +144,9 @@ export interface SegmentHealth {
   ready: boolean;
   status: SegmentStats['status'];
   stopped: StoppedPartition[];
+  /** Partitions this member owns and has recovered, with the next offset it will process
+   *  (a controller moving a segment watches the group hand them over: docs/cabin.md §8.2). */
+  owned: { segment: string; partition: number; next: number }[];
 }
 
 export interface SegmentProcessor {
