@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onStopSignal } from '../signals.ts';
 
 const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
 export const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
@@ -200,13 +201,24 @@ export function register(program: Command): void {
           historyDays: int('history-days', opts.historyDays), log,
         }));
         const intervalMs = int('interval', opts.interval) * 1000;
+        // A signal ends the loop after the tick in progress, or at once between ticks.
         let stop = false;
-        process.once('SIGINT', () => { stop = true; });
-        process.once('SIGTERM', () => { stop = true; });
+        let wake = () => {};
+        onStopSignal(() => {
+          stop = true;
+          wake();
+        });
+        if (!opts.once) process.stdout.write(`forecaster running: ${segments.map((s) => s.id).join(', ')}; model ${opts.model}, every ${intervalMs / 1000} s (Ctrl-C stops)\n`);
         while (!stop) {
           for (const [i, f] of forecasters.entries()) log(`${segments[i]!.id}: ${JSON.stringify(await f.tick())}`);
-          if (opts.once) break;
-          await new Promise((r) => setTimeout(r, intervalMs));
+          if (opts.once || stop) break;
+          await new Promise<void>((r) => {
+            const timer = setTimeout(r, intervalMs);
+            wake = () => {
+              clearTimeout(timer);
+              r();
+            };
+          });
         }
       } finally {
         await rt.close();

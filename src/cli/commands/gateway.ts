@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { badOption, stateDirOption, topologyOption } from '../options.ts';
+import { onStopSignal } from '../signals.ts';
 
 interface GatewayCliOptions {
   topology?: string;
@@ -86,13 +87,8 @@ export function register(program: Command): void {
         return abandon(err);
       }
       const running = gw;
-      // Signal handlers before the first banner: Node installs its handler only when a listener
-      // is added, so a SIGTERM sent by a supervisor that saw the banner would otherwise take the
-      // default action and kill the process without draining.
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
+      // Signal handlers before the first banner (src/cli/signals.ts).
+      onStopSignal(async (signal) => {
         logger.info({ signal }, 'gateway stopping: draining requests in flight');
         try {
           await mqttIngest?.close();
@@ -103,9 +99,7 @@ export function register(program: Command): void {
           process.exit(1);
         }
         process.exit(0);
-      };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
+      });
       logger.info({ address, kafka: kafka.brokers, redis: redis.url, segments: topo.segments.map((s) => s.id), auth: gw.authEnabled },
         `gateway listening on ${address} (POST /v1/packets, /healthz, /readyz, /metrics)`);
       if (opts.mqtt) {

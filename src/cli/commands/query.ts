@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { badOption, stateDirOption, topologyOption } from '../options.ts';
+import { onStopSignal } from '../signals.ts';
 
 interface QueryCliOpts {
   topology?: string;
@@ -44,10 +45,9 @@ export function register(program: Command): void {
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port must be 0–65535');
         const app = fedMod.createQueryServer({ federator: fed, logger: true });
         const addr = await app.listen({ port, host: opts.host });
+        // Before the banner (src/cli/signals.ts): requests in flight finish, then exit 0.
+        onStopSignal(async () => { await app.close(); await rt.close(); process.exit(0); });
         process.stdout.write(`query server on ${addr} (POST /v1/query)\n`);
-        const stop = async () => { await app.close(); await rt.close(); process.exit(0); };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
         return;
       }
 

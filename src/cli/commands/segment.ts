@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { badOption as bad, stateDirOption, topologyOption } from '../options.ts';
+import { onStopSignal } from '../signals.ts';
 import { DEFAULT_ALLOWED_LATENESS_S } from '../../flow/index.ts';
 
 interface SegmentCliOptions {
@@ -91,31 +92,31 @@ export function register(program: Command): void {
       const names = all.processors.map((p) => `${p.segmentId} (${p.stats().workers} workers)`).join(', ');
       const { drainOnSignal } = await import('../../local/index.ts');
       drainOnSignal(all);
+      let stopped!: () => void;
+      const done = new Promise<void>((resolve) => (stopped = resolve));
+      let stopping = false;
+      stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        // Flush what the watermark has closed, commit, and say what stays open: those
+        // windows wait in the log for more packets or ticks (docs/segment.md, CLI).
+        if (!crashed) {
+          const left = await all.settle().catch((err: Error) => {
+            process.stdout.write(`shut-down flush failed: ${err.message}\n`);
+            return [];
+          });
+          process.stdout.write(`${leftOpenReport(left)}\n`);
+        }
+        await all.stop().catch(() => {});
+        await rt.close();
+        server?.close();
+        stopped();
+      };
+      // Before the banner (src/cli/signals.ts): a SIGTERM sent on seeing it settles and exits 0.
+      onStopSignal(() => stop());
+      if (crashed) void stop();
       process.stdout.write(`segment processors running: ${names}; window ${windowS} s, lateness ${lateness} s${server ? `; metrics on 127.0.0.1:${(server.address() as { port: number }).port}/metrics` : ''}\n`);
-
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        stop = async () => {
-          if (stopping) return;
-          stopping = true;
-          // Flush what the watermark has closed, commit, and say what stays open: those
-          // windows wait in the log for more packets or ticks (docs/segment.md, CLI).
-          if (!crashed) {
-            const left = await all.settle().catch((err: Error) => {
-              process.stdout.write(`shut-down flush failed: ${err.message}\n`);
-              return [];
-            });
-            process.stdout.write(`${leftOpenReport(left)}\n`);
-          }
-          await all.stop().catch(() => {});
-          await rt.close();
-          server?.close();
-          resolve();
-        };
-        process.once('SIGINT', () => void stop());
-        process.once('SIGTERM', () => void stop());
-        if (crashed) void stop();
-      });
+      await done;
       if (crashed) throw crashed;
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { badOption, stateDirOption, topologyOption } from '../options.ts';
+import { onStopSignal } from '../signals.ts';
 
 export interface LiveViewOpts {
   topology?: string;
@@ -59,13 +60,12 @@ export function register(program: Command): void {
       const app = ui.createUiServer({ topology, federator, status });
       await app.listen({ port, host: opts.host });
       const addr = app.server.address() as { port: number };
-      process.stdout.write(`map on http://${opts.host}:${addr.port}/ (Ctrl-C stops)\n`);
-      const stop = async () => {
+      // Before the banner (src/cli/signals.ts).
+      onStopSignal(async () => {
         await app.close();
         await close();
         process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      });
+      process.stdout.write(`map on http://${opts.host}:${addr.port}/ (Ctrl-C stops)\n`);
     });
 }
