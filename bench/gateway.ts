@@ -1,6 +1,7 @@
 // Benchmark: ingest gateway end to end over loopback, against the raw producer ceiling.
 //   npx tsx bench/gateway.ts [--reps 3] [--seconds 15] [--concurrency 12,24,48] [--p99-limit 500] [--batch 500] [--vehicles 50000] [--produces 2] [--prerender 120000] [--write 0]
 //   npx tsx bench/gateway.ts --state-script 1 [--reps 3] [--calls 200] [--batch 500]   (the Redis observe script alone)
+//   npx tsx bench/gateway.ts --rate 5000,10000,20000 [--reps 3] [--seconds 10] [--worker 0] [--write 0]   (moderate rates, open loop)
 // Starts its own redis-server and Kafka mock cluster (src/infra), then --reps times, back to back:
 //   1. ceiling: Bus.produce alone on pre-encoded EnrichedPackets (same adapter, acks = all);
 //   2. end to end: a client in a SECOND process posts 500-packet JSON requests (rendered before
@@ -14,18 +15,19 @@
 // used per packet by each process (gateway, client, Redis, Kafka mock) and the load average.
 // Prints JSON and writes bench/results/<date>-gateway.json. Both servers are stopped at the end.
 import { fork, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createKafkaBus, type ProduceRecord } from '../src/bus/index.ts';
-import { createGateway } from '../src/gateway/index.ts';
+import { createGateway, DEFAULT_TICKER } from '../src/gateway/index.ts';
 import { startKafka, startRedis, stopPid } from '../src/infra/index.ts';
 import { enrichedPacketCodec } from '../src/schemas/index.ts';
 import { createRedisState } from '../src/state/index.ts';
 import { createSegmentLookup, loadTopology, segmentTopic, segmentTopicSpecs } from '../src/topology/index.ts';
+import { procCpuSeconds } from './run.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,8 +64,26 @@ const BATCH = arg('batch', 500);
  */
 const VEHICLES = arg('vehicles', 50_000);
 const PRODUCES = arg('produces', 2);
+/**
+ * --rate R1,R2,…: instead of the closed-loop sweep, open-loop points at these offered packets/s
+ * (a request of --batch packets due every batch/R s whatever the answers), against the gateway
+ * as `iov gateway` runs it in the end-to-end bench (main-thread producer unless --worker 1,
+ * watermark ticker on, default produce settings): CPU per packet at moderate rates, where
+ * per-request and per-produce fixed costs are not spread over big merged batches.
+ */
+const RATES = (() => {
+  const i = process.argv.indexOf('--rate');
+  if (i < 0) return [];
+  const list = process.argv[i + 1]!.split(',').map(Number);
+  if (list.some((r) => !(r > 0))) throw new Error(`--rate: positive packets/s, comma separated (got ${process.argv[i + 1]})`);
+  return list;
+})();
+/** --linger N: the gateway's lingerMs in --rate mode (default: the gateway's default). */
+const LINGER_MS = arg('linger', -1);
+/** The client's offered rate (packets/s) when it runs open loop; 0 = closed loop. */
+const CLIENT_RATE = arg('client-rate', 0);
 /** --worker 1 produces from the gateway's worker thread (createGateway produceWorker). */
-const WORKER = arg('worker', 1) !== 0;
+const WORKER = arg('worker', RATES.length > 0 ? 0 : 1) !== 0;
 /**
  * --semi-space N (MiB; default 0 = Node's default): V8's young-generation semi-space of the
  * bench process, which hosts both the ceiling and the gateway. 64 cut the gateway's CPU per
@@ -98,18 +118,10 @@ interface ClientReport {
   cpuSeconds: number;
   /** Request bodies rendered before the clock started, and on the fly once those ran out. */
   bodies: { prerendered: number; live: number };
+  /** Open loop: packets accepted over the whole run, warm-up included (for CPU per packet). */
+  acceptedAll: number;
 }
 
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
-function procCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
 const median = (xs: number[]) => pct(xs.filter((x) => Number.isFinite(x)), 50);
 
 async function client(port: number): Promise<void> {
@@ -172,7 +184,7 @@ async function client(port: number): Promise<void> {
   };
 
   const cpu0 = process.cpuUsage();
-  const rep: ClientReport = { requests: 0, packets: 0, accepted: 0, duplicates: 0, rejected: 0, crossings: 0, errors: {}, seconds: 0, latenciesMs: { p50: 0, p90: 0, p99: 0, max: 0 }, cpuSeconds: 0, bodies: { prerendered: ready.length, live: 0 } };
+  const rep: ClientReport = { requests: 0, packets: 0, accepted: 0, duplicates: 0, rejected: 0, crossings: 0, errors: {}, seconds: 0, latenciesMs: { p50: 0, p90: 0, p99: 0, max: 0 }, cpuSeconds: 0, bodies: { prerendered: ready.length, live: 0 }, acceptedAll: 0 };
   const lats: number[] = [];
   const t0 = Date.now();
   const measureFrom = t0 + WARMUP_S * 1000;
@@ -186,20 +198,52 @@ async function client(port: number): Promise<void> {
       if (Date.now() < measureFrom) continue;
       rep.requests++;
       lats.push(ms);
-      if (res.status === 200) {
-        const r = JSON.parse(res.body) as { accepted: number; duplicates: number; rejected: unknown[]; crossings: number };
-        rep.packets += BATCH;
-        rep.accepted += r.accepted;
-        rep.duplicates += r.duplicates;
-        rep.rejected += r.rejected.length;
-        rep.crossings += r.crossings;
-      } else {
-        const code = `${res.status} ${(JSON.parse(res.body) as { code?: string }).code ?? ''}`;
-        rep.errors[code] = (rep.errors[code] ?? 0) + 1;
-      }
+      tally(res);
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const tally = (res: { status: number; body: string }) => {
+    if (res.status === 200) {
+      const r = JSON.parse(res.body) as { accepted: number; duplicates: number; rejected: unknown[]; crossings: number };
+      rep.packets += BATCH;
+      rep.accepted += r.accepted;
+      rep.duplicates += r.duplicates;
+      rep.rejected += r.rejected.length;
+      rep.crossings += r.crossings;
+    } else {
+      const code = `${res.status} ${(JSON.parse(res.body) as { code?: string }).code ?? ''}`;
+      rep.errors[code] = (rep.errors[code] ?? 0) + 1;
+    }
+  };
+  // Open loop: request k is due at t0 + k·BATCH/rate whatever the answers (at most 256 in flight).
+  const paced = async () => {
+    const every = (BATCH / CLIENT_RATE) * 1000;
+    const pending = new Set<Promise<void>>();
+    for (let k = 0; ; k++) {
+      const due = t0 + k * every;
+      if (due >= end) break;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      while (pending.size >= 256) await Promise.race(pending);
+      const payload = take();
+      const s = performance.now();
+      const counted = due >= measureFrom;
+      const p: Promise<void> = post(payload).then((res) => {
+        pending.delete(p);
+        if (res.status === 200) rep.acceptedAll += (JSON.parse(res.body) as { accepted: number }).accepted;
+        if (!counted) return;
+        rep.requests++;
+        lats.push(performance.now() - s);
+        tally(res);
+      }, (err: unknown) => {
+        pending.delete(p);
+        rep.errors[String(err)] = (rep.errors[String(err)] ?? 0) + 1;
+      });
+      pending.add(p);
+    }
+    await Promise.all(pending);
+  };
+  if (CLIENT_RATE > 0) await paced();
+  else await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   rep.seconds = (Date.now() - measureFrom) / 1000;
   rep.bodies.live = live;
   rep.latenciesMs = { p50: round(pct(lats, 50)), p90: round(pct(lats, 90)), p99: round(pct(lats, 99)), max: round(pct(lats, 100)) };
@@ -325,6 +369,31 @@ async function stateScript(): Promise<void> {
   process.exit(0);
 }
 
+type Point = { acceptedPacketsPerSec: number; cpuUsPerPacket: Record<string, number>; latencyMs: Record<string, number>; errors: Record<string, number>; meanRecordsPerProduceCall: number };
+/** --rate: per rep, one open-loop point per rate (rates alternate within a rep); medians per rate. */
+async function ratePoints(point: (r: number, c: number, rate: number) => Promise<Point>): Promise<Record<string, unknown>> {
+  const byRate = new Map<number, Point[]>(RATES.map((x) => [x, []]));
+  for (let r = 1; r <= REPS; r++) {
+    for (const rate of RATES) {
+      const pt = await point(r, 1, rate);
+      byRate.get(rate)!.push(pt);
+      process.stderr.write(`bench/gateway --rate: rep ${r}/${REPS} ${rate}/s: accepted ${pt.acceptedPacketsPerSec}/s p99 ${pt.latencyMs.p99} ms cpu µs/packet ${JSON.stringify(pt.cpuUsPerPacket)} records/produce ${pt.meanRecordsPerProduceCall} errors ${JSON.stringify(pt.errors)}\n`);
+    }
+  }
+  const med = (pts: Point[], k: string) => median(pts.map((p) => p.cpuUsPerPacket[k]!));
+  return {
+    bench: 'gateway --rate',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
+    params: { rates: RATES, lingerMs: LINGER_MS >= 0 ? LINGER_MS : 'default', reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, packetsPerRequest: BATCH, vehicles: VEHICLES, produceWorker: WORKER, gateway: 'createGateway with default config (+ API key, no rate limit) and the watermark ticker, as `iov gateway`' },
+    median: RATES.map((rate) => {
+      const pts = byRate.get(rate)!;
+      return { offeredPacketsPerSec: rate, acceptedPacketsPerSec: median(pts.map((p) => p.acceptedPacketsPerSec)), cpuUsPerPacket: { gateway: med(pts, 'gateway'), redis: med(pts, 'redis'), kafkaMock: med(pts, 'kafkaMock'), client: med(pts, 'client') } };
+    }),
+    points: Object.fromEntries([...byRate].map(([rate, pts]) => [rate, pts])),
+  };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'iov-bench-gw-'));
   const redis = await startRedis(join(dir, 'redis'));
@@ -340,7 +409,9 @@ async function main(): Promise<void> {
     const gw = createGateway({
       topology: topo, bus, state, logger: pino({ level: 'warn' }),
       produceWorker: WORKER ? { brokers: kafka.brokers, clientId: 'bench-gateway-worker' } : undefined,
-      config: { apiKeys: { bench: API_KEY }, rateLimit: null, dedupHorizonMs: 120_000, stateTtlMs: 600_000, maxConcurrentProduces: PRODUCES },
+      // --rate: the settings `iov gateway` runs with (defaults, ticker on); else the sweep's.
+      config: RATES.length > 0 ? { apiKeys: { bench: API_KEY }, rateLimit: null, ...(LINGER_MS >= 0 ? { lingerMs: LINGER_MS } : {}) } : { apiKeys: { bench: API_KEY }, rateLimit: null, dedupHorizonMs: 120_000, stateTtlMs: 600_000, maxConcurrentProduces: PRODUCES },
+      ...(RATES.length > 0 ? { ticker: DEFAULT_TICKER } : {}),
     });
     await gw.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (gw.app.server.address() as { port: number }).port;
@@ -357,14 +428,14 @@ async function main(): Promise<void> {
 
     // One end-to-end point: a fresh client process with c requests in flight.
     let first = true;
-    const point = async (r: number, c: number) => {
+    const point = async (r: number, c: number, rate = 0) => {
       const m0 = first ? zero : await sums();
       first = false;
       const cpu0 = process.cpuUsage();
       const redis0 = procCpuSeconds(redis.pid);
       const kafka0 = procCpuSeconds(kafka.pid);
       const w0 = performance.now();
-      const childArgs = ['--client', String(port), '--client-concurrency', String(c), '--tag', `${r}-${c}`, '--seconds', String(SECONDS), '--warmup', String(WARMUP_S), '--batch', String(BATCH), '--vehicles', String(VEHICLES), '--prerender', String(PRERENDER_PPS)];
+      const childArgs = ['--client', String(port), '--client-concurrency', String(c), '--tag', `${r}-${c}`, '--seconds', String(SECONDS), '--warmup', String(WARMUP_S), '--batch', String(BATCH), '--vehicles', String(VEHICLES), '--prerender', String(rate || PRERENDER_PPS), '--client-rate', String(rate)];
       const child = fork(fileURLToPath(import.meta.url), childArgs, { execArgv: ['--import', 'tsx'] });
       const rep = await new Promise<ClientReport>((resolve, reject) => {
         child.once('message', (m) => resolve(m as ClientReport));
@@ -379,10 +450,11 @@ async function main(): Promise<void> {
       const d = (k: keyof typeof zero) => m1[k] - m0[k];
       const gwCpu = (cpu.user + cpu.system) / 1e6;
       // Packets over the whole client run (warm-up included), for CPU per packet.
-      const packetsAll = rep.accepted * ((WARMUP_S + rep.seconds) / rep.seconds);
+      const packetsAll = rate > 0 ? rep.acceptedAll : rep.accepted * ((WARMUP_S + rep.seconds) / rep.seconds);
       const perPacketUs = (sec: number) => round((sec * 1e6) / packetsAll, 1);
       const pps = rep.accepted / rep.seconds;
       return {
+        ...(rate > 0 ? { offeredPacketsPerSec: rate } : {}),
         concurrency: c,
         acceptedPacketsPerSec: Math.round(pps),
         kafkaMessagesPerSec: Math.round((rep.accepted + rep.crossings) / rep.seconds),
@@ -399,52 +471,59 @@ async function main(): Promise<void> {
       };
     };
 
-    const reps: Record<string, unknown>[] = [];
-    for (let r = 1; r <= REPS; r++) {
-      const loadBefore = os.loadavg().map((x) => round(x, 2));
-      // 1. ceiling, immediately followed by 2. the end-to-end points: they see the same load.
-      const ceilingRuns = WITH_CEILING ? await ceiling(bus, topics, lookup) : [{ batch: 0, concurrency: 0, msgsPerSec: NaN }];
-      const best = Math.max(...ceilingRuns.map((x) => x.msgsPerSec));
-      const points = [];
-      for (const c of CONCURRENCIES) points.push(await point(r, c));
-      const ok = points.filter((x) => x.withinP99Limit);
-      const chosen = ok.length ? ok.reduce((a, b) => (b.acceptedPacketsPerSec > a.acceptedPacketsPerSec ? b : a)) : undefined;
-      const pps = chosen?.acceptedPacketsPerSec ?? 0;
-      reps.push({
-        rep: r,
-        loadavgBefore: loadBefore,
-        loadavgAfter: os.loadavg().map((x) => round(x, 2)),
-        ceiling: { runs: ceilingRuns, bestMsgsPerSec: best },
-        endToEnd: chosen ?? { acceptedPacketsPerSec: 0, latencyMs: { p50: NaN, p99: NaN }, note: `no point had p99 <= ${P99_LIMIT_MS} ms without errors` },
-        points,
-        ratio: round(pps / best, 3),
-      });
-      process.stderr.write(`bench/gateway: rep ${r}/${REPS}: ceiling ${best} msgs/s, end to end ${points.map((x) => `${x.concurrency}: ${x.acceptedPacketsPerSec}/s p99 ${x.latencyMs.p99} ms`).join(', ')}; ratio ${round(pps / best, 3)}, load ${loadBefore.join(' ')}\n`);
-    }
-    await gw.close();
-    await bus.close();
-    await state.close();
+    if (RATES.length > 0) {
+      Object.assign(out, await ratePoints(point));
+      await gw.close();
+      await bus.close();
+      await state.close();
+    } else {
+      const reps: Record<string, unknown>[] = [];
+      for (let r = 1; r <= REPS; r++) {
+        const loadBefore = os.loadavg().map((x) => round(x, 2));
+        // 1. ceiling, immediately followed by 2. the end-to-end points: they see the same load.
+        const ceilingRuns = WITH_CEILING ? await ceiling(bus, topics, lookup) : [{ batch: 0, concurrency: 0, msgsPerSec: NaN }];
+        const best = Math.max(...ceilingRuns.map((x) => x.msgsPerSec));
+        const points = [];
+        for (const c of CONCURRENCIES) points.push(await point(r, c));
+        const ok = points.filter((x) => x.withinP99Limit);
+        const chosen = ok.length ? ok.reduce((a, b) => (b.acceptedPacketsPerSec > a.acceptedPacketsPerSec ? b : a)) : undefined;
+        const pps = chosen?.acceptedPacketsPerSec ?? 0;
+        reps.push({
+          rep: r,
+          loadavgBefore: loadBefore,
+          loadavgAfter: os.loadavg().map((x) => round(x, 2)),
+          ceiling: { runs: ceilingRuns, bestMsgsPerSec: best },
+          endToEnd: chosen ?? { acceptedPacketsPerSec: 0, latencyMs: { p50: NaN, p99: NaN }, note: `no point had p99 <= ${P99_LIMIT_MS} ms without errors` },
+          points,
+          ratio: round(pps / best, 3),
+        });
+        process.stderr.write(`bench/gateway: rep ${r}/${REPS}: ceiling ${best} msgs/s, end to end ${points.map((x) => `${x.concurrency}: ${x.acceptedPacketsPerSec}/s p99 ${x.latencyMs.p99} ms`).join(', ')}; ratio ${round(pps / best, 3)}, load ${loadBefore.join(' ')}\n`);
+      }
+      await gw.close();
+      await bus.close();
+      await state.close();
 
-    const e2e = (k: string) => reps.map((x) => (x.endToEnd as Record<string, number>)[k]!);
-    const lat = (k: string) => reps.map((x) => ((x.endToEnd as { latencyMs: Record<string, number> }).latencyMs)[k]!);
-    const medianPps = median(e2e('acceptedPacketsPerSec'));
-    const medianRatio = median(reps.map((x) => x.ratio as number));
-    Object.assign(out, {
-      bench: 'gateway',
-      date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
-      params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCIES, p99LimitMs: P99_LIMIT_MS, prerenderPacketsPerSec: PRERENDER_PPS, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, produceWorker: WORKER, semiSpaceMiB: SEMI_SPACE_MB || 'node default', kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
-      ceilingWhat: 'Bus.produce alone (kafkajs, acks=all) on pre-encoded EnrichedPackets, 200k messages per configuration; best configuration per rep',
-      endToEndWhat: `accepted packets/s over HTTP from a second process, per rep the best in-flight level (of ${CONCURRENCIES.join(', ')}) with p99 <= ${P99_LIMIT_MS} ms and no errors; all points under reps[].points`,
-      median: {
-        ceilingMsgsPerSec: median(reps.map((x) => (x.ceiling as { bestMsgsPerSec: number }).bestMsgsPerSec)),
-        acceptedPacketsPerSec: medianPps,
-        ratio: medianRatio,
-        latencyMs: { p50: median(lat('p50')), p99: median(lat('p99')) },
-      },
-      reps,
-      target: { packetsPerSec: 100_000, ceilingRatio: 0.6, met: medianPps >= 100_000 || medianRatio >= 0.6 },
-    });
+      const e2e = (k: string) => reps.map((x) => (x.endToEnd as Record<string, number>)[k]!);
+      const lat = (k: string) => reps.map((x) => ((x.endToEnd as { latencyMs: Record<string, number> }).latencyMs)[k]!);
+      const medianPps = median(e2e('acceptedPacketsPerSec'));
+      const medianRatio = median(reps.map((x) => x.ratio as number));
+      Object.assign(out, {
+        bench: 'gateway',
+        date: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
+        params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCIES, p99LimitMs: P99_LIMIT_MS, prerenderPacketsPerSec: PRERENDER_PPS, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, produceWorker: WORKER, semiSpaceMiB: SEMI_SPACE_MB || 'node default', kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
+        ceilingWhat: 'Bus.produce alone (kafkajs, acks=all) on pre-encoded EnrichedPackets, 200k messages per configuration; best configuration per rep',
+        endToEndWhat: `accepted packets/s over HTTP from a second process, per rep the best in-flight level (of ${CONCURRENCIES.join(', ')}) with p99 <= ${P99_LIMIT_MS} ms and no errors; all points under reps[].points`,
+        median: {
+          ceilingMsgsPerSec: median(reps.map((x) => (x.ceiling as { bestMsgsPerSec: number }).bestMsgsPerSec)),
+          acceptedPacketsPerSec: medianPps,
+          ratio: medianRatio,
+          latencyMs: { p50: median(lat('p50')), p99: median(lat('p99')) },
+        },
+        reps,
+        target: { packetsPerSec: 100_000, ceilingRatio: 0.6, met: medianPps >= 100_000 || medianRatio >= 0.6 },
+      });
+    }
   } finally {
     await stopPid(kafka.pid);
     await stopPid(redis.pid);
@@ -454,7 +533,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${text}\n`);
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
-  if (WRITE) writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway.json`), `${text}\n`);
+  if (WRITE) writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway${RATES.length > 0 ? '-rate' : ''}.json`), `${text}\n`);
   process.exit(0);
 }
 

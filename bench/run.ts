@@ -60,6 +60,18 @@ export function machineInfo(): Record<string, unknown> {
   };
 }
 
+/** user + system CPU seconds (all threads) a process has used so far, from /proc; NaN if it is gone. */
+export function procCpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 /** The last JSON object on stdout: the last line, or a pretty-printed object ending the output. */
 export function lastJson(stdout: string): Record<string, unknown> | undefined {
   const text = stdout.trimEnd();

@@ -33,7 +33,16 @@ export interface IngestResult {
 
 export interface IngestContext {
   gatewayId?: string;
+  /**
+   * Filled with each item's outcome (OUTCOME; index = the item's position) when given, of at
+   * least items.length: what a caller that merged several messages into one call (MQTT)
+   * needs to answer each message. Written afresh by every call.
+   */
+  outcomes?: Uint8Array;
 }
+
+/** Per-item outcomes written into IngestContext.outcomes. */
+export const OUTCOME = { REJECTED: 0, ACCEPTED: 1, CROSSING: 2, DUPLICATE: 3 } as const;
 
 /** An NDJSON line that did not parse: rejected alone with MALFORMED_LINE. */
 export class MalformedLine {
@@ -71,6 +80,9 @@ interface Screened {
   /** Gateway clock at arrival (ingestTs). */
   t: number;
   gatewayId: string;
+  /** With IngestContext.outcomes: the item index of each good packet, and the outcomes. */
+  at?: Int32Array;
+  outcomes?: Uint8Array;
 }
 
 interface Encoded {
@@ -194,7 +206,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
     };
     let req: Screened;
     try {
-      req = screen(items, ctx.gatewayId ?? config.defaultGatewayId);
+      req = screen(items, ctx.gatewayId ?? config.defaultGatewayId, ctx.outcomes);
     } catch (err) {
       release();
       throw err;
@@ -203,10 +215,12 @@ export function createIngest(deps: IngestDeps): IngestCore {
   }
 
   /** Validation and routing, synchronous: the async part of a request never sees its items. */
-  function screen(items: unknown[], gatewayId: string): Screened {
+  function screen(items: unknown[], gatewayId: string, outcomes: Uint8Array | undefined): Screened {
     const t = now();
     const rejected: PacketRejection[] = [];
     const good: IngestPacket[] = [];
+    const at = outcomes ? new Int32Array(items.length) : undefined;
+    outcomes?.fill(OUTCOME.REJECTED, 0, items.length);
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       if (item instanceof MalformedLine) {
@@ -228,11 +242,12 @@ export function createIngest(deps: IngestDeps): IngestCore {
       p.cell = cell;
       p.segment = segment;
       p.ownerSegment = segment;
+      if (at) at[good.length] = i;
       good.push(p);
     }
     for (const r of rejected) metrics.packetsRejected.inc({ code: r.code });
     metrics.requestPackets.observe(items.length);
-    return { good, rejected, t, gatewayId };
+    return { good, rejected, t, gatewayId, at, outcomes };
   }
 
   async function admitted(req: Screened, kafkaTicket: BreakerTicket, redisTicket: BreakerTicket): Promise<IngestResult> {
@@ -287,7 +302,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
     const undo = () => settlement.rollback();
     let out: Encoded;
     try {
-      out = toRecords(req.good, results, req.t, req.gatewayId);
+      out = toRecords(req, results);
     } catch (err) {
       // Nothing was produced: give the reservations back before answering 500.
       await undo().catch((rbErr: unknown) => logger.error({ err: rbErr }, 'gateway: state rollback failed after an encoding error'));
@@ -343,7 +358,8 @@ export function createIngest(deps: IngestDeps): IngestCore {
   }
 
   /** Enrich and encode every packet that is not a duplicate (+ its crossing copy). */
-  function toRecords(good: IngestPacket[], results: ObserveResult[], t: number, gatewayId: string): Encoded {
+  function toRecords(req: Screened, results: ObserveResult[]): Encoded {
+    const { good, t, gatewayId, at, outcomes } = req;
     const records: ProduceRecord[] = [];
     let bytes = 0;
     let accepted = 0;
@@ -359,6 +375,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
       const r = results[i]!;
       if (r.duplicate) {
         duplicates++;
+        if (outcomes) outcomes[at![i]!] = OUTCOME.DUPLICATE;
         continue;
       }
       if (r.tookOver) takeovers++;
@@ -383,6 +400,7 @@ export function createIngest(deps: IngestDeps): IngestCore {
         e.crossing = false;
         crossings++;
       }
+      if (outcomes) outcomes[at![i]!] = oldTopic !== undefined ? OUTCOME.CROSSING : OUTCOME.ACCEPTED;
       accepted++;
     }
     return { records, bytes, accepted, duplicates, crossings, takeovers, produced: records.length };

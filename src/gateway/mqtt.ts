@@ -32,7 +32,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GatewayConfig } from './config.ts';
 import { allRejectedMessage, GatewayError, type PacketRejection, type RequestErrorCode } from './errors.ts';
-import type { IngestContext, IngestResult } from './ingest.ts';
+import { OUTCOME, type IngestContext, type IngestResult } from './ingest.ts';
 import { parseJsonBody, parseNdjsonBody } from './parse.ts';
 
 export interface MqttIngestConfig {
@@ -59,6 +59,13 @@ export interface MqttIngestConfig {
   retryMaxMs: number;
   /** Start-up fails if the broker has not accepted the connection and the subscription by then. */
   connectTimeoutMs: number;
+  /**
+   * Small messages of one publisher (gateway id) are merged into one ingest call of up to this
+   * many packets (capped by the gateway's maxPacketsPerRequest; a message is never split)...
+   */
+  coalesceMaxPackets: number;
+  /** ...waiting at most this long for more after the first (0: only those of the same event-loop turn). */
+  coalesceLingerMs: number;
 }
 
 export const DEFAULT_MQTT_CONFIG: Omit<MqttIngestConfig, 'url' | 'clientId'> = {
@@ -68,6 +75,8 @@ export const DEFAULT_MQTT_CONFIG: Omit<MqttIngestConfig, 'url' | 'clientId'> = {
   retryBaseMs: 250,
   retryMaxMs: 10_000,
   connectTimeoutMs: 10_000,
+  coalesceMaxPackets: 500,
+  coalesceLingerMs: 2,
 };
 
 const mqttErrors = defineErrors('MqttIngestError', {
@@ -101,6 +110,8 @@ export function resolveMqttConfig(partial: Partial<MqttIngestConfig> & Pick<Mqtt
   int(c.retryBaseMs, 'retryBaseMs', 1);
   int(c.retryMaxMs, 'retryMaxMs', c.retryBaseMs);
   int(c.connectTimeoutMs, 'connectTimeoutMs', 1);
+  int(c.coalesceMaxPackets, 'coalesceMaxPackets', 1);
+  int(c.coalesceLingerMs, 'coalesceLingerMs', 0, 1_000);
   return c;
 }
 
@@ -126,6 +137,23 @@ export interface MqttIngest {
 export type MqttReply =
   | { accepted: number; duplicates: number; rejected: PacketRejection[]; crossings: number; produced: number; code?: 'ALL_REJECTED'; message?: string }
   | { code: RequestErrorCode; message: string };
+
+/** A parsed message waiting in its publisher's batch; settles with "acknowledge it". */
+interface Queued {
+  packet: IPublishPacket;
+  items: unknown[];
+  resolve: (ack: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The messages of one publisher being gathered into one ingest call. */
+interface Batch {
+  gatewayId: string;
+  messages: Queued[];
+  packets: number;
+  /** Cancels the linger timer (set with the batch's first message). */
+  cancel: (() => void) | undefined;
+}
 
 /** A message in flight: its PUBACK waits for `done` and for every message before it. */
 interface Delivery {
@@ -199,7 +227,7 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
     void p.finally(() => inflight.delete(p));
   };
 
-  /** Ingest a message's packets until they are written or refused for good. */
+  /** Ingest packets until they are written or refused for good. */
   async function written(ctx: IngestContext, items: unknown[]): Promise<IngestResult | GatewayError> {
     const gatewayId = ctx.gatewayId;
     let wait = config.retryBaseMs;
@@ -219,40 +247,114 @@ export async function startMqttIngest(deps: MqttIngestDeps, config: MqttIngestCo
     }
   }
 
+  const refuse = (gatewayId: string, packet: IPublishPacket, err: GatewayError) => {
+    metrics.messages.inc({ code: err.code });
+    reply(gatewayId, { code: err.code, message: err.message }, packet);
+    return true;
+  };
+
+  // ---- coalescing: one ingest call for the small messages of one publisher ----
+  // Each publisher's messages are appended, in arrival order, to its open batch; the batch
+  // goes to the core when it holds coalesceMaxPackets packets or coalesceLingerMs after its
+  // first message. One call then pays the state round trip and the produce turn for all of
+  // them; each message still gets its own answer (from the per-packet outcomes) and its
+  // PUBACK only after Kafka's ack. A message is never split, and a retriable failure retries
+  // the whole batch (nothing of it was acknowledged).
+  const maxPackets = Math.min(config.coalesceMaxPackets, gw.maxPacketsPerRequest);
+  const open = new Map<string, Batch>();
+  const enqueue = (gatewayId: string, packet: IPublishPacket, items: unknown[]) => new Promise<boolean>((resolve, reject) => {
+    let b = open.get(gatewayId);
+    if (b && b.packets + items.length > maxPackets) {
+      flush(b);
+      b = undefined;
+    }
+    if (!b) {
+      b = { gatewayId, messages: [], packets: 0, cancel: undefined };
+      open.set(gatewayId, b);
+    }
+    b.messages.push({ packet, items, resolve, reject });
+    b.packets += items.length;
+    if (b.packets >= maxPackets) flush(b);
+    else if (!b.cancel) b.cancel = linger(b);
+  });
+
+  const linger = (b: Batch): (() => void) => {
+    if (config.coalesceLingerMs === 0) {
+      const i = setImmediate(() => flush(b));
+      return () => clearImmediate(i);
+    }
+    const t = setTimeout(() => flush(b), config.coalesceLingerMs);
+    return () => clearTimeout(t);
+  };
+
+  const flush = (b: Batch) => {
+    if (open.get(b.gatewayId) === b) open.delete(b.gatewayId);
+    b.cancel?.();
+    ingestBatch(b).catch((err: unknown) => {
+      for (const m of b.messages) m.reject(err);
+    });
+  };
+
+  async function ingestBatch(b: Batch): Promise<void> {
+    const { gatewayId, messages } = b;
+    const items = messages.length === 1 ? messages[0]!.items : messages.flatMap((m) => m.items);
+    const outcomes = new Uint8Array(items.length);
+    // A redelivered message (DUP) from a replica that died between its dedup reservation and
+    // Kafka is not lost: the core takes over reservations that were never committed.
+    const res = await written({ gatewayId, outcomes }, items);
+    if (res instanceof GatewayError) {
+      for (const m of messages) m.resolve(res.retriable ? false : refuse(gatewayId, m.packet, res));
+      return;
+    }
+    let from = 0;
+    let r = 0; // res.rejected is in item order
+    for (const m of messages) {
+      const to = from + m.items.length;
+      const own: IngestResult = { accepted: 0, duplicates: 0, rejected: [], crossings: 0, produced: 0 };
+      for (let i = from; i < to; i++) {
+        const o = outcomes[i];
+        if (o === OUTCOME.DUPLICATE) own.duplicates++;
+        else if (o !== OUTCOME.REJECTED) {
+          own.accepted++;
+          if (o === OUTCOME.CROSSING) own.crossings++;
+        }
+      }
+      own.produced = own.accepted + own.crossings;
+      for (; r < res.rejected.length && res.rejected[r]!.index < to; r++) own.rejected.push({ ...res.rejected[r]!, index: res.rejected[r]!.index - from });
+      answer(gatewayId, m.packet, own);
+      m.resolve(true);
+      from = to;
+    }
+  }
+
+  const answer = (gatewayId: string, packet: IPublishPacket, res: IngestResult) => {
+    const allRejected = res.accepted + res.duplicates === 0;
+    metrics.messages.inc({ code: allRejected ? 'ALL_REJECTED' : '' });
+    if (allRejected) reply(gatewayId, { code: 'ALL_REJECTED', message: allRejectedMessage(res.rejected), ...res }, packet);
+    else if (res.rejected.length > 0 || packet.properties?.correlationData !== undefined) reply(gatewayId, res, packet);
+  };
+
   // ---- one message: true = acknowledge it, false = leave it to the broker to redeliver ----
-  async function handle(packet: IPublishPacket): Promise<boolean> {
+  function handle(packet: IPublishPacket): Promise<boolean> {
     const m = TOPIC_RE.exec(packet.topic);
     if (!m) {
       // Only reachable with an anonymous broker (the ACLs allow gateway ids only).
       metrics.messages.inc({ code: 'BAD_TOPIC' });
       logger.warn({ topic: packet.topic }, 'gateway: MQTT message on a topic that names no valid gateway id, dropped');
-      return true;
+      return Promise.resolve(true);
     }
     const gatewayId = m[1]!;
-    const refuse = (err: GatewayError) => {
-      metrics.messages.inc({ code: err.code });
-      reply(gatewayId, { code: err.code, message: err.message }, packet);
-      return true;
-    };
     const payload = packet.payload as Buffer;
-    if (payload.length > gw.maxBodyBytes) return refuse(new GatewayError('BODY_TOO_LARGE', [gw.maxBodyBytes]));
+    if (payload.length > gw.maxBodyBytes) return Promise.resolve(refuse(gatewayId, packet, new GatewayError('BODY_TOO_LARGE', [gw.maxBodyBytes])));
     let items: unknown[];
     try {
       const text = payload.toString('utf8');
       items = packet.properties?.contentType === 'application/x-ndjson' ? parseNdjsonBody(text, gw.maxPacketsPerRequest) : parseJsonBody(text, gw.maxPacketsPerRequest);
     } catch (err) {
-      if (err instanceof GatewayError) return refuse(err);
-      throw err;
+      if (err instanceof GatewayError) return Promise.resolve(refuse(gatewayId, packet, err));
+      return Promise.reject(err);
     }
-    // A redelivered message (DUP) from a replica that died between its dedup reservation and
-    // Kafka is not lost: the core takes over reservations that were never committed.
-    const res = await written({ gatewayId }, items);
-    if (res instanceof GatewayError) return res.retriable ? false : refuse(res);
-    const allRejected = res.accepted + res.duplicates === 0;
-    metrics.messages.inc({ code: allRejected ? 'ALL_REJECTED' : '' });
-    if (allRejected) reply(gatewayId, { code: 'ALL_REJECTED', message: allRejectedMessage(res.rejected), ...res }, packet);
-    else if (res.rejected.length > 0 || packet.properties?.correlationData !== undefined) reply(gatewayId, res, packet);
-    return true;
+    return enqueue(gatewayId, packet, items);
   }
 
   client.handleMessage = (packet, callback) => {

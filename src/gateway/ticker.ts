@@ -67,8 +67,12 @@ export function createTicker(o: TickerOptions): Ticker {
   const codec = tickCodec();
   /** topic → the key of each partition (once the partition count is known). */
   const keys = new Map<string, string[]>();
-  /** `topic\0partition` that got a packet since the last round. */
-  const busy = new Set<string>();
+  /**
+   * topic → which partitions got a packet since the last round, and how many did. Once every
+   * partition of a topic is marked, its records cost no hash until the next round (at a busy
+   * gateway that is after a few dozen records per interval).
+   */
+  const busy = new Map<string, { marked: Uint8Array; count: number }>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
 
@@ -87,9 +91,13 @@ export function createTicker(o: TickerOptions): Ticker {
     const records: ProduceRecord[] = [];
     for (const topic of o.topics) {
       const k = await keysOf(topic);
-      for (let p = 0; p < k.length; p++) if (!busy.has(`${topic}\u0000${p}`)) records.push({ topic, key: k[p]!, value });
+      const b = busy.get(topic);
+      for (let p = 0; p < k.length; p++) if (!b?.marked[p]) records.push({ topic, key: k[p]!, value });
     }
-    busy.clear();
+    for (const b of busy.values()) {
+      b.marked.fill(0);
+      b.count = 0;
+    }
     if (records.length) await o.bus.produce(records);
     return records.length;
   };
@@ -100,8 +108,18 @@ export function createTicker(o: TickerOptions): Ticker {
         async produce(records) {
           await producer.produce(records);
           for (const r of records) {
-            const k = keys.get(r.topic);
-            if (k) busy.add(`${r.topic}\u0000${partitionOf(r.key, k.length)}`);
+            let b = busy.get(r.topic);
+            if (!b) {
+              const n = keys.get(r.topic)?.length;
+              if (n === undefined) continue;
+              busy.set(r.topic, (b = { marked: new Uint8Array(n), count: 0 }));
+            }
+            if (b.count === b.marked.length) continue;
+            const p = partitionOf(r.key, b.marked.length);
+            if (b.marked[p] === 0) {
+              b.marked[p] = 1;
+              b.count++;
+            }
           }
         },
       };
