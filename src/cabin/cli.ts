@@ -40,7 +40,7 @@ export interface AllocateCliOptions {
   stateDir?: string;
 }
 
-export { DEFAULT_TOPOLOGY, defaultDemandFile } from './inputs.ts';
+export { defaultDemandFile } from './inputs.ts';
 
 export interface ParsedAllocateOptions {
   mode: 'topology' | 'gap' | 'instance' | 'generate';
@@ -66,7 +66,7 @@ export function parseAllocateOptions(o: AllocateCliOptions): ParsedAllocateOptio
     seed = Number(o.seed);
   }
   const modes = [o.topology && 'topology', o.gap && 'gap', o.instance && 'instance', o.generate && 'generate'].filter(Boolean) as ParsedAllocateOptions['mode'][];
-  // no input named: the topology mode on the default topology (DEFAULT_TOPOLOGY)
+  // no input named: the topology mode on the default topology (DEFAULT_TOPOLOGY_FILE)
   if (modes.length === 0) modes.push('topology');
   if (modes.length > 1) throw badOption(`--${modes[0]} and --${modes[1]} cannot be used together`);
   let sizes: [number, number][] = [];

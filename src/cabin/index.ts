@@ -22,7 +22,7 @@ export {
   withdrawCentre, listCentres, findCentre, parseCentreStatus, readStatusFile, centresFromDirectory, centresFromFolder,
 } from './directory.ts';
 export { DEFAULT_MIGRATION, migrationCost } from './migration.ts';
-export { DEFAULT_TOPOLOGY, defaultDemandFile, readPlanningInputs, type InputFiles, type PlanningInputs } from './inputs.ts';
+export { defaultDemandFile, readPlanningInputs, type InputFiles, type PlanningInputs } from './inputs.ts';
 export { diffPlans, formatPlanDiff, moveCosts, runningPlacement, type PlanAction, type PlanChange, type PlanDiff } from './plan-diff.ts';
 export { k8sManifests, CENTRE_LABEL } from './k8s.ts';
 export { type Demand, type SegmentDemand, DEFAULT_DEMAND, parseDemand, loadDemand, blockSizeMB, instanceFromTopology } from './demand.ts';

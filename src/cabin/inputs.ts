@@ -5,14 +5,11 @@
 // reported (its status file's mtime).
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { loadTopology, resolveStateDir, statePaths, type Topology } from '../topology/index.ts';
+import { DEFAULT_TOPOLOGY_FILE, loadTopology, resolveStateDir, statePaths, type Topology } from '../topology/index.ts';
 import { DEFAULT_DEMAND, instanceFromTopology, loadDemand, type Demand } from './demand.ts';
 import { centresFromDirectory, createDirectory, loadDirectory, registerFolder, type Directory } from './directory.ts';
 import { CabinError } from './errors.ts';
 import type { AllocationInstance } from './types.ts';
-
-/** What `iov allocate` plans when given no input: the demo's topology. */
-export const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
 
 /**
  * The one default demand file of a topology: `demand.<topology name>.yaml` in the `cabin`
@@ -42,7 +39,7 @@ export interface PlanningInputs {
 
 /** Notes (a default taken) go to `note`; bad files throw with the file named. */
 export function readPlanningInputs(o: InputFiles, note: (line: string) => void = (l) => process.stderr.write(`note: ${l}\n`)): PlanningInputs {
-  const topologyFile = o.topology ?? DEFAULT_TOPOLOGY;
+  const topologyFile = o.topology ?? DEFAULT_TOPOLOGY_FILE;
   const topology = loadTopology(topologyFile);
   const demandFile = o.demand ?? defaultDemandFile(topologyFile, topology.name);
   if (!demandFile) note(`no demand file for ${topology.name}; using the built-in demand (docs/cabin.md §7)`);

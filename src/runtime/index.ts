@@ -17,15 +17,14 @@ import type { Gateway, GatewayOptions } from '../gateway/index.ts';
 import type { VehicleState } from '../state/index.ts';
 import type { ChdbSession, Store } from '../store/index.ts';
 import {
-  clickhouseEndpoint, DEFAULT_WORKERS, kafkaEndpoint, loadTopology, plannedPartitions, readLocalState, readPlanIfAny, redisEndpoint,
+  clickhouseEndpoint, DEFAULT_TOPOLOGY_FILE, DEFAULT_WORKERS, kafkaEndpoint, loadTopology, plannedPartitions, readLocalState, readPlanIfAny, redisEndpoint,
   replicasFor, resolveStateDir, segmentTopicSpecs, statePaths, storageClouds,
   type LocalInfraState, type ReplicaPlan, type StatePaths, type Topology,
 } from '../topology/index.ts';
 import { namespacedBus } from './namespace.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The example topology every command uses when given none. */
-export const DEFAULT_TOPOLOGY_FILE = `${REPO_ROOT}infra/topology/shanghai.yaml`;
+export { DEFAULT_TOPOLOGY_FILE };
 
 export interface RuntimeOptions {
   /** 'local' (default): the topology's servers, else `iov infra up`'s. 'embedded': no servers. */

@@ -1,5 +1,5 @@
 export * from './types.ts';
-export { loadTopology, parseTopology, validateTopology } from './load.ts';
+export { DEFAULT_TOPOLOGY_FILE, loadTopology, parseTopology, validateTopology } from './load.ts';
 export { TopologyError, EndpointError, PlanError, TOPOLOGY_ERRORS, type TopologyErrorCode } from './errors.ts';
 export { createSegmentLookup, cellToDecimal, decimalToCell, type Route, type SegmentLookup } from './lookup.ts';
 export {

@@ -2,10 +2,14 @@
 // field, e.g. `segments[2].cells[5]: not a valid H3 cell`, so a broken file is fixed at once.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { getResolution, isValidCell, polygonToCells } from 'h3-js';
 import { TopologyError } from './errors.ts';
 import type { Centre, Cloud, CloudRole, Segment, Topology } from './types.ts';
+
+/** The example topology every command uses when given none (absolute: any working folder). */
+export const DEFAULT_TOPOLOGY_FILE = fileURLToPath(new URL('../../infra/topology/shanghai.yaml', import.meta.url));
 
 const ID_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const ROLES: readonly CloudRole[] = ['ingest', 'processing', 'storage'];

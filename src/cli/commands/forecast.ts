@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { badOption, intOption, seedOption, stateDirOption, topologyOption } from '../options.ts';
 import { onStopSignal } from '../signals.ts';
 
-const DEFAULT_TOPOLOGY = 'infra/topology/shanghai.yaml';
 export const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
 
 export interface BacktestRunOptions {
@@ -18,7 +18,8 @@ export interface BacktestRunOptions {
 }
 
 export interface SimulatedBacktestOptions extends BacktestRunOptions {
-  topologyFile: string;
+  /** default: the example topology */
+  topologyFile?: string;
   seed: number;
   profile: string;
 }
@@ -43,11 +44,12 @@ async function backtestPanel(panel: Panel, o: BacktestRunOptions, title: string,
 /** Simulated weeks → panel → backtest (the default `iov forecast --backtest`). */
 export async function simulatedBacktest(o: SimulatedBacktestOptions) {
   const { loadTopology } = await import('../../topology/index.ts');
+  const { DEFAULT_TOPOLOGY_FILE } = await import('../../runtime/index.ts');
   const { simulateWeeks, PROFILES } = await import('../../sim/index.ts');
   const { ForecastError } = await import('../../forecast/index.ts');
   const profile = PROFILES[o.profile];
   if (!profile) throw new ForecastError('BAD_OPTION', '--profile', `unknown profile "${o.profile}" (known: ${Object.keys(PROFILES).join(', ')})`);
-  const topology = loadTopology(o.topologyFile);
+  const topology = loadTopology(o.topologyFile ?? DEFAULT_TOPOLOGY_FILE);
   const t0 = performance.now();
   const { panel } = simulateWeeks({ topology, seed: o.seed, days: o.days, profile });
   o.log?.(`simulated ${panel.cells.length} cells × ${panel.steps} steps in ${Math.round(performance.now() - t0)} ms`);
@@ -77,18 +79,13 @@ export async function storeBacktest(o: BacktestRunOptions & { topology: import('
     { source: 'store', topology: o.topology.name, fromS: from, toS: end });
 }
 
-function int(name: string, v: string, min = 1): number {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < min) throw Object.assign(new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`), { code: 'BAD_OPTION' });
-  return x;
-}
 
 type BacktestRun = Awaited<ReturnType<typeof simulatedBacktest>>;
 
 function runOptions(opts: ForecastCliOpts, log: (line: string) => void): BacktestRunOptions {
   return {
-    days: int('days', opts.days, 2), heldBackDays: int('held-back', opts.heldBack), models: opts.models.split(',').map((m) => m.trim()).filter(Boolean),
-    originEvery: int('origin-every', opts.originEvery), sampleCells: int('sample-cells', opts.sampleCells), sampleEvery: int('sample-every', opts.sampleEvery), log,
+    days: intOption('--days', opts.days, 2), heldBackDays: intOption('--held-back', opts.heldBack, 1), models: opts.models.split(',').map((m) => m.trim()).filter(Boolean),
+    originEvery: intOption('--origin-every', opts.originEvery, 1), sampleCells: intOption('--sample-cells', opts.sampleCells, 1), sampleEvery: intOption('--sample-every', opts.sampleEvery, 1), log,
   };
 }
 
@@ -104,7 +101,7 @@ function writeBacktest(dir: string, label: string, runs: BacktestRun[]): void {
 }
 
 interface ForecastCliOpts {
-  topology: string;
+  topology?: string;
   stateDir?: string;
   backtest?: boolean;
   simulate?: boolean;
@@ -130,17 +127,14 @@ interface ForecastCliOpts {
 
 // `iov forecast --backtest | --simulate | --online`: docs/forecast.md.
 export function register(program: Command): void {
-  program
+  seedOption(stateDirOption(topologyOption(program
     .command('forecast')
     .description('traffic forecasting: --backtest (simulated weeks, DCRNN-style tables), --simulate (write weeks into the stores), --online (write traffic_forecast)')
-    .option('-t, --topology <file>', 'topology file', DEFAULT_TOPOLOGY)
-    .option('--state-dir <dir>', 'state folder: infra.json, plan.json, directory.json, server data (env IOV_STATE_DIR, default .iov)')
     .option('--backtest', 'rolling-origin backtest on simulated weeks; JSON + Markdown into --out')
     .option('--simulate', 'write simulated weeks of traffic_flow (5-minute windows) into each segment\'s store')
     .option('--online', 'the online forecaster: one issue per closed 5-minute bucket into traffic_forecast')
     .option('--source <sim|store>', 'backtest data: simulated weeks, or traffic_flow in the stores of --topology', 'sim')
-    .option('--utc-offset <hours>', 'backtest --source store: local time of the data (rush hours, weekends)', '8')
-    .option('--seed <n>', 'simulator seed', '1')
+    .option('--utc-offset <hours>', 'backtest --source store: local time of the data (rush hours, weekends)', '8'))))
     .option('--seeds <list>', 'backtest several seeds, e.g. 1,2,3 (overrides --seed)')
     .option('--days <n>', 'days of data: simulated, or (--source store) up to the newest window', '28')
     .option('--held-back <n>', 'days held back for the backtest', '7')
@@ -157,16 +151,16 @@ export function register(program: Command): void {
     .option('--once', 'online: one tick per segment, then exit')
     .action(async (opts: ForecastCliOpts) => {
       const modes = [opts.backtest, opts.simulate, opts.online].filter(Boolean).length;
-      if (modes !== 1) throw Object.assign(new Error('give exactly one of --backtest, --simulate, --online'), { code: 'BAD_OPTION' });
+      if (modes !== 1) throw badOption('give exactly one of --backtest, --simulate, --online');
       const log = (line: string) => process.stderr.write(`${line}\n`);
       if (opts.backtest && opts.source === 'sim') {
-        const seeds = (opts.seeds ?? opts.seed).split(',').map((s) => int('seeds', s.trim(), 0));
+        const seeds = (opts.seeds ?? opts.seed).split(',').map((s) => intOption('--seeds', s.trim(), 0));
         const runs = [];
         for (const seed of seeds) runs.push(await simulatedBacktest({ ...runOptions(opts, log), topologyFile: opts.topology, seed, profile: opts.profile }));
         writeBacktest(opts.out, `${opts.profile}-seed${seeds.join('-')}`, runs);
         return;
       }
-      if (opts.source !== 'sim' && opts.source !== 'store') throw Object.assign(new Error(`--source must be sim or store, got ${JSON.stringify(opts.source)}`), { code: 'BAD_OPTION' });
+      if (opts.source !== 'sim' && opts.source !== 'store') throw badOption(`--source must be sim or store, got ${JSON.stringify(opts.source)}`);
 
       const { openRuntime } = await import('../../runtime/index.ts');
       const rt = await openRuntime({ topology: opts.topology, stateDir: opts.stateDir, clientId: 'iov-forecast' });
@@ -176,18 +170,18 @@ export function register(program: Command): void {
         for (const s of stores.values()) await s.migrate();
         if (opts.backtest) {
           const utcOffsetS = Math.round(Number(opts.utcOffset) * 3600);
-          if (!Number.isFinite(utcOffsetS)) throw Object.assign(new Error(`--utc-offset must be hours, got ${JSON.stringify(opts.utcOffset)}`), { code: 'BAD_OPTION' });
+          if (!Number.isFinite(utcOffsetS)) throw badOption(`--utc-offset must be hours, got ${JSON.stringify(opts.utcOffset)}`);
           writeBacktest(opts.out, 'store', [await storeBacktest({ ...runOptions(opts, log), topology: topo, stores, utcOffsetS })]);
           return;
         }
         if (opts.simulate) {
           const { simulateWeeks, writeWeeks, PROFILES } = await import('../../sim/index.ts');
           const profile = PROFILES[opts.profile];
-          if (!profile) throw Object.assign(new Error(`--profile: unknown profile "${opts.profile}"`), { code: 'BAD_OPTION' });
-          const days = int('days', opts.days);
+          if (!profile) throw badOption(`--profile: unknown profile "${opts.profile}"`);
+          const days = intOption('--days', opts.days, 1);
           // Ends at the last whole 5 minutes before now, so the online forecaster has history to read.
           const end = Math.floor(Date.now() / 1000 / 300) * 300;
-          const weeks = simulateWeeks({ topology: topo, seed: int('seed', opts.seed, 0), days, profile, startS: end - days * 86400 });
+          const weeks = simulateWeeks({ topology: topo, seed: intOption('--seed', opts.seed, 0), days, profile, startS: end - days * 86400 });
           const rows = await writeWeeks(weeks, topo, stores);
           process.stdout.write(`${JSON.stringify({ cells: weeks.panel.cells.length, days, rows })}\n`);
           return;
@@ -195,12 +189,12 @@ export function register(program: Command): void {
         const fc = await import('../../forecast/index.ts');
         const { SHANGHAI_UTC_OFFSET_S } = await import('../../sim/index.ts');
         const segments = opts.segment ? topo.segments.filter((s) => s.id === opts.segment) : topo.segments;
-        if (segments.length === 0) throw Object.assign(new Error(`--segment: unknown segment "${opts.segment}"`), { code: 'BAD_OPTION' });
+        if (segments.length === 0) throw badOption(`--segment: unknown segment "${opts.segment}"`);
         const forecasters = segments.map((s) => fc.createOnlineForecaster({
           store: stores.get(s.cloud)!, segment: s.id, model: fc.createModel(opts.model), utcOffsetS: SHANGHAI_UTC_OFFSET_S,
-          historyDays: int('history-days', opts.historyDays), log,
+          historyDays: intOption('--history-days', opts.historyDays, 1), log,
         }));
-        const intervalMs = int('interval', opts.interval) * 1000;
+        const intervalMs = intOption('--interval', opts.interval, 1) * 1000;
         // A signal ends the loop after the tick in progress, or at once between ticks.
         let stop = false;
         let wake = () => {};

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { badOption, stateDirOption, topologyOption } from '../options.ts';
+import { badOption, listenOptions, portOption, stateDirOption, topologyOption } from '../options.ts';
 import { onStopSignal } from '../signals.ts';
 
 interface GatewayCliOptions {
@@ -23,11 +23,9 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 // infra.json (`iov infra up`) when the topology names none. API keys and limits come from the
 // environment (IOV_API_KEYS, see docs/gateway.md).
 export function register(program: Command): void {
-  stateDirOption(topologyOption(program
+  listenOptions(stateDirOption(topologyOption(program
     .command('gateway')
-    .description('HTTP ingest gateway: POST /v1/packets -> H3 segment routing -> Kafka (dual-write on boundary crossing)')))
-    .option('-p, --port <n>', 'port to listen on', '8080')
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .description('HTTP ingest gateway: POST /v1/packets -> H3 segment routing -> Kafka (dual-write on boundary crossing)'))), 8080)
     .option('--insecure', 'allow listening on a non-loopback address without API keys')
     .option('--producer-thread', 'run the Kafka producer in its own worker thread (faster with a spare core; see docs/gateway.md)')
     .option('--mqtt [url]', 'also take packets over MQTT from this broker (default: the local one of `iov infra up`; login from IOV_MQTT_USERNAME/IOV_MQTT_PASSWORD or the local state; docs/mqtt.md)')
@@ -36,8 +34,7 @@ export function register(program: Command): void {
     .option('--tick-interval <ms>', 'watermark ticks into quiet segment partitions every <ms>, 0 = none (env IOV_GATEWAY_TICK_INTERVAL_MS, default 1000; docs/gateway.md)')
     .option('--idle-timeout <ms>', 'a tick carries the gateway clock minus this (env IOV_GATEWAY_IDLE_TIMEOUT_MS, default 5000)')
     .action(async (opts: GatewayCliOptions) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption(`--port must be an integer from 0 to 65535, got ${opts.port}`);
+      const port = portOption('--port', opts.port);
       const { openRuntime } = await import('../../runtime/index.ts');
       const { kafkaEndpoint, redisEndpoint } = await import('../../topology/index.ts');
       const { createGatewayLogger, gatewayConfigFromEnv, resolveTicker } = await import('../../gateway/index.ts');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { badOption, stateDirOption, topologyOption } from '../options.ts';
+import { badOption, intOption, listenOptions, portOption, stateDirOption, topologyOption } from '../options.ts';
 import { onStopSignal } from '../signals.ts';
 
 interface QueryCliOpts {
@@ -17,7 +17,7 @@ interface QueryCliOpts {
 
 // `iov query "SELECT …"` runs one federated query; `iov query --serve` runs POST /v1/query.
 export function register(program: Command): void {
-  stateDirOption(topologyOption(program
+  listenOptions(stateDirOption(topologyOption(program
     .command('query')
     .description('federated SQL over every cloud\'s ClickHouse (packets, traffic_flow); --serve for the HTTP API')
     .argument('[sql]', 'one SELECT statement')))
@@ -26,14 +26,12 @@ export function register(program: Command): void {
     .option('--explain', 'print the plan (clouds, pushed-down SQL) without running it')
     .option('--database <name>', 'ClickHouse database in every cloud (overrides the topology/local default)')
     .option('--timeout <ms>', 'per-query time limit in ms')
-    .option('--serve', 'serve POST /v1/query over HTTP instead of running one query')
-    .option('-p, --port <port>', 'HTTP port for --serve', '8082')
-    .option('--host <host>', 'HTTP host for --serve', '127.0.0.1')
+    .option('--serve', 'serve POST /v1/query over HTTP instead of running one query'), 8082, 'with --serve: HTTP')
     .action(async (sql: string | undefined, opts: QueryCliOpts) => {
       if (!['table', 'json', 'csv', 'ndjson'].includes(opts.format)) throw badOption('--format must be table, json, csv or ndjson');
-      const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout);
-      if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0)) throw badOption('--timeout must be a positive integer (ms)');
+      const timeoutMs = opts.timeout === undefined ? undefined : intOption('--timeout', opts.timeout, 1);
       if (!opts.serve && !sql) throw badOption('give a SELECT statement, or --serve');
+      const port = opts.serve ? portOption('--port', opts.port) : 0;
       const { openRuntime } = await import('../../runtime/index.ts');
       const fedMod = await import('../../federation/index.ts');
       const rt = await openRuntime({ topology: opts.topology, stateDir: opts.stateDir });
@@ -41,8 +39,6 @@ export function register(program: Command): void {
       const fed = await rt.federator({ stores, limits: timeoutMs ? { timeoutMs } : undefined });
 
       if (opts.serve) {
-        const port = Number(opts.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port must be 0–65535');
         const app = fedMod.createQueryServer({ federator: fed, logger: true });
         const addr = await app.listen({ port, host: opts.host });
         // Before the banner (src/cli/signals.ts): requests in flight finish, then exit 0.

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { badOption as bad, stateDirOption, topologyOption } from '../options.ts';
+import { badOption as bad, intOption, portOption, stateDirOption, topologyOption, windowOptions, windowSettings } from '../options.ts';
 import { onStopSignal } from '../signals.ts';
-import { DEFAULT_ALLOWED_LATENESS_S } from '../../flow/index.ts';
 
 interface SegmentCliOptions {
   id?: string;
@@ -16,41 +15,31 @@ interface SegmentCliOptions {
   processes?: string;
 }
 
-function intOpt(name: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw bad(`${name} must be an integer from ${min} to ${max}, got ${v}`);
-  return n;
-}
-
 // `iov segment`: one segment's processor (or every segment's, --all) in this process,
 // assembled by the composition root (src/runtime): Kafka and ClickHouse from the topology or
 // the state folder's infra.json, pool sizes from its plan.json.
 export function register(program: Command): void {
-  stateDirOption(topologyOption(program
+  windowOptions(stateDirOption(topologyOption(program
     .command('segment')
     .description('segment processor: consume iov.seg.<id>.packets, traffic flow per H3 cell and window into the segment cloud\'s ClickHouse (exactly once)')
     .option('--id <segment>', 'segment to process')
-    .option('--all', 'process every segment of the topology')))
+    .option('--all', 'process every segment of the topology'))))
     .option('-w, --workers <n>', 'pool threads per segment (0 = main thread; default: the replica plan, else 2)')
-    .option('--window <seconds>', 'tumbling window length', '60')
-    .option('--lateness <seconds>', 'allowed lateness (docs/segment.md, "Window semantics")', String(DEFAULT_ALLOWED_LATENESS_S))
     .option('--plan <file>', 'replica plan to size pools from (default <state-dir>/plan.json)')
     .option('--metrics-port <n>', 'serve /metrics, /healthz and /readyz on 127.0.0.1:<n>')
     .option('--processes <n>', 'run N copies of this command as child processes in one consumer group, restarting any that dies (docs/scaleout.md)')
     .action(async (opts: SegmentCliOptions) => {
       if (!opts.all === !opts.id) throw bad('give exactly one of --id <segment> or --all');
       if (opts.processes !== undefined) {
-        const n = intOpt('--processes', opts.processes, 1, 64);
+        const n = intOption('--processes', opts.processes, 1, 64);
         if (opts.metricsPort !== undefined && opts.metricsPort !== '0') throw bad('--metrics-port with --processes: give 0 (each process picks a free port) or leave it out');
         const { superviseCopies } = await import('../../local/index.ts');
         await superviseCopies('segment', n, process.argv.slice(3));
         return;
       }
-      const workers = opts.workers === undefined ? undefined : intOpt('--workers', opts.workers, 0, 64);
-      const windowS = intOpt('--window', opts.window, 1, 86_400);
-      const lateness = Number(opts.lateness);
-      if (!Number.isFinite(lateness) || lateness < 0) throw bad(`--lateness must be a number ≥ 0, got ${opts.lateness}`);
-      const metricsPort = opts.metricsPort === undefined ? undefined : intOpt('--metrics-port', opts.metricsPort, 0, 65535);
+      const workers = opts.workers === undefined ? undefined : intOption('--workers', opts.workers, 0, 64);
+      const { windowS, allowedLatenessS } = windowSettings(opts);
+      const metricsPort = opts.metricsPort === undefined ? undefined : portOption('--metrics-port', opts.metricsPort);
 
       const { openRuntime } = await import('../../runtime/index.ts');
       const { readPlan } = await import('../../topology/index.ts');
@@ -79,7 +68,7 @@ export function register(program: Command): void {
       const all = await rt.segments({
         onCrash,
         fence: await rt.fence(), ...(schemaRegistry ? { schemaRegistry } : {}),
-        segments: opts.id ? [opts.id] : undefined, workers, windowS, allowedLatenessS: lateness,
+        segments: opts.id ? [opts.id] : undefined, workers, windowS, allowedLatenessS,
       });
 
       let server: import('node:http').Server | undefined;
@@ -115,7 +104,7 @@ export function register(program: Command): void {
       // Before the banner (src/cli/signals.ts): a SIGTERM sent on seeing it settles and exits 0.
       onStopSignal(() => stop());
       if (crashed) void stop();
-      process.stdout.write(`segment processors running: ${names}; window ${windowS} s, lateness ${lateness} s${server ? `; metrics on 127.0.0.1:${(server.address() as { port: number }).port}/metrics` : ''}\n`);
+      process.stdout.write(`segment processors running: ${names}; window ${windowS} s, lateness ${allowedLatenessS} s${server ? `; metrics on 127.0.0.1:${(server.address() as { port: number }).port}/metrics` : ''}\n`);
       await done;
       if (crashed) throw crashed;
     });

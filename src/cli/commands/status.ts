@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { badOption } from '../options.ts';
+import { intOption } from '../options.ts';
 import { liveViewOptions, openLiveView, type LiveViewOpts } from './ui.ts';
 
 // `iov status`: the pipeline panel's facts in the terminal; exit 1 if anything is down.
@@ -12,8 +12,7 @@ export function register(program: Command): void {
     .option('--interval <ms>', 'time between the two metric reads that rates come from', '1000')
     .option('--json', 'print the status as JSON')
     .action(async (opts: LiveViewOpts & { interval: string; json?: boolean }) => {
-      const interval = Number(opts.interval);
-      if (!Number.isInteger(interval) || interval < 0) throw badOption('--interval must be a non-negative integer (ms)');
+      const interval = intOption('--interval', opts.interval, 0);
       const view = await openLiveView(opts);
       const { status, ui } = view;
       try {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { badOption, stateDirOption, topologyOption } from '../options.ts';
+import { listenOptions, portOption, stateDirOption, topologyOption } from '../options.ts';
 import { onStopSignal } from '../signals.ts';
 
 export interface LiveViewOpts {
@@ -50,12 +50,9 @@ export async function openLiveView(opts: LiveViewOpts) {
 
 // `iov ui`: the live map and pipeline panel (docs/ui.md), over the federator.
 export function register(program: Command): void {
-  liveViewOptions(program.command('ui').description('serve the live traffic map and pipeline panel (http://127.0.0.1:<port>/)'))
-    .option('-p, --port <port>', 'HTTP port', '8090')
-    .option('--host <host>', 'HTTP host', '127.0.0.1')
+  listenOptions(liveViewOptions(program.command('ui').description('serve the live traffic map and pipeline panel (http://127.0.0.1:<port>/)')), 8090)
     .action(async (opts: LiveViewOpts & { port: string; host: string }) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw badOption('--port must be 0–65535');
+      const port = portOption('--port', opts.port);
       const { topology, federator, status, ui, close } = await openLiveView(opts);
       const app = ui.createUiServer({ topology, federator, status });
       await app.listen({ port, host: opts.host });
