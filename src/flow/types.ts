@@ -36,13 +36,21 @@ export interface FlowRules {
  *    min/max over s. A stationary vehicle is taken as crawling at MIN_SPEED_KMH in the
  *    harmonic (space-mean) speed, so speedCount is the one count for both means.
  */
-export interface CellAgg {
+export interface CellAgg extends FlowSums {
   vehicles: Set<string>;
+}
+
+/**
+ * The mergeable sums of a cell's window, the same in the live aggregate, a worker's partial
+ * and the stored row. While speedCount = 0, minSpeed / maxSpeed are +Infinity / -Infinity in
+ * CellAgg and PartialCell, and 0 in FlowRow (Float32 column, no NULL: roll up with
+ * minIf(min_speed, speed_count > 0)).
+ */
+export interface FlowSums {
   packets: number;
   speedSum: number;
   speedCount: number;
   invSpeedSum: number;
-  /** +Infinity / -Infinity while speedCount = 0. */
   minSpeed: number;
   maxSpeed: number;
 }
@@ -51,7 +59,7 @@ export interface CellAgg {
 export const MIN_SPEED_KMH = 1;
 
 /** A flow row before storage: one (segment, cell, window) [per partition in the stream]. */
-export interface FlowRow {
+export interface FlowRow extends FlowSums {
   segment: string;
   /** H3 cell, decimal string (ClickHouse UInt64). */
   cell: string;
@@ -59,26 +67,13 @@ export interface FlowRow {
   windowStart: number;
   windowS: number;
   vehicles: number;
-  packets: number;
-  speedSum: number;
-  speedCount: number;
-  invSpeedSum: number;
-  /** 0 when speedCount = 0 (Float32 column, no NULL): roll up with minIf(min_speed, speed_count > 0). */
-  minSpeed: number;
-  maxSpeed: number;
 }
 
 /** Partial aggregate of one cell of one window, as a worker returns it (vehicles as an array). */
-export interface PartialCell {
+export interface PartialCell extends FlowSums {
   windowStart: number;
   cell: string;
   vehicles: string[];
-  packets: number;
-  speedSum: number;
-  speedCount: number;
-  invSpeedSum: number;
-  minSpeed: number;
-  maxSpeed: number;
 }
 
 /** First on-time contribution to a window within one batch: where a resume must re-read from. */

@@ -272,22 +272,26 @@ function afterMilp(h: FastResult, ex: ExactResult, t0: number): FastResult {
       ...(proven && !r.proof ? { proof: ex.status === 'optimal' ? ex.proof : 'bound' } : {}),
     };
   }
-  // HiGHS reports no time of its own improvements: if it beat the heuristic, the honest
-  // "time to best" is the whole run.
+  return milpAnswer(ex, ex.assignment, lowerBound, t0, h.iterations, 'main', h.lns);
+}
+
+/** HiGHS's answer, better than the heuristic's, in the fast solver's result shape. */
+function milpAnswer(ex: ExactResult, assignment: Int32Array, lowerBound: number, t0: number, iterations: number, milpPhase: 'main' | 'thread', lns: FastResult['lns']): FastResult {
+  // HiGHS reports no time of its own improvements: the honest "time to best" is the whole run.
   const timeMs = Date.now() - t0;
   return {
-    assignment: ex.assignment,
+    assignment,
     cost: ex.cost,
     lowerBound,
     gap: relGap(ex.cost, lowerBound),
     provenOptimal: ex.status === 'optimal' || relGap(ex.cost, lowerBound) <= 1e-9,
     timeMs,
     timeToBestMs: timeMs,
-    iterations: h.iterations,
+    iterations,
     unplaceable: [],
-    milpPhase: 'main',
+    milpPhase,
     ...(ex.status === 'optimal' ? { proof: ex.proof } : {}),
-    ...(h.lns ? { lns: h.lns } : {}),
+    ...(lns ? { lns } : {}),
   };
 }
 
@@ -338,24 +342,11 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
     tBest = t2 + h2.timeToBestMs;
   }
   let lowerBound = Math.max(h.lowerBound, h2.lowerBound, ex ? ex.lowerBound : -Infinity);
-  const timeMs = Date.now() - t0;
   if (ex?.assignment && ex.cost < best.cost - 1e-9) {
-    // HiGHS reports no time of its own improvements: the honest "time to best" is the run
     lowerBound = Math.max(lowerBound, ex.status === 'optimal' ? ex.cost : -Infinity);
-    return {
-      assignment: ex.assignment,
-      cost: ex.cost,
-      lowerBound,
-      gap: relGap(ex.cost, lowerBound),
-      provenOptimal: ex.status === 'optimal' || relGap(ex.cost, lowerBound) <= 1e-9,
-      timeMs,
-      timeToBestMs: timeMs,
-      iterations: h.iterations + h2.iterations,
-      unplaceable: [],
-      milpPhase: 'thread',
-      ...(h2.lns ? { lns: h2.lns } : {}),
-    };
+    return milpAnswer(ex, ex.assignment, lowerBound, t0, h.iterations + h2.iterations, 'thread', h2.lns);
   }
+  const timeMs = Date.now() - t0;
   if (ex?.status === 'optimal' && best.assignment && best.cost <= ex.cost + 1e-9) lowerBound = Math.max(lowerBound, best.cost);
   return {
     ...best,
