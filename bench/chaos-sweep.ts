@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChaosDemo } from '../src/chaos/index.ts';
-import { DEFAULT_TOPOLOGY } from '../src/embedded/index.ts';
+import { DEFAULT_TOPOLOGY_FILE } from '../src/topology/index.ts';
 import { machineInfo, RESULTS_DIR } from './run.ts';
 
 const argv = process.argv.slice(2);
@@ -18,7 +18,7 @@ const runs = [];
 for (const seed of seeds) {
   const t0 = Date.now();
   const s = await runChaosDemo({
-    topologyFile: DEFAULT_TOPOLOGY, processes: Number(arg('--processes', '3')), gateways: Number(arg('--gateways', '2')), chaos: true, seed,
+    topologyFile: DEFAULT_TOPOLOGY_FILE, processes: Number(arg('--processes', '3')), gateways: Number(arg('--gateways', '2')), chaos: true, seed,
     durationS: Number(arg('--duration', '20')), vehicles: 600, windowS: 5, allowedLatenessS: 5, log: () => {},
   });
   const failed = s.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);

@@ -38,12 +38,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, GROUP_TIMINGS } from '../src/bus/index.ts';
 import { collectLines, drainUntilCommitted, endOffsets, freePort, runTopology } from '../src/chaos/index.ts';
-import { runPipeline, DEFAULT_TOPOLOGY } from '../src/embedded/index.ts';
+import { runPipeline } from '../src/embedded/index.ts';
 import { infraDown, infraUp } from '../src/infra/index.ts';
 import { createSupervisor, READY_LINES, type Supervisor } from '../src/local/index.ts';
 import { runSimulation, type SimulationReport } from '../src/sim/index.ts';
 import { createClickHouseStore, type Store } from '../src/store/index.ts';
-import { clickhouseEndpoint, kafkaEndpoint, loadTopology, readLocalState, segmentGroup, segmentTopic, stateFile, storageClouds } from '../src/topology/index.ts';
+import { clickhouseEndpoint, DEFAULT_TOPOLOGY_FILE, kafkaEndpoint, loadTopology, readLocalState, segmentGroup, segmentTopic, stateFile, storageClouds } from '../src/topology/index.ts';
 import { machineInfo, RESULTS_DIR } from './run.ts';
 
 const argv = process.argv.slice(2);
@@ -136,9 +136,9 @@ interface Step {
 
 async function step(rate: number, root: string, run: string): Promise<Step> {
   const state = readLocalState(stateFile(root))!;
-  const baseTopo = loadTopology(DEFAULT_TOPOLOGY);
+  const baseTopo = loadTopology(DEFAULT_TOPOLOGY_FILE);
   const dir = mkdtempSync(join(os.tmpdir(), `iov-e2e-${run}-`));
-  const topologyFile = runTopology(DEFAULT_TOPOLOGY, baseTopo, state, `e2e_${run}`, dir, run);
+  const topologyFile = runTopology(DEFAULT_TOPOLOGY_FILE, baseTopo, state, `e2e_${run}`, dir, run);
   const topo = loadTopology(topologyFile);
   const bus = createKafkaBus({ brokers: kafkaEndpoint(topo, state).brokers, clientId: `bench-e2e-${run}` });
   const stores: Store[] = storageClouds(topo).map((cloud) => createClickHouseStore({ cloud, endpoint: clickhouseEndpoint(topo, cloud, state) }));
@@ -277,7 +277,7 @@ async function main(): Promise<void> {
   const steps: Step[] = [];
   try {
     log(`starting private servers under ${root}`);
-    await infraUp(loadTopology(DEFAULT_TOPOLOGY), { root });
+    await infraUp(loadTopology(DEFAULT_TOPOLOGY_FILE), { root });
     for (const rate of STEPS) {
       const run = `s${rate}${Math.random().toString(16).slice(2, 6)}`;
       log(`step ${rate} packets/s for ${STEP_S} s`);

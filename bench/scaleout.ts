@@ -22,10 +22,9 @@ import { latLngToCell } from 'h3-js';
 import { Redis } from 'ioredis';
 import { createKafkaBus, GROUP_TIMINGS, type Bus, type ProduceRecord } from '../src/bus/index.ts';
 import { collectLines, drainUntilCommitted, endOffsets, runTopology, seekGroup, type Offsets } from '../src/chaos/index.ts';
-import { DEFAULT_TOPOLOGY } from '../src/embedded/index.ts';
 import { createSupervisor, READY_LINES, type Supervisor } from '../src/local/index.ts';
 import { enrichedPacketCodec, type EnrichedPacket } from '../src/schemas/index.ts';
-import { loadTopology, readLocalState, redisEndpoint, segmentGroup, segmentTopic, stateFile } from '../src/topology/index.ts';
+import { DEFAULT_TOPOLOGY_FILE, loadTopology, readLocalState, redisEndpoint, segmentGroup, segmentTopic, stateFile } from '../src/topology/index.ts';
 import { machineInfo, RESULTS_DIR } from './run.ts';
 
 const argv = process.argv.slice(2);
@@ -43,7 +42,7 @@ const sum = (m: Offsets) => [...m.values()].reduce((a, b) => a + b, 0);
 
 const state = readLocalState(stateFile());
 if (!state?.kafka || !state.redis) throw new Error(`bench/scaleout needs the local servers: run \`iov infra up\` and set IOV_STATE_DIR (looked in ${stateFile()})`);
-const topo = loadTopology(DEFAULT_TOPOLOGY);
+const topo = loadTopology(DEFAULT_TOPOLOGY_FILE);
 const seg = topo.segments.find((s) => s.id === SEGMENT)!;
 const topic = segmentTopic(SEGMENT);
 const group = segmentGroup(SEGMENT);
@@ -95,7 +94,7 @@ function segmentProcesses(p: number, topologyFile: string, lines?: ReturnType<ty
 
 /** A fresh run: own databases, group at the topic's end. */
 async function freshRun(dir: string): Promise<{ topologyFile: string; start: Offsets }> {
-  const topologyFile = runTopology(DEFAULT_TOPOLOGY, topo, state, `bench_${rnd()}`, dir);
+  const topologyFile = runTopology(DEFAULT_TOPOLOGY_FILE, topo, state, `bench_${rnd()}`, dir);
   await bus.ensureTopics([{ topic, partitions: Math.max(seg.maxReplicas, 1) }]);
   const start = await endOffsets(bus, topic);
   await seekGroup(bus, group, topic, start);

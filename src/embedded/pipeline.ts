@@ -23,7 +23,6 @@ import { runChecks, type Check, type FlowTotals } from './checks.ts';
 import { faultyStore, tapBus, type Faults } from './tap.ts';
 
 export { REPO_ROOT };
-export const DEFAULT_TOPOLOGY = DEFAULT_TOPOLOGY_FILE;
 
 export interface PipelineOptions {
   /** 'embedded' (default): no servers. 'local': the servers of `iov infra up`. */
@@ -218,7 +217,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
   const maxLag = opts.maxLag ?? 150_000;
   const maxWorkers = opts.maxWorkersPerSegment ?? 2;
   const faults = opts.faults ?? {};
-  const topologyFile = opts.topologyFile ?? DEFAULT_TOPOLOGY;
+  const topologyFile = opts.topologyFile ?? DEFAULT_TOPOLOGY_FILE;
   const steps: Step[] = [];
   const step = (name: string, status: StepStatus, detail: string) => {
     const st = { name, status, detail };

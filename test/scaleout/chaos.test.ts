@@ -4,7 +4,7 @@
 // `iov bench chaos-sweep`; here a fixed seed keeps the suite short.
 import { describe, expect, it } from 'vitest';
 import { planChaos, runChaosDemo, type ChaosDemoSummary } from '../../src/chaos/index.ts';
-import { DEFAULT_TOPOLOGY } from '../../src/embedded/index.ts';
+import { DEFAULT_TOPOLOGY_FILE } from '../../src/topology/index.ts';
 import { infra } from '../helpers/index.ts';
 
 const explain = (s: ChaosDemoSummary) => `${s.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('\n')}\n${s.events.join('\n')}`;
@@ -22,7 +22,7 @@ describe('chaos: separate processes, seeded kills, checked against the batch ora
 
   it('seed 11: a segment process and a gateway SIGKILLed and restarted; nothing lost, nothing counted twice', async () => {
     const s = await runChaosDemo({
-      topologyFile: DEFAULT_TOPOLOGY, stateDir: infra().root, processes: 2, gateways: 2, chaos: true, seed: 11,
+      topologyFile: DEFAULT_TOPOLOGY_FILE, stateDir: infra().root, processes: 2, gateways: 2, chaos: true, seed: 11,
       durationS: 15, vehicles: 400, windowS: 5, allowedLatenessS: 5, events: { segmentKills: 1, gatewayKills: 1, pauses: 0 }, log: () => {},
     });
     expect(s.events.filter((e) => / SIGKILL /.test(e))).toHaveLength(2);
