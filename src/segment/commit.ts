@@ -51,5 +51,19 @@ export async function commit(rt: SegmentRuntime, pl: Pipeline, next: number): Pr
     rt.log.warn({ partition: pl.partition, err: (err as Error).message }, 'commit failed; the next commit covers it');
   }
   pl.next = next;
-  rt.metrics.openWindows.set({ segment: rt.segment, partition: String(pl.partition) }, pl.state!.openCount);
+  publishPartitionState(rt, pl);
+}
+
+/**
+ * The partition's gauges as of its last commit (or recovery): open windows and the event-time
+ * watermark (packets and ticks; none before the first message). After drain() the watermark
+ * is past every window it closed (end of stream).
+ */
+export function publishPartitionState(rt: SegmentRuntime, pl: Pipeline): void {
+  // A superseded pipeline finishing its last step: the partition's gauges are no longer its own.
+  if (pl.dead || pl.generation !== rt.generation) return;
+  const labels = { segment: rt.segment, partition: String(pl.partition) };
+  const state = pl.state!;
+  rt.metrics.openWindows.set(labels, state.openCount);
+  if (Number.isFinite(state.wm)) rt.metrics.watermark.set(labels, state.wm / 1000);
 }

@@ -14,6 +14,7 @@ export interface SegmentMetrics {
   workerFailures: Counter<'segment'>;
   poolUtilization: Gauge<'segment'>;
   openWindows: Gauge<'segment' | 'partition'>;
+  watermark: Gauge<'segment' | 'partition'>;
   leaseWaitSeconds: Histogram<'segment'>;
   partitionStopped: Gauge<'segment' | 'partition' | 'code' | 'server_code'>;
 }
@@ -36,6 +37,7 @@ export function segmentMetrics(registry: Registry = new Registry()): SegmentMetr
     workerFailures: new Counter({ name: 'iov_segment_worker_failures_total', help: 'Worker tasks that threw or whose thread died (retried)', labelNames: ['segment'], registers }),
     poolUtilization: new Gauge({ name: 'iov_segment_pool_utilization', help: 'Piscina pool utilisation (0-1)', labelNames: ['segment'], registers }),
     openWindows: new Gauge({ name: 'iov_segment_open_windows', help: 'Windows open per partition', labelNames: ['segment', 'partition'], registers }),
+    watermark: new Gauge({ name: 'iov_segment_watermark_seconds', help: 'Event-time watermark per owned partition (epoch seconds): the highest packet or tick time read, as of the last commit', labelNames: ['segment', 'partition'], registers }),
     leaseWaitSeconds: new Histogram({ name: 'iov_segment_lease_wait_seconds', help: 'Time a newly assigned partition waited for its lease (the previous holder releasing it or its lease expiring)', labelNames: ['segment'], buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30], registers }),
     partitionStopped: new Gauge({ name: 'iov_segment_partition_stopped', help: '1 while a partition is stopped by a failure retrying cannot fix, labelled with its code', labelNames: ['segment', 'partition', 'code', 'server_code'], registers }),
   };

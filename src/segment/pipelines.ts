@@ -63,7 +63,11 @@ export function onAssignment(rt: SegmentRuntime, assignment: Assignment[]): void
     pl.dead = true;
     // A partition that moved away: give its lease up once its last step is over, so the new
     // owner need not wait for it to expire.
-    if (!assigned.includes(pl.partition)) void pl.tail.then(() => releaseLease(rt, pl));
+    if (!assigned.includes(pl.partition)) {
+      void pl.tail.then(() => releaseLease(rt, pl));
+      // Its watermark is the new owner's to report now.
+      rt.metrics.watermark.remove({ segment: rt.segment, partition: String(pl.partition) });
+    }
   }
   // Recover the new partitions now, while the consumer starts fetching, instead of in
   // their first step: the commit read and the two ClickHouse look-ups took ~0.4 s that

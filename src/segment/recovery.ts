@@ -2,7 +2,7 @@
 // already holds (W, R, S and P of docs/segment.md). Runs when the partition is assigned,
 // after the previous pipeline's last step.
 import { DedupKeys, PartitionWindows, withinDedupHorizon } from '../flow/index.ts';
-import { checkPartitionCount, parseCommitMeta } from './commit.ts';
+import { checkPartitionCount, parseCommitMeta, publishPartitionState } from './commit.ts';
 import { acquireLease } from './fencing.ts';
 import { persist } from './retry.ts';
 import type { Pipeline, SegmentRuntime } from './runtime.ts';
@@ -42,5 +42,6 @@ export async function recover(rt: SegmentRuntime, pl: Pipeline): Promise<void> {
     });
   }
   pl.recovered = true;
+  publishPartitionState(rt, pl);
   rt.log.info({ partition: pl.partition, next: pl.next, wm, skip: pl.skipWindows.size, packetsFrom: pl.packetsFrom, dedupKeys: pl.dedup.size }, 'partition recovered');
 }
