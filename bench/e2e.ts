@@ -4,7 +4,8 @@
 // clickhouse-server per cloud) and stopped by PID at the end.
 //
 //   flock /work/bench.lock nice -n 5 npx tsx bench/e2e.ts [--steps 5000,10000,20000,30000] [--seconds 10]
-//        [--segment-processes 1] [--gateways 1] [--embedded-seconds 10] [--write 0]
+//        [--segment-processes 1] [--gateways 1] [--embedded-seconds 10 (0: skip)] [--write 0]
+//        [--segment-args "--fetch-interval 0"] [--segment-env K=V,…] [--profile-dir DIR (segment CPU profiles)]
 //   (env for `iov bench e2e`: IOV_BENCH_STEPS, IOV_BENCH_STEP_SECONDS)
 //
 // Per step, on fresh topics, groups and databases (segments renamed <id>_<run>, as the chaos
@@ -54,12 +55,17 @@ const SEG_PROCS = Number(flag('segment-processes', undefined, '1'));
 const GATEWAYS = Number(flag('gateways', undefined, '1'));
 const EMBEDDED_S = Number(flag('embedded-seconds', undefined, '10'));
 const WRITE = flag('write', undefined, '1') !== '0';
+/** A/B runs: extra arguments (`--segment-args "--fetch-interval 0"`) and environment (`--segment-env K=V,K2=V2`) of the segment processes, and a folder for their V8 CPU profiles. */
+const SEGMENT_ARGS = flag('segment-args', undefined, '').split(' ').filter(Boolean);
+const SEGMENT_ENV = Object.fromEntries(flag('segment-env', undefined, '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const PROFILE_DIR = flag('profile-dir', undefined, '');
+const CPU_PROFILE_PRELOAD = fileURLToPath(new URL('./cpu-profile.mjs', import.meta.url));
 const VEHICLES = 20_000;
 const BATCH = 500;
 const MAX_IN_FLIGHT = 256;
 const PARTITION_LIMIT = 40_000;
 const SAMPLE_MS = 250;
-if (STEPS.some((r) => !(r > 0)) || !(STEP_S > 0)) throw new Error(`--steps: positive rates, comma separated; --seconds > 0 (got ${STEPS.join(',')} / ${STEP_S})`);
+if (STEPS.some((r) => !(r > 0)) || !(STEP_S > 0) || !(EMBEDDED_S >= 0)) throw new Error(`--steps: positive rates, comma separated; --seconds > 0 (got ${STEPS.join(',')} / ${STEP_S})`);
 
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} e2e: ${s}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -103,6 +109,20 @@ function runLoad(args: string[]): { pid: number; done: Promise<LoadReport> } {
   return { pid: child.pid!, done };
 }
 
+// ------------------------------------------------------------------ ClickHouse server work
+const EVENTS = ['InsertQuery', 'InsertedRows', 'SelectQuery', 'MergedRows', 'MergesTimeMilliseconds'] as const;
+type ServerWork = Record<(typeof EVENTS)[number], number> & { rowsPerInsert: number };
+
+async function serverEvents(store: Store): Promise<Record<string, number>> {
+  const rows = await store.query<{ event: string; value: string }>(`SELECT event, value FROM system.events WHERE event IN (${EVENTS.map((e) => `'${e}'`).join(', ')})`);
+  return Object.fromEntries(rows.map((r) => [r.event, Number(r.value)]));
+}
+
+function eventDeltas(before: Record<string, number>, after: Record<string, number>): ServerWork {
+  const d = Object.fromEntries(EVENTS.map((e) => [e, (after[e] ?? 0) - (before[e] ?? 0)])) as Record<(typeof EVENTS)[number], number>;
+  return { ...d, rowsPerInsert: round(d.InsertedRows / Math.max(1, d.InsertQuery), 0) };
+}
+
 // ------------------------------------------------------------------ one step
 interface Step {
   offeredPerSec: number;
@@ -127,6 +147,8 @@ interface Step {
   /** The same over the load alone (work not yet done at its end is missing). */
   cpuUsPerPacketDuringLoad: Record<string, number>;
   cpuUsPerPacketTotal: number;
+  /** Per cloud, what its server did over load + drain (system.events deltas; the bench's own look-ups included). */
+  clickhouse: Record<string, ServerWork>;
   /** Throughput kept up: accepted ≥ 95 % of offered, on schedule, store lag ≤ 2 s of traffic. */
   keptUp: boolean;
   /** keptUp and staleness p99 ≤ 2 s: the knee's criterion. */
@@ -154,7 +176,8 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     for (const s of stores) await s.migrate();
     const ports = await Promise.all(Array.from({ length: GATEWAYS }, () => freePort()));
     gateways = createSupervisor({ specs: ports.map((port, i) => ({ name: `gateway-${i + 1}`, args: ['gateway', '--port', String(port), ...common], env: { ...env, IOV_LOG_LEVEL: 'info' }, ready: READY_LINES.gateway })), log: () => {}, onLine: lines.on, onStderr });
-    segments = createSupervisor({ specs: Array.from({ length: SEG_PROCS }, (_, i) => ({ name: `segment-${i + 1}`, args: ['segment', '--all', '--workers', '0', ...common], env, ready: READY_LINES.segment })), log: () => {}, onLine: lines.on, onStderr });
+    const segEnv = { ...env, ...SEGMENT_ENV, ...(PROFILE_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${CPU_PROFILE_PRELOAD}`.trim(), IOV_CPU_PROFILE_DIR: PROFILE_DIR } : {}) };
+    segments = createSupervisor({ specs: Array.from({ length: SEG_PROCS }, (_, i) => ({ name: `segment-${i + 1}`, args: ['segment', '--all', '--workers', '0', ...SEGMENT_ARGS, ...common], env: segEnv, ready: READY_LINES.segment })), log: () => {}, onLine: lines.on, onStderr });
     await Promise.all([gateways.start(), segments.start()]);
     await sleep(2_000); // group joins settle before the clock starts
 
@@ -186,6 +209,7 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
       return lag;
     };
 
+    const events0 = await Promise.all(stores.map(serverEvents));
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
     const t0 = Date.now();
     const loadProc = runLoad(['--targets', ports.map((p) => `http://127.0.0.1:${p}`).join(','), '--api-key', apiKey, '--rate', String(rate), '--duration', String(STEP_S), '--prefix', `v${run}`]);
@@ -213,6 +237,8 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     await drainUntilCommitted(segments, lines, bus, topo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, timeoutMs: 180_000 });
     const drainS = (Date.now() - d0) / 1000;
     const cpu1 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
+    const events1 = await Promise.all(stores.map(serverEvents));
+    const clickhouse = Object.fromEntries(stores.map((st, i) => [st.cloud, eventDeltas(events0[i]!, events1[i]!)]));
     let stored = 0;
     for (const s of stores) stored += Number((await s.query<{ n: string }>('SELECT count() AS n FROM packets'))[0]?.n ?? 0);
     let maxEnd = 0;
@@ -241,7 +267,7 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
       storeLag: { max: Math.max(0, ...storeLags), atLoadEnd: storeLagAtLoadEnd, maxAllowed },
       stalenessMs: { samples: staleness.length, p50: pct(staleness, 50), p99: pct(staleness, 99), max: Math.max(0, ...staleness) },
       drainS: round(drainS, 2), maxPartitionEnd: maxEnd, wrapRisk: maxEnd > PARTITION_LIMIT,
-      cpuUsPerPacket, cpuUsPerPacketDuringLoad, cpuUsPerPacketTotal: round(known.reduce((a, b) => a + b, 0), 1),
+      cpuUsPerPacket, cpuUsPerPacketDuringLoad, cpuUsPerPacketTotal: round(known.reduce((a, b) => a + b, 0), 1), clickhouse,
       keptUp: false, ok: false, problems,
     };
     s.keptUp = problems.length === 0 && accepted === report.sent && report.elapsedS <= STEP_S * 1.25 + 2 && storeLagAtLoadEnd <= maxAllowed;
@@ -269,10 +295,17 @@ function markdown(out: { date: string; steps: Step[]; knee: number; throughputKn
   ].join('\n');
 }
 
-async function main(): Promise<void> {
+/** The embedded pipeline on the same simulator (skipped with --embedded-seconds 0, for A/B runs). */
+async function embeddedBaseline(): Promise<{ what: string; ok: boolean; accepted: number; sustainedPacketsPerSec: number }> {
+  const what = 'same simulator, embedded pipeline (in-memory bus + state, chDB), closed loop in one process';
+  if (EMBEDDED_S === 0) return { what: `${what}: not run (--embedded-seconds 0)`, ok: false, accepted: 0, sustainedPacketsPerSec: 0 };
   log(`embedded baseline, ${EMBEDDED_S} s`);
   const emb = await runPipeline({ durationS: EMBEDDED_S, vehicles: 2000, seed: 7, maxWorkersPerSegment: 1, ingestConcurrency: 4, mode: 'embedded' });
-  const embedded = { what: 'same simulator, embedded pipeline (in-memory bus + state, chDB), closed loop in one process', ok: emb.ok, accepted: emb.gateway.accepted, sustainedPacketsPerSec: Math.round(emb.gateway.accepted / (emb.timings.ingestS + emb.timings.drainS)) };
+  return { what, ok: emb.ok, accepted: emb.gateway.accepted, sustainedPacketsPerSec: Math.round(emb.gateway.accepted / (emb.timings.ingestS + emb.timings.drainS)) };
+}
+
+async function main(): Promise<void> {
+  const embedded = await embeddedBaseline();
   const root = mkdtempSync(join(os.tmpdir(), 'iov-bench-e2e-'));
   const steps: Step[] = [];
   try {
@@ -283,6 +316,7 @@ async function main(): Promise<void> {
       log(`step ${rate} packets/s for ${STEP_S} s`);
       const s = await step(rate, root, run);
       log(`step ${rate}: accepted ${s.acceptedPerSec}/s stored ${s.storedPerSec}/s store lag end ${s.storeLag.atLoadEnd} staleness p99 ${s.stalenessMs.p99} ms cpu ${s.cpuUsPerPacketTotal} µs/pkt ${JSON.stringify(s.cpuUsPerPacket)} ${s.ok ? 'ok' : `NOT ok${s.keptUp ? ' (kept up; latency)' : ''} ${s.problems.join('; ')}`}`);
+      log(`step ${rate}: clickhouse ${JSON.stringify(s.clickhouse)}`);
       steps.push(s);
       if (!s.keptUp) break; // past the throughput knee: higher steps only pile up a backlog
     }
@@ -292,7 +326,7 @@ async function main(): Promise<void> {
   }
   const throughputKnee = steps.filter((s) => s.keptUp).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
   const knee = steps.filter((s) => s.ok).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
-  const params = { steps: STEPS, stepSeconds: STEP_S, gateways: GATEWAYS, segmentProcesses: SEG_PROCS, vehicles: VEHICLES, batch: BATCH, maxInFlight: MAX_IN_FLIGHT, sampleMs: SAMPLE_MS, load: 'separate process, open loop (fixed schedule)' };
+  const params = { steps: STEPS, stepSeconds: STEP_S, gateways: GATEWAYS, segmentProcesses: SEG_PROCS, segmentArgs: SEGMENT_ARGS.join(' '), segmentEnv: SEGMENT_ENV, vehicles: VEHICLES, batch: BATCH, maxInFlight: MAX_IN_FLIGHT, sampleMs: SAMPLE_MS, load: 'separate process, open loop (fixed schedule)' };
   const out = {
     bench: 'e2e', date: new Date().toISOString(), machine: machineInfo(), params,
     local: { sustainedPacketsPerSec: knee?.storedPerSec ?? 0, kneeOfferedPerSec: knee?.offeredPerSec ?? 0, throughputKneeStoredPerSec: throughputKnee?.storedPerSec ?? 0, throughputKneeOfferedPerSec: throughputKnee?.offeredPerSec ?? 0, steps },

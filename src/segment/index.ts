@@ -9,5 +9,6 @@ export { parseCommitMeta } from './commit.ts';
 export { monthRuns } from './sink.ts';
 export { runAllSegments, type AllSegments, type AllSegmentsOptions } from './all.ts';
 export { SegmentError, SEGMENT_ERRORS, type SegmentErrorCode } from './errors.ts';
+export { DEFAULT_STEP_INTERVAL_MS } from './options.ts';
 export { segmentMetrics, type SegmentMetrics } from './metrics.ts';
 export { inProcessRunner, piscinaRunner, type BatchRunner } from './pool.ts';

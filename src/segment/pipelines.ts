@@ -39,7 +39,7 @@ export function pipelineFor(rt: SegmentRuntime, partition: number): Pipeline {
     const prev = pl;
     pl = {
       partition, generation: rt.generation, dead: false, pending: 0, recovered: false, state: undefined, dedup: undefined, next: undefined,
-      skipWindows: new Set(), packetsFrom: 0, deadLettersFrom: 0, buffer: [], scheduled: false,
+      skipWindows: new Set(), packetsFrom: 0, deadLettersFrom: 0, buffer: [], scheduled: false, lastStepAt: -Infinity, wakeStep: undefined,
       // A new incarnation starts only once the old one has finished its in-flight step, so
       // it reads the commit and the stored rows after the old one's last write.
       tail: prev ? prev.tail.then(() => {}, () => {}) : Promise.resolve(),
@@ -81,21 +81,42 @@ export function onAssignment(rt: SegmentRuntime, assignment: Assignment[]): void
   }
 }
 
+/**
+ * Step pacing: wait until stepIntervalMs after the partition's last step started, unless the
+ * buffer fills up first (then the consumer would wait for the step) or the pipeline dies.
+ */
+function stepDue(rt: SegmentRuntime, pl: Pipeline, maxQueued: number): Promise<void> {
+  const wait = pl.lastStepAt + rt.stepIntervalMs - performance.now();
+  if (wait <= 0 || pl.buffer.length >= maxQueued || !isAlive(rt, pl)) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, wait);
+    function done(): void {
+      clearTimeout(timer);
+      pl.wakeStep = undefined;
+      resolve();
+    }
+    pl.wakeStep = done;
+  });
+}
+
 /** The Kafka batch handler: buffer the batch and schedule a step; wait while the queue is full. */
 export function batchHandler(rt: SegmentRuntime, maxQueued: number) {
   return async (batch: ConsumedBatch, ctx: BatchContext): Promise<void> => {
     if (rt.status !== 'running' || batch.topic !== rt.topic || batch.messages.length === 0 || rt.stopped.has(batch.partition)) return;
     const pl = pipelineFor(rt, batch.partition);
-    // Batches that arrive while the partition's previous step runs are coalesced into the
-    // next step: fewer, larger inserts and commits (a mock-cluster fetch is ~1 000 messages).
+    // Batches that arrive while the partition's previous step runs, or before the step
+    // interval since its start has passed, are coalesced into the next step: fewer, larger
+    // inserts and commits (a mock-cluster fetch is one produce request's messages).
     pl.buffer.push(packBatch(batch.messages, batch.highWatermark));
     if (!pl.scheduled) {
       pl.scheduled = true;
-      void enqueue(rt, pl, () => {
+      void enqueue(rt, pl, async () => {
+        await stepDue(rt, pl, maxQueued);
         pl.scheduled = false;
+        pl.lastStepAt = performance.now();
         return step(rt, pl, pl.buffer.splice(0));
       });
-    }
+    } else if (pl.buffer.length >= maxQueued) pl.wakeStep?.();
     while (pl.buffer.length >= maxQueued && isAlive(rt, pl) && ctx.isRunning()) {
       await sleep(10);
       await ctx.heartbeat().catch(() => {});

@@ -11,6 +11,7 @@ import { segmentGroup, segmentTopic } from '../topology/index.ts';
 import { SegmentError } from './errors.ts';
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_WRITE_DEADLINE_MS, newHolderId, type FencingSettings } from './fencing.ts';
 import { segmentMetrics, type SegmentMetrics } from './metrics.ts';
+import { DEFAULT_STEP_INTERVAL_MS } from './options.ts';
 import type { PackedBatch } from './packed.ts';
 import type { BatchRunner } from './pool.ts';
 import { segmentSchemas, type SegmentSchemas } from './schemas.ts';
@@ -40,6 +41,10 @@ export interface Pipeline {
   /** Kafka batches (packed on arrival) waiting for the next step, and whether that step is scheduled. */
   buffer: PackedBatch[];
   scheduled: boolean;
+  /** When the last step took its batches (performance.now()): the next starts stepIntervalMs later. */
+  lastStepAt: number;
+  /** Starts the scheduled step before its time (the buffer is full). */
+  wakeStep: (() => void) | undefined;
   /** The partition's lease while this pipeline holds it (fencing.ts). */
   lease?: Lease;
 }
@@ -65,6 +70,8 @@ export interface SegmentRuntime {
   /** Metric labels of this processor. */
   readonly labels: { segment: string };
   readonly retry: { initialMs: number; maxMs: number };
+  /** Least time between the starts of two steps of a partition, ms (step pacing). */
+  readonly stepIntervalMs: number;
   readonly faults: SegmentFaults;
   readonly fencing: FencingSettings;
   readonly onFlush: SegmentProcessorOptions['onFlush'];
@@ -112,6 +119,7 @@ export function createRuntime(opts: SegmentProcessorOptions): SegmentRuntime {
     labels: { segment },
     schemas: segmentSchemas(opts.schemaRegistry),
     retry: { initialMs: opts.retry?.initialMs ?? 100, maxMs: opts.retry?.maxMs ?? 5_000 },
+    stepIntervalMs: opts.stepIntervalMs ?? DEFAULT_STEP_INTERVAL_MS,
     faults: opts.faults ?? {},
     fencing: {
       fence: opts.fence, ttlMs: opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, writeDeadlineMs: opts.writeDeadlineMs ?? DEFAULT_WRITE_DEADLINE_MS, holder: newHolderId(),

@@ -73,6 +73,12 @@ export interface SegmentProcessorOptions {
   /** Kafka batches buffered per partition (coalesced into the next step) before the consumer waits (default 32). */
   maxQueuedBatches?: number;
   maxBytesPerPartition?: number;
+  /**
+   * Step pacing, ms (default DEFAULT_STEP_INTERVAL_MS): a partition's steps (one insert and
+   * one commit each) start at least this far apart; batches fetched meanwhile are coalesced
+   * into the next step (docs/segment.md, Step cadence).
+   */
+  stepIntervalMs?: number;
   /** Backoff for ClickHouse and Kafka writes: full jitter between 0 and min(max, initial·2^n). */
   retry?: { initialMs?: number; maxMs?: number };
   faults?: SegmentFaults;

@@ -17,6 +17,8 @@ describe('createSegmentProcessor options', () => {
     ['windowS', { windowS: 0 }, 'options.windowS must be a positive integer'],
     ['windowS', { windowS: 1.5 }, 'options.windowS must be a positive integer'],
     ['maxQueuedBatches', { maxQueuedBatches: -1 }, 'options.maxQueuedBatches must be a positive integer'],
+    ['stepIntervalMs', { stepIntervalMs: -1 }, 'options.stepIntervalMs must be an integer from 0 to 60000'],
+    ['stepIntervalMs', { stepIntervalMs: 2.5 }, 'options.stepIntervalMs must be an integer from 0 to 60000'],
     ['workers', { workers: -1 }, 'options.workers must be an integer from 0 to 64'],
     ['allowedLatenessS', { allowedLatenessS: Infinity }, 'options.allowedLatenessS must be a finite number ≥ 0'],
     ['bus', { bus: undefined }, 'options.bus is required'],

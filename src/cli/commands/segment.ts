@@ -9,6 +9,7 @@ interface SegmentCliOptions {
   workers?: string;
   window: string;
   lateness: string;
+  stepInterval?: string;
   metricsPort?: string;
   stateDir?: string;
   plan?: string;
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .option('--id <segment>', 'segment to process')
     .option('--all', 'process every segment of the topology'))))
     .option('-w, --workers <n>', 'pool threads per segment (0 = main thread; default: the replica plan, else 2)')
+    .option('--step-interval <ms>', 'step pacing, ms: a partition\'s steps (insert + commit) start at least this far apart (default: the processor\'s, docs/segment.md "Step cadence")')
     .option('--plan <file>', 'replica plan to size pools from (default <state-dir>/plan.json)')
     .option('--metrics-port <n>', 'serve /metrics, /healthz and /readyz on 127.0.0.1:<n>')
     .option('--processes <n>', 'run N copies of this command as child processes in one consumer group, restarting any that dies (docs/scaleout.md)')
@@ -40,6 +42,7 @@ export function register(program: Command): void {
       const workers = opts.workers === undefined ? undefined : intOption('--workers', opts.workers, 0, 64);
       const { windowS, allowedLatenessS } = windowSettings(opts);
       const metricsPort = opts.metricsPort === undefined ? undefined : portOption('--metrics-port', opts.metricsPort);
+      const stepIntervalMs = opts.stepInterval === undefined ? undefined : intOption('--step-interval', opts.stepInterval, 0, 60_000);
 
       const { openRuntime } = await import('../../runtime/index.ts');
       const { readPlan } = await import('../../topology/index.ts');
@@ -68,7 +71,7 @@ export function register(program: Command): void {
       const all = await rt.segments({
         onCrash,
         fence: await rt.fence(), ...(schemaRegistry ? { schemaRegistry } : {}),
-        segments: opts.id ? [opts.id] : undefined, workers, windowS, allowedLatenessS,
+        segments: opts.id ? [opts.id] : undefined, workers, windowS, allowedLatenessS, stepIntervalMs,
       });
 
       let server: import('node:http').Server | undefined;
