@@ -91,9 +91,13 @@ interface Member {
 
 const pk = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-/** Kafka's murmur2 (as in its Java client and kafkajs' DefaultPartitioner), over UTF-8 bytes. */
+/**
+ * Kafka's murmur2 (as in its Java client and kafkajs' DefaultPartitioner), over UTF-8 bytes.
+ * Read from char codes: an ASCII key (every vehicle id) is its own UTF-8 bytes, so it needs no
+ * buffer; any other key is first turned into the string of its UTF-8 bytes (latin1).
+ */
 export function murmur2(key: string): number {
-  const data = Buffer.from(key, 'utf8');
+  const data = /^[\x00-\x7f]*$/.test(key) ? key : Buffer.from(key, 'utf8').toString('latin1');
   const length = data.length;
   const seed = 0x9747b28c;
   const m = 0x5bd1e995;
@@ -102,7 +106,7 @@ export function murmur2(key: string): number {
   const length4 = length >> 2;
   for (let i = 0; i < length4; i++) {
     const i4 = i * 4;
-    let k = (data[i4]! & 0xff) + ((data[i4 + 1]! & 0xff) << 8) + ((data[i4 + 2]! & 0xff) << 16) + ((data[i4 + 3]! & 0xff) << 24);
+    let k = data.charCodeAt(i4) + (data.charCodeAt(i4 + 1) << 8) + (data.charCodeAt(i4 + 2) << 16) + (data.charCodeAt(i4 + 3) << 24);
     k = Math.imul(k, m);
     k ^= k >>> r;
     k = Math.imul(k, m);
@@ -111,10 +115,10 @@ export function murmur2(key: string): number {
   }
   const rest = length % 4;
   const idx = length & ~3;
-  if (rest === 3) h ^= (data[idx + 2]! & 0xff) << 16;
-  if (rest >= 2) h ^= (data[idx + 1]! & 0xff) << 8;
+  if (rest === 3) h ^= data.charCodeAt(idx + 2) << 16;
+  if (rest >= 2) h ^= data.charCodeAt(idx + 1) << 8;
   if (rest >= 1) {
-    h ^= data[idx]! & 0xff;
+    h ^= data.charCodeAt(idx);
     h = Math.imul(h, m);
   }
   h ^= h >>> 13;

@@ -1,6 +1,6 @@
 // The Bus interface's spec. Every adapter (Kafka, in-memory) runs this same suite.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Bus, BusMessage } from '../../src/bus/index.ts';
+import { partitionOf, type Bus, type BusMessage } from '../../src/bus/index.ts';
 import { randomName, waitFor } from '../helpers/index.ts';
 
 export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): void {
@@ -42,8 +42,11 @@ export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): vo
         (partOf.get(key!) ?? partOf.set(key!, new Set()).get(key!)!).add(m.partition);
         (seqOf.get(key!) ?? seqOf.set(key!, []).get(key!)!).push(Number(n));
       }
+      const n = await bus.partitionCount(topic);
       for (const key of keys) {
         expect(partOf.get(key)!.size).toBe(1);
+        // Kafka's default partitioner (murmur2), what other producers of these topics use.
+        expect([...partOf.get(key)!]).toEqual([partitionOf(key, n)]);
         const seq = seqOf.get(key)!;
         expect(seq).toEqual([...seq].sort((a, b) => a - b));
         expect(seq).toHaveLength(10);

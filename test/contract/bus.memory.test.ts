@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { busContract } from './bus.contract.ts';
 import { createMemoryBus, partitionOf, type BusMessage } from '../../src/bus/index.ts';
-import { waitFor } from '../helpers/index.ts';
+import { rng, waitFor } from '../helpers/index.ts';
 import { Partitioners } from 'kafkajs';
 
 busContract('memory', () => createMemoryBus());
@@ -11,7 +11,16 @@ describe('memory bus specifics', () => {
     // Differential against kafkajs' DefaultPartitioner (Java-compatible murmur2).
     const kafkajs = Partitioners.DefaultPartitioner();
     const partitionMetadata = Array.from({ length: 7 }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
-    for (const key of ['a', 'veh-1', 'vehicle:000123', 'ÄÖü-ключ', '', 'abcdefghijk']) {
+    for (const key of ['a', 'veh-1', 'vehicle:000123', 'ÄÖü-ключ', '', 'abcdefghijk', '\u007f\u0080', '😀x']) {
+      expect(partitionOf(key, 7)).toBe(kafkajs({ topic: 't', partitionMetadata, message: { key, value: null } }));
+    }
+    // Random keys of every length 0..40, ASCII (the char-code path) and not (the UTF-8 path).
+    const rand = rng(5);
+    const alphabet = [...'abcXYZ019_.:-~', 'é', 'ß', '中', '😀'];
+    for (let i = 0; i < 2000; i++) {
+      const ascii = i % 2 === 0;
+      let key = '';
+      for (let j = 0; j < i % 41; j++) key += alphabet[Math.floor(rand() * (ascii ? 14 : alphabet.length))];
       expect(partitionOf(key, 7)).toBe(kafkajs({ topic: 't', partitionMetadata, message: { key, value: null } }));
     }
     const counts = [0, 0, 0, 0];
