@@ -18,7 +18,7 @@ export function formatStatus(s: PipelineStatus): string {
   const out: string[] = [];
   out.push(
     table(
-      ['segment', 'cloud', 'processes', 'msgs/s', 'lag', 'watermark', 'latest event', 'last window'],
+      ['segment', 'cloud', 'processes', 'msgs/s', 'lag', 'watermark', 'last window'],
       s.segments.map((x) => [
         x.segment,
         x.cloud,
@@ -26,7 +26,6 @@ export function formatStatus(s: PipelineStatus): string {
         n(x.packetsPerS, 1),
         n(x.lag),
         time(x.watermark),
-        time(x.latestEvent),
         time(x.lastWindow),
       ]),
     ),

@@ -1,8 +1,9 @@
 // The pipeline panel's facts (and `iov status`'s), gathered from what already exists:
 // - each process's /metrics (gateway: iov_gateway_*, segment processes: iov_segment_*), read
-//   through MetricsTargets; rates are counter differences between two collections;
-// - the federator (last closed window and latest stored event time per segment; each
-//   cloud's ClickHouse health is its status in those queries' per-cloud report);
+//   through MetricsTargets; rates are counter differences between two collections; the
+//   watermark per segment is its slowest partition's iov_segment_watermark_seconds;
+// - the federator (last closed window per segment; each cloud's ClickHouse health is its
+//   status in that query's per-cloud report);
 // - the local servers' health (`iov infra status`), when the caller passes it.
 // Anything that cannot be read is reported as down, with the reason.
 import type { Federator, FederatedResult } from '../federation/index.ts';
@@ -49,13 +50,11 @@ export function createStatusCollector(opts: StatusOptions): StatusCollector {
     );
   }
 
-  async function fromFederator(): Promise<{ windows: FederatedResult | Error; events: FederatedResult | Error }> {
-    const ask = (sql: string) => opts.federator.query(sql, { partial: true, timeoutMs: 5_000 }).catch((e: Error) => e);
-    const [windows, events] = await Promise.all([
-      ask('SELECT segment, max(toUnixTimestamp(window_start)) AS last FROM traffic_flow GROUP BY segment'),
-      ask('SELECT segment, intDiv(max(ts_ms), 1000) AS latest FROM packets GROUP BY segment'),
-    ]);
-    return { windows, events };
+  async function fromFederator(): Promise<{ windows: FederatedResult | Error }> {
+    const windows = await opts.federator
+      .query('SELECT segment, max(toUnixTimestamp(window_start)) AS last FROM traffic_flow GROUP BY segment', { partial: true, timeoutMs: 5_000 })
+      .catch((e: Error) => e);
+    return { windows };
   }
 
   return {
@@ -107,7 +106,6 @@ export function createStatusCollector(opts: StatusOptions): StatusCollector {
         return m;
       };
       const lastWindow = bySegment(fed.windows, 'last');
-      const latestEvent = bySegment(fed.events, 'latest');
 
       const segments: SegmentStatus[] = opts.topology.segments.map((seg) => {
         const mine = scraped
@@ -131,7 +129,6 @@ export function createStatusCollector(opts: StatusOptions): StatusCollector {
           packetsPerS: mine.length ? rate(`segment|${seg.id}|consumed`, consumed) : null,
           lag: lag.length ? sum(lag.map((x) => x.value)) : null,
           watermark: watermarks.length ? Math.min(...watermarks) : null,
-          latestEvent: latestEvent.get(seg.id) ?? null,
           lastWindow: lastWindow.get(seg.id) ?? null,
         };
       });

@@ -42,10 +42,9 @@ export interface SegmentStatus {
   packetsPerS: number | null;
   /** Messages behind the log end, all partitions (null: no process exports it). */
   lag: number | null;
-  /** Slowest partition's watermark, unix seconds (null: not exported). */
+  /** Event-time watermark of the segment's slowest owned partition as of its last commit
+   *  (min of iov_segment_watermark_seconds), unix seconds; null: no process exports one. */
   watermark: number | null;
-  /** Latest event time stored in `packets`, unix seconds. */
-  latestEvent: number | null;
   /** Start of the latest closed window in traffic_flow, unix seconds. */
   lastWindow: number | null;
 }

@@ -65,7 +65,7 @@ describe('status', () => {
     ]);
   });
 
-  it('per gateway: accepted, rejected by code, crossings and rates; per segment: processes, lag, rate, last window; per cloud: health', async () => {
+  it('per gateway: accepted, rejected by code, crossings and rates; per segment: processes, lag, rate, watermark, last window; per cloud: health', async () => {
     let now = 1_000_000;
     const status = createStatusCollector({
       topology: fx.topology,
@@ -77,6 +77,9 @@ describe('status', () => {
     seg.packets.inc({ segment: 'north', kind: 'owned' }, 100);
     seg.lag.set({ segment: 'north', partition: '0' }, 7);
     seg.lag.set({ segment: 'north', partition: '1' }, 5);
+    // The watermark per segment is its slowest partition's.
+    seg.watermark.set({ segment: 'north', partition: '0' }, T0 + 180);
+    seg.watermark.set({ segment: 'north', partition: '1' }, T0 + 125);
     const first = await status.collect();
     expect(first.gateways[0]).toMatchObject({
       target: gatewayUrl,
@@ -91,9 +94,13 @@ describe('status', () => {
       processes: 1,
       lag: 12,
       packetsPerS: null,
+      watermark: T0 + 125,
       lastWindow: T0 + 120,
     });
-    expect(first.segments.find((s) => s.segment === 'south')).toMatchObject({ processes: 0, lag: null, lastWindow: T0 });
+    expect(first.segments.find((s) => s.segment === 'south')).toMatchObject({ processes: 0, lag: null, watermark: null, lastWindow: T0 });
+    const row = (seg: string) => formatStatus(first).split('\n').find((l) => l.startsWith(`${seg} `));
+    expect(row('north')).toMatch(/ 2026-01-01 08:02:05Z +2026-01-01 08:02:00Z$/);
+    expect(row('south')).toMatch(/ - +2026-01-01 08:00:00Z$/);
     expect(first.clouds.map((c) => [c.cloud, c.status])).toEqual([
       ['cloud-a', 'ok'],
       ['cloud-b', 'ok'],

@@ -22,7 +22,7 @@ export function renderPipeline(el: HTMLElement, s: PipelineStatus): void {
         String(x.processes),
         num(x.packetsPerS),
         num(x.lag),
-        time(x.watermark ?? x.latestEvent),
+        time(x.watermark),
         time(x.lastWindow),
       ]),
       new Set([2, 3, 4]),
@@ -64,7 +64,7 @@ export function renderPipeline(el: HTMLElement, s: PipelineStatus): void {
       ),
     );
   parts.push(
-    `<div class="dim">watermark column: the processes' watermark when exported, else the latest stored event time · ${new Date(s.at).toISOString().slice(11, 19)}Z</div>`,
+    `<div class="dim">watermark: the slowest partition's event time as of its last commit (– : no segment process exports metrics) · ${new Date(s.at).toISOString().slice(11, 19)}Z</div>`,
   );
   el.innerHTML = parts.join('');
   el.classList.remove('dim');
