@@ -173,6 +173,11 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
 
     consumer(copts: ConsumerOptions): BusConsumer {
       const sessionTimeout = opts.sessionTimeoutMs ?? GROUP_TIMINGS.sessionTimeoutMs;
+      // Set when stop() is called. kafkajs decides to restart a crashed consumer after its
+      // own disconnect and only then arms the restart timer, so a stop() that lands in
+      // between does not clear it: the consumer would rejoin after being stopped and hold
+      // partitions it never processes. A stopped consumer neither restarts nor stays joined.
+      let stopped = false;
       const consumer: Consumer = kafka.consumer({
         groupId: copts.groupId,
         allowAutoTopicCreation: true,
@@ -181,7 +186,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         heartbeatInterval: opts.heartbeatIntervalMs ?? GROUP_TIMINGS.heartbeatIntervalMs,
         maxBytesPerPartition: copts.maxBytesPerPartition ?? 1_048_576,
         maxWaitTimeInMs: 100,
-        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000, restartOnFailure: async () => !stopped },
       });
       let current: Assignment[] = [];
       const assignCbs: ((a: Assignment[]) => void | Promise<void>)[] = [];
@@ -192,6 +197,10 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       };
       let rejoins = 0;
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        if (stopped) {
+          void consumer.disconnect().catch(() => {});
+          return;
+        }
         rejoins = 0;
         const ma = e.payload.memberAssignment as Record<string, number[]>;
         setAssignment(Object.entries(ma).map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((x, y) => x - y) })));
@@ -202,7 +211,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       // other crash the member is gone: it holds no partitions any more (say so), and it
       // either rejoins (a refused sync, see isRefusedSync) or fails loudly.
       consumer.on(consumer.events.CRASH, (e) => {
-        if (e.payload.restart || !running) return;
+        if (e.payload.restart || !running || stopped) return;
         if (current.length > 0) setAssignment([]);
         const err = e.payload.error;
         if (isRefusedSync(err) && rejoins < MAX_REJOINS && startConsumer) {
@@ -281,6 +290,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
           consumer.resume([partitions ? { topic, partitions } : { topic }]);
         },
         async stop() {
+          stopped = true;
           consumers.delete(handle);
           if (running) await consumer.stop().catch(() => {});
           running = false;

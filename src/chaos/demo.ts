@@ -137,7 +137,10 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     // A killed member stays in its group until its session times out, holding partitions
     // nobody drains; so wait until the groups have settled, drain, and repeat until every
     // partition of every topic is committed up to the end of the log.
-    await allRunning([segments, gateways], 60_000);
+    // A restarted segment process is ready once it has joined its groups: on a loaded box
+    // (start-up, a rebalance waiting out a paused member, a refused-sync rejoin) that took
+    // over 60 s in the sweep, so the bound is generous; a process that never gets there fails the run.
+    await allRunning([segments, gateways], 180_000);
     await sleep(Math.max(0, lastChange(segments) + 2 * GROUP_TIMINGS.sessionTimeoutMs - Date.now()));
     await drainUntilCommitted(segments, lines, bus, runTopo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, onRound: (l) => event(`${stamp()} ${l}`) });
     await segments.stop();

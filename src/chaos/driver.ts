@@ -55,6 +55,9 @@ export function runChaos(events: ChaosEvent[], targets: { segment: Supervisor; g
   const pending: Promise<void>[] = [];
   let cancelled = false;
   const stamp = () => `t+${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  // Processes this driver SIGKILLed: one stays "running" until the supervisor sees its exit,
+  // and must not be picked again meanwhile (a pause of a dying process pauses nothing).
+  const killed = new Set<number>();
   for (const ev of events) {
     pending.push(new Promise<void>((resolve) => {
       const fire = () => {
@@ -62,7 +65,7 @@ export function runChaos(events: ChaosEvent[], targets: { segment: Supervisor; g
         if (cancelled) return resolve();
         const sup = targets[ev.group];
         // The slot picks among the members running at that moment (a restarting one cannot be hit).
-        const running = sup.members().filter((m) => m.state === 'running' && m.pid);
+        const running = sup.members().filter((m) => m.state === 'running' && m.pid && !killed.has(m.pid));
         const victim = running[ev.slot % Math.max(1, running.length)];
         if (!victim) {
           log(`${stamp()} skip ${ev.action} of a ${ev.group} process: none is running`);
@@ -70,6 +73,7 @@ export function runChaos(events: ChaosEvent[], targets: { segment: Supervisor; g
         }
         if (ev.action === 'kill') {
           log(`${stamp()} SIGKILL ${victim.name} (pid ${victim.pid})`);
+          killed.add(victim.pid!);
           sup.signal(victim.name, 'SIGKILL');
           return resolve();
         }

@@ -86,7 +86,7 @@ export async function uncommitted(bus: Bus, topo: Topology): Promise<string[]> {
 export async function allRunning(sups: Supervisor[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (sups.some((s) => s.members().some((m) => m.state !== 'running'))) {
-    if (Date.now() > deadline) throw new Error(`processes not all running: ${sups.flatMap((s) => s.members()).map((m) => `${m.name} ${m.state}`).join(', ')}`);
+    if (Date.now() > deadline) throw new Error(`processes not all running after ${timeoutMs / 1000} s: ${sups.flatMap((s) => s.members()).map((m) => `${m.name} ${m.state}${m.state === 'running' ? '' : ` (pid ${m.pid}, started ${((Date.now() - m.startedAt) / 1000).toFixed(0)} s ago)`}`).join(', ')}`);
     await sleep(200);
   }
 }

@@ -18,6 +18,8 @@ export interface ChildSpec {
   /** Arguments to the `iov` command. */
   args: string[];
   env?: NodeJS.ProcessEnv;
+  /** Options to node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   /** A stdout line matching this marks the child ready (default: ready at spawn). */
   ready?: RegExp;
 }
@@ -112,7 +114,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
 
   const launch = (slot: Slot) => {
     const { spec } = slot;
-    const child = spawn(process.execPath, [IOV_BIN, ...spec.args], { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), IOV_BIN, ...spec.args], { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     slot.child = child;
     slot.state = 'starting';
     slot.startedAt = Date.now();
