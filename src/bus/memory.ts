@@ -10,7 +10,8 @@
 //   assignment over members in join order); every join/leave rebalances at once and fires
 //   onAssign on each member before it fetches again. A partition that moves keeps its
 //   in-flight batch with the old member until that batch ends (as a Kafka rebalance waits for
-//   members to finish their batch), and the new owner starts from the committed offset.
+//   members to finish their batch); after every rebalance each member starts every partition
+//   it is assigned (kept ones too) from the committed offset, as kafkajs does.
 // - Offsets are committed explicitly with metadata. A commit for a partition the member neither
 //   owns nor is finishing a batch of is refused (Kafka: ILLEGAL_GENERATION after a rebalance).
 // - A handler that throws: the partition rewinds to its last committed offset (Kafka: the
@@ -186,10 +187,12 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
       });
     }
     for (const [m, a] of next) {
-      const owned = new Set(a.flatMap((x) => x.partitions.map((p) => pk(x.topic, p))));
-      // Forget positions of partitions this member lost: whoever owns them next starts from
-      // the committed offset, and so does this member if it gets them back.
-      for (const k of [...m.positions.keys()]) if (!owned.has(k)) m.positions.delete(k);
+      // Every assigned partition restarts from the committed offset, the ones this member keeps
+      // too: kafkajs resolves each partition's offset from the group's commit after every
+      // rebalance, and the segment processor's pipelines restart from their commit (R of
+      // docs/segment.md) on every assignment. A position kept across the rebalance made a kept
+      // partition continue past its commit, a gap to the restarted pipeline.
+      m.positions.clear();
       m.assignment = a;
       m.pendingAssign = true;
       m.cursor = 0;

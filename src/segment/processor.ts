@@ -103,9 +103,13 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     drain: (o = {}) => drainAll(rt, o.timeoutMs ?? 60_000),
     settle: () => settleAll(rt),
     stats() {
+      // Only the partitions this member owns now: a pipeline of an older generation is a
+      // partition that moved away (its numbers are the new owner's to report). Counting those
+      // made a member look as if it owned, and had caught up on, partitions another member held.
       const positions: Record<number, number> = {};
       let open = 0;
       for (const [p, pl] of rt.pipelines) {
+        if (pl.generation !== rt.generation) continue;
         if (pl.next !== undefined) positions[p] = pl.next;
         open += pl.state?.openCount ?? 0;
       }
