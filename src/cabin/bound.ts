@@ -7,6 +7,7 @@
 // subgradient with Polyak steps. The same μ gives reduced costs r_ij ≥ 0 used to guide the
 // heuristics and to remove pairs that cannot be in any solution better than a known one.
 import type { Gap } from './gap.ts';
+import { integerWeights, knapsackForced } from './kbound.ts';
 
 export interface LagrangianResult {
   /** best bound found (rounded up when costs are integers) */
@@ -142,6 +143,40 @@ export function reduceByReducedCost(g: Gap, mu: Float64Array, upper: number, kee
     }
   }
   return { gap: { ...g, weight: w2 }, removed };
+}
+
+/**
+ * For every pair, a lower bound on the cost of any solution using it: L(μ) + r_ij from the
+ * LP bound and, with knapsack multipliers λ and integer weights, the knapsack relaxation's
+ * (kbound.ts), whichever is higher; Infinity for unusable pairs. `bound` is the better of
+ * the two relaxations' values.
+ */
+export function pairBounds(g: Gap, mu: Float64Array, lambda?: Float64Array): { forced: Float64Array; bound: number } {
+  const { m, n, cost, weight } = g;
+  const minRc = new Float64Array(n).fill(Infinity);
+  let L = 0;
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < m; i++) {
+      const w = weight[i * n + j]!;
+      if (w !== Infinity) minRc[j] = Math.min(minRc[j]!, cost[i * n + j]! + mu[i]! * w);
+    }
+    L += minRc[j]!;
+  }
+  for (let i = 0; i < m; i++) L -= mu[i]! * g.capacity[i]!;
+  const forced = new Float64Array(m * n).fill(Infinity);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const k = i * n + j;
+      if (weight[k] !== Infinity) forced[k] = L + cost[k]! + mu[i]! * weight[k]! - minRc[j]!;
+    }
+  }
+  let bound = L;
+  if (lambda && integerWeights(g)) {
+    const kf = knapsackForced(g, lambda);
+    bound = Math.max(bound, kf.bound);
+    for (let k = 0; k < forced.length; k++) if (forced[k] !== Infinity) forced[k] = Math.max(forced[k]!, kf.forced[k]!);
+  }
+  return { forced, bound };
 }
 
 /** Pairs that can never be used: weight above the agent's whole capacity. */

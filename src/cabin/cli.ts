@@ -18,6 +18,7 @@ import { diffPlans, formatPlanDiff, moveCosts, runningPlacement } from './plan-d
 import { readPlan, readPlanIfAny } from '../topology/index.ts';
 import { k8sManifests } from './k8s.ts';
 import { stopExactThread } from './exact-thread.ts';
+import { loadHighs } from './exact.ts';
 import { relGap } from './fast.ts';
 import type { AllocationInstance, SolverName } from './types.ts';
 import { readFileSync } from 'node:fs';
@@ -89,6 +90,9 @@ export function parseAllocateOptions(o: AllocateCliOptions): ParsedAllocateOptio
 const write = (s: string): void => { process.stdout.write(s); };
 
 export async function runAllocate(o: AllocateCliOptions): Promise<void> {
+  // HiGHS's WebAssembly compiles while the inputs are read, not inside the solver's time
+  // limit (docs/cabin.md §5.1: a time limit is a promise)
+  void loadHighs().catch(() => undefined);
   try {
     await allocateCommand(o);
   } finally {

@@ -6,7 +6,8 @@
 // this is what makes a time limit a promise; the next call starts a new worker.
 import { Worker } from 'node:worker_threads';
 import { CabinError } from './errors.ts';
-import type { ExactOptions, ExactResult } from './exact.ts';
+import { removeOversizePairs } from './bound.ts';
+import { solveExact, warmStart, type ExactOptions, type ExactResult } from './exact.ts';
 import type { Gap } from './gap.ts';
 
 let worker: Worker | undefined;
@@ -84,4 +85,36 @@ export async function stopExactThread(): Promise<void> {
   worker = undefined;
   ready = false;
   if (w) await w.terminate();
+}
+
+/**
+ * The exact solver with its time limit kept as a promise (the `exact` solver of `allocate`
+ * and `iov allocate`; docs/cabin.md §5.1): the warm start runs here, HiGHS on the worker,
+ * which is cut off at the deadline — HiGHS's presolve and parts of its root node cannot be
+ * interrupted from inside. Cut off (or the worker still loading), the answer is the warm
+ * start's plan with status 'feasible' and its Lagrangian bound. Without worker threads,
+ * solveExact runs here (its interrupt callbacks then keep the limit, except in presolve).
+ */
+export async function solveExactWithin(input: Gap, opts: { timeLimitMs: number; seed: number }): Promise<ExactResult> {
+  const t0 = Date.now();
+  const deadline = t0 + opts.timeLimitMs;
+  const g = removeOversizePairs(input).gap;
+  const warm = warmStart(g, opts);
+  const w = { warmStart: { cost: warm.cost, timeToBestMs: warm.timeToBestMs, iterations: warm.iterations } };
+  const incumbent = (proof: string): ExactResult => ({
+    assignment: warm.assignment, cost: warm.cost, lowerBound: warm.lowerBound,
+    status: warm.assignment ? (warm.provenOptimal ? 'optimal' : 'feasible') : warm.unplaceable.length ? 'infeasible' : 'unknown',
+    proof, timeMs: Date.now() - t0, columns: 0, removedPairs: 0, ...w,
+  });
+  if (warm.provenOptimal) return incumbent('lagrangian-bound');
+  if (warm.unplaceable.length) return incumbent(`job ${warm.unplaceable[0]} has no usable agent`);
+  // no plan yet: HiGHS looks for one or proves there is none
+  // started only now: most small instances are proven by the warm start's bound alone
+  if (!startExactThread()) return solveExact(input, { seed: opts.seed, warm, timeLimitMs: Math.max(1, deadline - Date.now()) });
+  // the worker is cut off a little before the limit: the answer still has to be built and
+  // returned by a process that waits for a core at every wake-up on a loaded machine
+  const cutoff = deadline - Math.min(50, opts.timeLimitMs * 0.05);
+  const r = await solveExactInThread(g, { seed: opts.seed, warm }, cutoff).catch(() => null);
+  if (!r) return incumbent(warm.assignment ? 'time limit: HiGHS cut off' : 'time limit: no plan found');
+  return { ...r, timeMs: Date.now() - t0 };
 }

@@ -2,7 +2,7 @@
 // registry `allocate` and `iov allocate --solver` resolve names from: the product's first,
 // then the laboratory's (src/cabin/lab), which plug into the same interface.
 import { solveAnytime } from './anytime.ts';
-import { solveExact } from './exact.ts';
+import { solveExactWithin } from './exact-thread.ts';
 import { LAB_SOLVERS } from './lab/index.ts';
 import type { AllocationStatus, GapSolver, SolverName } from './types.ts';
 
@@ -10,7 +10,7 @@ export const exactSolver: GapSolver = {
   name: 'exact',
   defaultTimeLimitMs: 60_000,
   async solve(g, o) {
-    const r = await solveExact(g, { timeLimitMs: o.timeLimitMs, seed: o.seed });
+    const r = await solveExactWithin(g, { timeLimitMs: o.timeLimitMs, seed: o.seed });
     return { assignment: r.assignment, status: r.status, lowerBound: r.lowerBound, info: { proof: r.proof, columns: r.columns, removedPairs: r.removedPairs } };
   },
 };

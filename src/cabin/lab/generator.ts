@@ -22,13 +22,20 @@ export interface GeneratorOptions {
 const PROVIDERS = ['aliyun', 'tencent', 'huawei', 'baidu', 'ctyun'];
 
 export function generateInstance(opts: GeneratorOptions): AllocationInstance {
-  // Raise the capacity until a greedy solution exists, so every generated instance is
-  // feasible (the infeasible cases are built on purpose in the tests).
-  let tight = opts.tightness ?? 1.4;
+  return raiseUntilFeasible((tightness) => generateOnce({ ...opts, tightness }), opts.tightness ?? 1.4, 0.15, 10);
+}
+
+/**
+ * Every generator's last step: make the instance with the capacity tightness `start`, then
+ * `step` more each round until a greedy plan exists (at most `rounds` more), so every
+ * generated instance is feasible (the infeasible cases are built on purpose in the tests).
+ */
+export function raiseUntilFeasible(make: (tightness: number) => AllocationInstance, start: number, step: number, rounds: number): AllocationInstance {
+  let tight = start;
   for (let round = 0; ; round++) {
-    const inst = generateOnce({ ...opts, tightness: tight });
-    if (round >= 10 || greedyAssign(toGap(inst).gap, new Float64Array(inst.centres.length)).feasible) return inst;
-    tight += 0.15;
+    const inst = make(tight);
+    if (round >= rounds || greedyAssign(toGap(inst).gap, new Float64Array(inst.centres.length)).feasible) return inst;
+    tight += step;
   }
 }
 

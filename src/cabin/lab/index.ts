@@ -16,6 +16,7 @@ export { lagrangianBB, type LbbOptions, type LbbResult } from './lbb.ts';
 export { knapsackHeuristic, type KlhOptions, type KlhResult } from './klh.ts';
 export { generateInstance, TABLE4_SIZES, LARGE_SIZES, type GeneratorOptions } from './generator.ts';
 export { generatePaperInstance, type PaperGeneratorOptions } from './paper-generator.ts';
+export { generateCorrelatedInstance, type CorrelatedGeneratorOptions } from './correlated-generator.ts';
 
 function fastStatus(r: FastResult): AllocationStatus {
   return r.assignment ? (r.provenOptimal ? 'optimal' : 'feasible') : r.unplaceable.length ? 'infeasible' : 'unknown';

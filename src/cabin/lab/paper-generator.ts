@@ -4,8 +4,8 @@
 // (heavy-tailed); VM counts and uplink prices come from short lists. Costs are the model's:
 // price × VMs × rental time and uplink price × size; latency from great-circle distance.
 // Seeded and deterministic; independent of generator.ts's choices on purpose (issue 19).
-import { greedyAssign } from '../fast.ts';
-import { pairInfo, toGap } from '../model.ts';
+import { pairInfo } from '../model.ts';
+import { raiseUntilFeasible } from './generator.ts';
 import { createRng, randInt, uniform, type Rng } from '../rng.ts';
 import type { AllocationInstance, BlockParams, CentreParams } from '../types.ts';
 
@@ -54,12 +54,7 @@ function normal(rng: Rng): number {
 }
 
 export function generatePaperInstance(opts: PaperGeneratorOptions): AllocationInstance {
-  let tight = opts.tightness ?? 1.3;
-  for (let round = 0; ; round++) {
-    const inst = generateOnce(opts, tight);
-    if (round >= 10 || greedyAssign(toGap(inst).gap, new Float64Array(inst.centres.length)).feasible) return inst;
-    tight += 0.1;
-  }
+  return raiseUntilFeasible((tight) => generateOnce(opts, tight), opts.tightness ?? 1.3, 0.1, 10);
 }
 
 function generateOnce(opts: PaperGeneratorOptions, tight: number): AllocationInstance {
