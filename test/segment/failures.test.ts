@@ -5,14 +5,14 @@
 // Once the table is mended, a restarted processor resumes from nothing committed and ends
 // with the oracle's result. The retry table itself is checked against each kind of error.
 import { createServer } from 'node:http';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBus, BusError } from '../../src/bus/index.ts';
-import { createSegmentProcessor, segmentHttpHandler, type Logger, type SegmentProcessor } from '../../src/segment/index.ts';
+import { createSegmentProcessor, segmentHttpHandler, type Logger } from '../../src/segment/index.ts';
 import { isRetriable } from '../../src/segment/retry.ts';
 import { StoreError, toStoreError } from '../../src/store/index.ts';
 import { segmentGroup, segmentTopic } from '../../src/topology/index.ts';
 import { randomName, testStore, waitFor } from '../helpers/index.ts';
-import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
+import { closedAfterSuite, expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
 
 const WINDOW_S = 10;
 const LATENESS_S = 1;
@@ -20,12 +20,7 @@ const LATENESS_S = 1;
 describe('segment processor: failures retrying cannot fix', () => {
   const bus = createMemoryBus({ retention: 'all' });
   const store = testStore('cloud-b');
-  const live: SegmentProcessor[] = [];
-  afterAll(async () => {
-    await Promise.allSettled(live.map((p) => p.stop()));
-    await bus.close();
-    await store.close();
-  });
+  const live = closedAfterSuite(bus, store);
 
   it('classifies errors: ClickHouse codes through the store table, programming errors never retried', () => {
     const server = (code: number) => toStoreError(Object.assign(new Error(`Code: ${code}, e.displayText() = DB::Exception: x`), { code: String(code) }), 'c');

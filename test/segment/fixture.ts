@@ -2,10 +2,11 @@
 // and late packets, missing and zero speeds), reading a topic back in partition order (the
 // ground truth of arrival order for the oracle), and the differential comparison.
 import { latLngToCell } from 'h3-js';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { Bus, BusMessage, ProduceRecord } from '../../src/bus/index.ts';
 import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleResult, type OracleTick } from '../../src/flow/index.ts';
 import { enrichedPacketCodec, isTick, tickCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
+import type { SegmentProcessor } from '../../src/segment/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { randomName, rng, waitFor } from '../helpers/index.ts';
@@ -175,4 +176,15 @@ export async function expectPacketsEqual(stores: Store[], oracle: OracleResult):
 
 export function oracleOf(input: readonly (OraclePacket | OracleTick)[], windowS: number, allowedLatenessS: number): OracleResult {
   return batchTrafficFlow(input, { windowS, allowedLatenessS });
+}
+
+/** The processors a suite starts (push each one), stopped after it, then its bus and store closed. */
+export function closedAfterSuite(bus: Bus, store: Store): SegmentProcessor[] {
+  const live: SegmentProcessor[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(live.map((p) => p.stop()));
+    await bus.close();
+    await store.close();
+  });
+  return live;
 }

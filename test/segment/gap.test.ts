@@ -2,12 +2,12 @@
 // cluster keeps ~40k per partition): the partition must stop loudly with SEG_OFFSET_GAP,
 // not carry on past the gap. The in-memory bus truncates its log like Kafka (`retainLast`),
 // so no 40k messages are needed; the store is the real ClickHouse.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type Bus } from '../../src/bus/index.ts';
-import { createSegmentProcessor, type Logger, type SegmentProcessor } from '../../src/segment/index.ts';
+import { createSegmentProcessor, type Logger } from '../../src/segment/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { randomName, testStore, waitFor } from '../helpers/index.ts';
-import { produceInChunks, simulateFleet } from './fixture.ts';
+import { closedAfterSuite, produceInChunks, simulateFleet } from './fixture.ts';
 
 const WINDOW_S = 10;
 const RETAIN = 1_000;
@@ -15,12 +15,7 @@ const RETAIN = 1_000;
 describe('segment processor: offset gap', () => {
   const bus = createMemoryBus({ retainLast: RETAIN });
   const store = testStore('cloud-b');
-  const live: SegmentProcessor[] = [];
-  afterAll(async () => {
-    await Promise.allSettled(live.map((p) => p.stop()));
-    await bus.close();
-    await store.close();
-  });
+  const live = closedAfterSuite(bus, store);
 
   it('stops the partition when the log lost messages past its commit, writing and committing nothing', async () => {
     const seg = randomName('gap');

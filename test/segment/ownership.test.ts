@@ -6,24 +6,19 @@
 // partitions its member owns, so their last windows were never stored. The bus is the
 // in-memory one (same group contract as Kafka: a join rebalances at once), the store the real
 // ClickHouse.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/index.ts';
-import { createSegmentProcessor, type SegmentProcessor } from '../../src/segment/index.ts';
+import { createSegmentProcessor } from '../../src/segment/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { randomName, testStore, waitFor } from '../helpers/index.ts';
-import { produceInChunks, simulateFleet } from './fixture.ts';
+import { closedAfterSuite, produceInChunks, simulateFleet } from './fixture.ts';
 
 const WINDOW_S = 10;
 
 describe('segment processor: ownership after a rebalance', () => {
   const bus = createMemoryBus({ retention: 'all' });
   const store = testStore('cloud-c');
-  const live: SegmentProcessor[] = [];
-  afterAll(async () => {
-    await Promise.allSettled(live.map((p) => p.stop()));
-    await bus.close();
-    await store.close();
-  });
+  const live = closedAfterSuite(bus, store);
 
   it('stats() and the watermark gauge cover only the partitions this member owns now', async () => {
     const seg = randomName('own');

@@ -3,24 +3,19 @@
 // count vehicles twice. Kafka can add partitions but the mock cluster cannot, so the topic
 // lives on the in-memory bus (same contract suite as the Kafka adapter); the store is the
 // real ClickHouse.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/index.ts';
-import { createSegmentProcessor, parseCommitMeta, type SegmentProcessor } from '../../src/segment/index.ts';
+import { createSegmentProcessor, parseCommitMeta } from '../../src/segment/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { randomName, testStore } from '../helpers/index.ts';
-import { produceInChunks, simulateFleet } from './fixture.ts';
+import { closedAfterSuite, produceInChunks, simulateFleet } from './fixture.ts';
 
 const WINDOW_S = 10;
 
 describe('segment processor: partition count changed', () => {
   const bus = createMemoryBus();
   const store = testStore('cloud-b');
-  const live: SegmentProcessor[] = [];
-  afterAll(async () => {
-    await Promise.allSettled(live.map((p) => p.stop()));
-    await bus.close();
-    await store.close();
-  });
+  const live = closedAfterSuite(bus, store);
 
   it('records the count with every commit and refuses to resume with another one', async () => {
     const seg = randomName('parts');

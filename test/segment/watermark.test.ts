@@ -3,26 +3,21 @@
 // when that is later (a quiet partition moved on by the gateways' ticks). Checked against the
 // watermark computed from the log itself; the bus is the in-memory one (same contract as
 // Kafka), the store the real ClickHouse.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/index.ts';
 import { tickKey } from '../../src/gateway/index.ts';
 import { isTick, tickCodec } from '../../src/schemas/index.ts';
-import { createSegmentProcessor, type SegmentProcessor } from '../../src/segment/index.ts';
+import { createSegmentProcessor } from '../../src/segment/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { randomName, testStore, waitFor } from '../helpers/index.ts';
-import { codec, produceInChunks, readTopic, simulateFleet } from './fixture.ts';
+import { closedAfterSuite, codec, produceInChunks, readTopic, simulateFleet } from './fixture.ts';
 
 const WINDOW_S = 10;
 
 describe('segment processor: watermark gauge', () => {
   const bus = createMemoryBus({ retention: 'all' });
   const store = testStore('cloud-c');
-  const live: SegmentProcessor[] = [];
-  afterAll(async () => {
-    await Promise.allSettled(live.map((p) => p.stop()));
-    await bus.close();
-    await store.close();
-  });
+  const live = closedAfterSuite(bus, store);
 
   it('reports each partition\'s watermark, ticks included, per segment and partition', async () => {
     const seg = randomName('wm');
