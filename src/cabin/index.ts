@@ -2,7 +2,8 @@
 // directory, model, the exact and the fast solver, plan, check. The research heuristics and
 // instance generators are in ./lab (their own index.ts).
 export * from './types.ts';
-export { CabinError, CABIN_ERRORS, type CabinErrorCode } from './errors.ts';
+export { CabinError, CABIN_ERRORS, badOption, type CabinErrorCode } from './errors.ts';
+export { stopExactThread } from './exact-thread.ts';
 export {
   type Gap, type Assignment, makeGap, parseGap, readGapFile, assignmentCost, isFeasible, overloads,
   gapDataDir, readBestKnown, type GapBenchmarkEntry,

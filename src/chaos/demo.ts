@@ -21,7 +21,7 @@ import { runSimulation, type SimulationReport } from '../sim/index.ts';
 import { loadTopology, readLocalState, stateFile } from '../topology/index.ts';
 import { planChaos, runChaos, type ChaosEvent } from './driver.ts';
 import { checkAgainstOracle, cleanStart } from './oracle.ts';
-import { allRunning, collectLines, drainUntilCommitted, freePort, lastChange, runTopology } from './run.ts';
+import { allRunning, collectLines, drainUntilCommitted, freePort, lastChange, runEvents, runTopology } from './run.ts';
 
 export interface ChaosDemoOptions {
   topologyFile: string;
@@ -58,13 +58,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummary> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const run = randomBytes(3).toString('hex');
-  const t0 = Date.now();
-  const stamp = () => `t+${((Date.now() - t0) / 1000).toFixed(1)} s`;
-  const events: string[] = [];
-  const event = (line: string) => {
-    events.push(line);
-    log(line);
-  };
+  const { events, stamp, event } = runEvents(log);
   const topo = loadTopology(o.topologyFile);
   const state = readLocalState(stateFile(o.stateDir));
   if (!state) throw Object.assign(new Error(`no local infrastructure at ${stateFile(o.stateDir)}: run \`iov infra up\` first (or give --state-dir)`), { code: 'NO_LOCAL_INFRA' });

@@ -46,6 +46,20 @@ export function runTopology(file: string, topo: Topology, state: ReturnType<type
   return out;
 }
 
+/** A run's event list; `stamp()` is the time since the run began ("t+3.2 s"). Each event is also logged. */
+export function runEvents(log: (line: string) => void): { events: string[]; stamp: () => string; event: (line: string) => void } {
+  const t0 = Date.now();
+  const events: string[] = [];
+  return {
+    events,
+    stamp: () => `t+${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    event: (line) => {
+      events.push(line);
+      log(line);
+    },
+  };
+}
+
 /** Wait for one stdout line per member matching `line` after `since`. */
 export function collectLines(): { on: (name: string, line: string) => void; waitAll: (names: string[], match: RegExp, timeoutMs: number) => Promise<Map<string, string>> } {
   const seen: { name: string; line: string; at: number }[] = [];

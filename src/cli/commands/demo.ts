@@ -23,10 +23,30 @@ export function register(program: Command): void {
     .option('--processes <n>', 'with --local: run N segment processes (each `iov segment --all`) as separate OS processes (docs/scaleout.md)')
     .option('--gateways <n>', 'with --local: run N gateway processes; the simulator spreads requests over them and retries timeouts')
     .option('--chaos', 'with --local: SIGKILL and SIGSTOP/SIGCONT processes at seeded random moments (default 3 processes, 2 gateways)')
+    .option('--apply', 'with --local: the segment processes run by the apply controller, one process group per centre (docs/cabin.md §8.4)')
+    .option('--fail-centre <id>', 'with --apply: this centre (or `cheapest`: the running plan\'s cheapest) fails mid-run — heartbeat stops, processes SIGKILLed', 'cheapest')
+    .option('--fail-at <s>', 'with --apply: seconds into the traffic when the centre fails (default a third of --duration)')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       if (o.mqtt && !o.local) throw badOption('--mqtt needs --local (the embedded mode has no broker; `iov infra up` starts mosquitto)');
       if (o.mqtt && (o.processes !== undefined || o.gateways !== undefined || o.chaos)) throw badOption('--mqtt feeds the in-process gateway: not with --processes, --gateways or --chaos');
       const fleet = { seed: intOption('--seed', o.seed, 0), vehicles: intOption('--vehicles', o.vehicles, 1), ...windowSettings(o) };
+      if (o.apply) {
+        if (!o.local) throw badOption('--apply runs process groups on the local servers: add --local');
+        if (o.processes !== undefined || o.gateways !== undefined || o.chaos || o.mqtt || o.ticks !== undefined) throw badOption('--apply: not with --processes, --gateways, --chaos, --mqtt or --ticks (the controller sizes the groups from the plan; the traffic runs for --duration)');
+        const { runApplyDemo, formatApplyDemoSummary } = await import('../../control/index.ts');
+        const { DEFAULT_TOPOLOGY_FILE } = await import('../../runtime/index.ts');
+        const durationS = intOption('--duration', o.duration, 1);
+        const summary = await runApplyDemo({
+          topologyFile: typeof o.topology === 'string' ? o.topology : DEFAULT_TOPOLOGY_FILE,
+          ...(typeof o.stateDir === 'string' ? { stateDir: o.stateDir } : {}),
+          failCentre: String(o.failCentre), failAtS: o.failAt === undefined ? Math.round(durationS / 3) : intOption('--fail-at', o.failAt, 0),
+          durationS, ...fleet,
+          ...(o.quiet || o.json ? { log: () => {} } : {}),
+        });
+        process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatApplyDemoSummary(summary)}\n`);
+        if (!summary.ok) process.exitCode = 1;
+        return;
+      }
       if (o.processes !== undefined || o.gateways !== undefined || o.chaos) {
         if (!o.local) throw badOption('--processes, --gateways and --chaos run separate processes on the local servers: add --local');
         if (o.ticks !== undefined) throw badOption('--ticks paces the in-process demo: not with --processes, --gateways or --chaos (they run for --duration)');
