@@ -4,7 +4,7 @@
 // them, and `iov apply --destroy` stops them (docs/cabin.md §8.3).
 import { join } from 'node:path';
 import { badOption, readPlan, SOLVERS, stopExactThread, type SolverName } from '../cabin/index.ts';
-import { resolveStateDir, statePaths } from '../topology/index.ts';
+import { DEFAULT_TOPOLOGY_FILE, resolveStateDir, statePaths } from '../topology/index.ts';
 import { destroy, openController, watch, type ControllerOptions } from './controller.ts';
 
 export interface ApplySettings {
@@ -28,7 +28,7 @@ export function controllerOptions(a: ApplySettings, log: (line: string) => void)
   const stateDir = resolveStateDir(a.stateDir);
   return {
     inputs: {
-      topology: a.topology ?? 'infra/topology/shanghai.yaml', stateDir,
+      topology: a.topology ?? DEFAULT_TOPOLOGY_FILE, stateDir,
       ...(a.demand ? { demand: a.demand } : {}), ...(a.centres ? { centres: a.centres } : {}), ...(a.store ? { store: a.store } : {}),
     },
     groupsDir: a.groupsDir ?? join(statePaths(stateDir).dir, 'centres'),

@@ -25,7 +25,7 @@ export interface GroupsOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface OwnedPartition { segment: string; partition: number; next: number }
+export interface OwnedPartition { segment: string; partition: number; next: number | null }
 
 export interface CentreGroups {
   start(centre: string, segment: string, workers: number, n: number): MemberRecord;

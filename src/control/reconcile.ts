@@ -91,7 +91,8 @@ async function reconcileSegment(state: AppliedState, plan: SegmentPlan, o: Recon
     const mine = at();
     await waitFor(async () => {
       const owned = (await Promise.all(mine.map((m) => o.groups.owned(m)))).flat().filter((p) => p.segment === seg);
-      return owned.length > 0 && owned.every((p) => p.next >= (since.get(p.partition) ?? 0));
+      // next null: nothing committed yet, caught up only with an empty log
+      return owned.length > 0 && owned.every((p) => (p.next ?? 0) >= (since.get(p.partition) ?? 0));
     }, o.handoverTimeoutMs, `${seg}: ${plan.centre}'s members were given no partitions, or did not catch up with the log, within ${o.handoverTimeoutMs} ms`);
     o.log(`  ~ ${seg}: ${plan.centre} owns partitions and has caught up (${((Date.now() - t0) / 1000).toFixed(1)} s); stopping the old members`);
   }

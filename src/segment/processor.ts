@@ -125,7 +125,9 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
     },
     health() {
       const stopped = [...rt.stopped.values()];
-      const owned = [...rt.pipelines].filter(([, pl]) => pl.next !== undefined).map(([partition, pl]) => ({ segment, partition, next: pl.next! }));
+      // Live pipelines only: one of an earlier generation is a partition that moved away.
+      const owned = [...rt.pipelines.values()].filter((pl) => pl.generation === rt.generation && pl.recovered && !pl.dead)
+        .map((pl) => ({ segment, partition: pl.partition, next: pl.next ?? null }));
       return { live: rt.status !== 'crashed', ready: rt.status === 'running' && stopped.length === 0, status: rt.status, stopped, owned };
     },
     metrics: () => metrics.registry,

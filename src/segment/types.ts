@@ -151,8 +151,9 @@ export interface SegmentHealth {
   status: SegmentStats['status'];
   stopped: StoppedPartition[];
   /** Partitions this member owns and has recovered, with the next offset it will process
-   *  (a controller moving a segment watches the group hand them over: docs/cabin.md §8.2). */
-  owned: { segment: string; partition: number; next: number }[];
+   *  (null: the group has committed nothing for it yet). A controller moving a segment
+   *  watches the group hand them over (docs/cabin.md §8.2). */
+  owned: { segment: string; partition: number; next: number | null }[];
 }
 
 export interface SegmentProcessor {

@@ -5,7 +5,7 @@
 // against the batch oracle hold (docs/cabin.md §8.4).
 import { describe, expect, it } from 'vitest';
 import { runApplyDemo, type ApplyDemoSummary } from '../../src/control/index.ts';
-import { DEFAULT_TOPOLOGY } from '../../src/embedded/index.ts';
+import { DEFAULT_TOPOLOGY_FILE } from '../../src/runtime/index.ts';
 import { infra } from '../helpers/index.ts';
 
 const explain = (s: ApplyDemoSummary) => `${s.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('\n')}\n${s.events.join('\n')}`;
@@ -13,7 +13,7 @@ const explain = (s: ApplyDemoSummary) => `${s.checks.filter((c) => !c.ok).map((c
 describe('iov apply --watch: a centre fails mid-run', () => {
   it('the cheapest centre fails; its segments move; nothing lost, nothing counted twice, flow = oracle', async () => {
     const s = await runApplyDemo({
-      topologyFile: DEFAULT_TOPOLOGY, stateDir: infra().root, failCentre: 'cheapest', failAtS: 4,
+      topologyFile: DEFAULT_TOPOLOGY_FILE, stateDir: infra().root, failCentre: 'cheapest', failAtS: 4,
       durationS: 12, seed: 3, vehicles: 300, windowS: 5, allowedLatenessS: 5, heartbeatTimeoutS: 3, log: () => {},
     });
     expect(s.failed, explain(s)).toBe('hw-cd-z');
