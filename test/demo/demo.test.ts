@@ -102,6 +102,13 @@ describe('iov demo (embedded)', () => {
     expect(oracle.detail).toMatch(/^1 groups differ/);
   }, 60_000);
 
+  it('iov demo refuses bad option values and --ticks with the multi-process demo, naming the option', async () => {
+    const ticks = await runCli(['demo', '--local', '--chaos', '--ticks', '2']);
+    expect([ticks.code, ticks.stderr]).toEqual([1, 'iov: [BAD_OPTION] --ticks paces the in-process demo: not with --processes, --gateways or --chaos (they run for --duration)\n']);
+    const window = await runCli(['demo', '--window', '0']);
+    expect([window.code, window.stderr]).toEqual([1, 'iov: [BAD_OPTION] --window must be an integer from 1 to 86400, got 0\n']);
+  }, 60_000);
+
   it('fails fast on bad options', async () => {
     await expect(runPipeline({ durationS: -1 })).rejects.toThrow('options.durationS must be a positive number');
     await expect(runPipeline({ ticks: 0 })).rejects.toThrow('options.ticks must be a positive integer');
