@@ -1,4 +1,4 @@
-// Hybrid fast solver (docs/cabin.md §5.2): the fast heuristic, then — on small instances —
+// Hybrid fast solver (docs/cabin-history.md §2.1): the fast heuristic, then — on small instances —
 // HiGHS on the reduced MILP inside the same time budget, warm-started with the heuristic's
 // incumbent. Returns the better of the two, in the fast solver's result shape.
 //
@@ -23,7 +23,7 @@ export interface HybridOptions {
   timeLimitMs?: number;
   seed?: number;
   /** run the MILP phase only when the instance has at most this many usable pairs
-   *  (default 20 000; docs/cabin.md §5.2 has the measurements) */
+   *  (default 20 000; docs/cabin-history.md §2.1 has the measurements) */
   milpMaxPairs?: number;
   /** share of the budget the heuristic gets before the LNS / MILP phases (default 0.4; 0.2
    *  when an LNS phase follows and no MILP phase does) */

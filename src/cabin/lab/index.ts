@@ -1,4 +1,4 @@
-// The allocator's laboratory (docs/cabin.md §5.2–5.5, §9): research heuristics measured on
+// The allocator's laboratory (docs/cabin-history.md): research heuristics measured on
 // the OR-Library GAP sets and the generated instances, kept apart from the product path in
 // src/cabin. Three of them plug into the product's solver interface (GapSolver) and can be
 // chosen with `iov allocate --solver ga|hybrid|tabu`; the rest are their parts.

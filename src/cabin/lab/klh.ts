@@ -1,4 +1,4 @@
-// Knapsack-Lagrangian heuristic for the GAP (docs/cabin.md §5.2).
+// Knapsack-Lagrangian heuristic for the GAP (docs/cabin-history.md §2.1).
 //
 // The knapsack relaxation (kbound.ts: relax "each job exactly once" with multipliers λ_j,
 // one exact 0-1 knapsack per agent) is tight on the hard OR-Library instances: near the best

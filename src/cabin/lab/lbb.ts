@@ -1,4 +1,4 @@
-// Lagrangian branch-and-bound with variable fixing on a target value (docs/cabin.md §5.4),
+// Lagrangian branch-and-bound with variable fixing on a target value (docs/cabin-history.md §2.3),
 // in the spirit of Posta, Ferland & Michelon (2012); our own code.
 //
 // Bound: relax "each job exactly once" with multipliers λ_j (as in kbound.ts): one exact

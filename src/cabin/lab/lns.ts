@@ -1,4 +1,4 @@
-// Agent-subset large-neighbourhood search for the GAP (docs/cabin.md §5.5).
+// Agent-subset large-neighbourhood search for the GAP (docs/cabin-history.md §2.4).
 //
 // A move frees every job of k agents (k = 2…maxAgents) and re-solves that sub-GAP exactly
 // with the Lagrangian branch-and-bound (lbb.ts): the k agents keep their full capacities

@@ -8,7 +8,7 @@ import { knapsackHeuristic } from './klh.ts';
 export interface TabuOptions extends FastOptions {
   /** share of the budget for the knapsack-Lagrangian heuristic before the search, from the
    *  start of the solve (default 0.2 when time-bounded, with a budget ≥ 3 s and at most 200
-   *  jobs, else 0; 0 in effort mode or with `start`; docs/cabin.md §5.2 says why) */
+   *  jobs, else 0; 0 in effort mode or with `start`; docs/cabin-history.md §2.1 says why) */
   knapsackShare?: number;
 }
 
