@@ -4,7 +4,7 @@
 // the local servers (`iov infra up`, IOV_STATE_DIR). Exits 1 if any seed fails a check or
 // ran without the oracle comparison.
 //
-//   nice npx tsx bench/chaos-sweep.ts [--seeds 1-20] [--duration 20] [--processes 3] [--gateways 2] [--vehicles 600]
+//   nice npx tsx bench/chaos-sweep.ts [--seeds 1-20 | 3,5,15] [--duration 20] [--processes 3] [--gateways 2] [--vehicles 600] [--out <name>]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChaosDemo, type ChaosDemoSummary } from '../src/chaos/index.ts';
@@ -13,8 +13,12 @@ import { machineInfo, RESULTS_DIR } from './run.ts';
 
 const argv = process.argv.slice(2);
 const arg = (f: string, d: string): string => { const k = argv.indexOf(f); return k >= 0 ? argv[k + 1]! : d; };
-const [lo, hi] = arg('--seeds', '1-20').split('-').map(Number) as [number, number];
-const seeds = Array.from({ length: (hi ?? lo) - lo + 1 }, (_, i) => lo + i);
+/** `1-20` or `3,5,15`. */
+const seedsArg = arg('--seeds', '1-20');
+const seeds = seedsArg.split(',').flatMap((part) => {
+  const [lo, hi] = part.split('-').map(Number) as [number, number | undefined];
+  return Array.from({ length: (hi ?? lo) - lo + 1 }, (_, i) => lo + i);
+});
 const config = {
   processes: Number(arg('--processes', '3')), gateways: Number(arg('--gateways', '2')), durationS: Number(arg('--duration', '20')),
   vehicles: Number(arg('--vehicles', '600')), windowS: 5, allowedLatenessS: 5,
@@ -47,8 +51,9 @@ for (const seed of seeds) {
   log(`seed ${seed} (run ${s.run}): ${v.ok ? `ok — ${oracle?.detail ?? ''}` : `FAILED ${v.failed.join(' | ').slice(0, 400)}`}`);
 }
 const passed = runs.filter((r) => r.ok).length;
-const result = { bench: 'chaos-sweep', at: new Date().toISOString(), machine: machineInfo(), config, seeds: `${lo}-${hi ?? lo}`, passed, failed: runs.length - passed, runs };
+const result = { bench: 'chaos-sweep', at: new Date().toISOString(), machine: machineInfo(), config, seeds: seedsArg, passed, failed: runs.length - passed, runs };
 mkdirSync(RESULTS_DIR, { recursive: true });
-writeFileSync(join(RESULTS_DIR, `${result.at.slice(0, 10)}-chaos-sweep.json`), `${JSON.stringify(result, null, 2)}\n`);
+const out = arg('--out', `${result.at.slice(0, 10)}-chaos-sweep`);
+writeFileSync(join(RESULTS_DIR, `${out}.json`), `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 if (passed !== runs.length) process.exitCode = 1;

@@ -2,8 +2,8 @@
 // in partition order (the order the segment processors read). A run starts at the topics'
 // end offsets of that moment, so older runs on the same servers are left out.
 import type { Bus, BusConsumer } from '../bus/index.ts';
-import type { OraclePacket } from '../flow/index.ts';
-import { enrichedPacketCodec, isTick } from '../schemas/index.ts';
+import type { OraclePacket, OracleTick } from '../flow/index.ts';
+import { enrichedPacketCodec, isTick, tickCodec } from '../schemas/index.ts';
 
 export type Offsets = Map<number, number>;
 
@@ -47,11 +47,26 @@ export interface LogCopy extends OraclePacket {
   key: string;
 }
 
-/** Every copy in `topic` from `from` up to `to` (exclusive), per partition in offset order. */
-export async function readLog(bus: Bus, topic: string, from: Offsets, to: Offsets, groupId: string, timeoutMs = 120_000): Promise<LogCopy[]> {
+/** A watermark tick in the log: the oracle moves its partition's event time, as the segment processor does. */
+export interface LogTick extends OracleTick {
+  partition: number;
+  offset: number;
+}
+
+export type LogEntry = LogCopy | LogTick;
+
+export const isLogTick = (e: LogEntry): e is LogTick => 'tick' in e;
+
+/**
+ * Every copy and tick in `topic` (segment `segment`'s) from `from` up to `to` (exclusive), per
+ * partition in offset order. The ticks stay: they close windows in the stream, so the oracle
+ * must see them where the processor did.
+ */
+export async function readLog(bus: Bus, topic: string, segment: string, from: Offsets, to: Offsets, groupId: string, timeoutMs = 120_000): Promise<LogEntry[]> {
   await seekGroup(bus, groupId, topic, from);
   const codec = enrichedPacketCodec();
-  const byPartition = new Map<number, LogCopy[]>([...to.keys()].map((p) => [p, []]));
+  const ticks = tickCodec();
+  const byPartition = new Map<number, LogEntry[]>([...to.keys()].map((p) => [p, []]));
   const next = new Map(from);
   const c = bus.consumer({ groupId, topics: [topic] });
   await c.run(async (b) => {
@@ -61,8 +76,10 @@ export async function readLog(bus: Bus, topic: string, from: Offsets, to: Offset
       if (offset < (next.get(b.partition) ?? 0) || offset >= (to.get(b.partition) ?? 0)) continue;
       if (offset !== next.get(b.partition)) throw new Error(`${topic}[${b.partition}]: offset ${offset} follows ${next.get(b.partition)! - 1}: the log lost messages`);
       next.set(b.partition, offset + 1);
-      // Watermark ticks (the gateway's, in quiet partitions) are no packets.
-      if (isTick(m.value)) continue;
+      if (isTick(m.value)) {
+        list.push({ tick: true, ts: ticks.decode(m.value).ts, segment, partition: b.partition, offset });
+        continue;
+      }
       const p = codec.decode(m.value);
       list.push({
         vehicleId: p.vehicleId, ts: p.ts, speedKmh: p.speedKmh ?? null, cell: p.cell, segment: p.segment, ownerSegment: p.ownerSegment,
@@ -82,10 +99,11 @@ export async function readLog(bus: Bus, topic: string, from: Offsets, to: Offset
   return [...byPartition.keys()].sort((a, b) => a - b).flatMap((p) => byPartition.get(p)!);
 }
 
-/** Later copies of a packet already in the same topic dropped (a client retry that landed twice). */
-export function firstCopies(copies: readonly LogCopy[]): LogCopy[] {
+/** Later copies of a packet already in the same topic dropped (a client retry that landed twice); ticks kept. */
+export function firstCopies(entries: readonly LogEntry[]): LogEntry[] {
   const seen = new Set<string>();
-  return copies.filter((c) => {
+  return entries.filter((c) => {
+    if (isLogTick(c)) return true;
     const k = `${c.segment}|${c.key}`;
     if (seen.has(k)) return false;
     seen.add(k);

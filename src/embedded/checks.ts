@@ -10,7 +10,7 @@
 import type { Store } from '../store/index.ts';
 import type { Topology } from '../topology/index.ts';
 import type { Federator } from '../federation/index.ts';
-import { batchTrafficFlow, type FlowRow } from '../flow/index.ts';
+import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleTick } from '../flow/index.ts';
 import type { Tap } from './tap.ts';
 
 export interface Check {
@@ -30,7 +30,8 @@ export interface CheckInput {
   topology: Topology;
   stores: Store[];
   federator: Federator;
-  tap: Pick<Tap, 'packets' | 'produced'>;
+  /** What the bus carried: packets, and the watermark ticks among them where a run has them (log order per partition). */
+  tap: Pick<Tap, 'produced'> & { packets: readonly (OraclePacket | OracleTick)[] };
   gateway: { accepted: number; produced: number };
   windowS: number;
   allowedLatenessS: number;
