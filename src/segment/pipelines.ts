@@ -84,9 +84,14 @@ export function onAssignment(rt: SegmentRuntime, assignment: Assignment[]): void
 /**
  * Step pacing: wait until stepIntervalMs after the partition's last step started, unless the
  * buffer fills up first (then the consumer would wait for the step) or the pipeline dies.
+ * Steps start on a grid of the interval shared by every partition of the process, so the
+ * partitions that have data step together and their inserts go as one (insertEncoded's
+ * combine).
  */
 function stepDue(rt: SegmentRuntime, pl: Pipeline, maxQueued: number): Promise<void> {
-  const wait = pl.lastStepAt + rt.stepIntervalMs - performance.now();
+  const now = performance.now();
+  const interval = rt.stepIntervalMs;
+  const wait = interval > 0 ? Math.ceil(Math.max(now, pl.lastStepAt + interval) / interval) * interval - now : 0;
   if (wait <= 0 || pl.buffer.length >= maxQueued || !isAlive(rt, pl)) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(done, wait);
@@ -97,6 +102,11 @@ function stepDue(rt: SegmentRuntime, pl: Pipeline, maxQueued: number): Promise<v
     }
     pl.wakeStep = done;
   });
+}
+
+/** The step grid's tick at or before `t` (a step's timer fires a little after its tick). */
+function gridTick(rt: SegmentRuntime, t: number): number {
+  return rt.stepIntervalMs > 0 ? Math.floor(t / rt.stepIntervalMs) * rt.stepIntervalMs : t;
 }
 
 /** The Kafka batch handler: buffer the batch and schedule a step; wait while the queue is full. */
@@ -113,7 +123,7 @@ export function batchHandler(rt: SegmentRuntime, maxQueued: number) {
       void enqueue(rt, pl, async () => {
         await stepDue(rt, pl, maxQueued);
         pl.scheduled = false;
-        pl.lastStepAt = performance.now();
+        pl.lastStepAt = gridTick(rt, performance.now());
         return step(rt, pl, pl.buffer.splice(0));
       });
     } else if (pl.buffer.length >= maxQueued) pl.wakeStep?.();

@@ -41,7 +41,7 @@ export interface Pipeline {
   /** Kafka batches (packed on arrival) waiting for the next step, and whether that step is scheduled. */
   buffer: PackedBatch[];
   scheduled: boolean;
-  /** When the last step took its batches (performance.now()): the next starts stepIntervalMs later. */
+  /** The step grid's tick of the last step's start (performance.now() time): the next starts a tick later or after. */
   lastStepAt: number;
   /** Starts the scheduled step before its time (the buffer is full). */
   wakeStep: (() => void) | undefined;

@@ -71,7 +71,9 @@ export async function insertEncodedPackets(rt: SegmentRuntime, pl: Pipeline, e: 
       }
       if (from === j) return;
       const timeoutMs = await writeDeadline(rt, pl);
-      if (store.insertEncoded) await store.insertEncoded('packets', e.format, rowSlice(e, from, j), e.format === 'RowBinary' ? PACKET_COLUMNS : undefined, { timeoutMs });
+      // combine: the partitions that step together share one INSERT (one month run each, so
+      // each run is still one part: docs/segment.md, point 4).
+      if (store.insertEncoded) await store.insertEncoded('packets', e.format, rowSlice(e, from, j), e.format === 'RowBinary' ? PACKET_COLUMNS : undefined, { timeoutMs, combine: true });
       else await store.insert('packets', decodeRows(e, from, j), { timeoutMs });
     });
     countPacketRows(rt, j - from);

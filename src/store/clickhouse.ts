@@ -79,6 +79,81 @@ function insertLimit(o: InsertOptions): { body(bytes: Uint8Array): Readable; par
   };
 }
 
+/**
+ * Largest combined RowBinary body. ClickHouse cuts an INSERT's input into blocks of
+ * max_insert_block_size (1 048 576) rows, and only rows of one block share a part; a packets
+ * row is ≥ 90 bytes, so 16 MB stays a single block and each call's one-month rows one part.
+ */
+const MAX_COMBINED_BYTES = 16 * 1024 * 1024;
+
+/** One insertEncoded call waiting in a combined INSERT. */
+interface Combined {
+  bytes: Uint8Array;
+  /** performance.now() by which its body must have gone out (Infinity: no deadline). */
+  startBy: number;
+  done(err?: unknown): void;
+}
+
+/**
+ * Group commit of combinable inserts (InsertOptions.combine), per INSERT statement: calls made
+ * in the same turn of the event loop, or while the previous INSERT of the statement is in
+ * flight, go as one INSERT with their bodies concatenated (RowBinary rows have no framing).
+ * ClickHouse pays milliseconds of CPU per INSERT (a new part, then merges), so the partitions
+ * of a segment that step together cost one INSERT instead of one each (docs/segment.md,
+ * Step cadence).
+ */
+function insertCombiner(cloud: string, send: (query: string, bytes: Uint8Array, o: InsertOptions) => Promise<void>) {
+  const forming = new Map<string, Combined[]>();
+  const inFlight = new Set<string>();
+
+  async function flush(query: string): Promise<void> {
+    const waiting = forming.get(query);
+    if (!waiting?.length || inFlight.has(query)) return;
+    // A call whose deadline passed while it waited was never sent, so it cannot land: it
+    // fails alone instead of taking the others' INSERT down with it.
+    const now = performance.now();
+    for (const c of waiting.filter((w) => w.startBy <= now)) {
+      waiting.splice(waiting.indexOf(c), 1);
+      c.done(new StoreError('STORE_TIMEOUT', `${cloud}: insert deadline passed before the body was sent`, true));
+    }
+    if (waiting.length === 0) {
+      forming.delete(query);
+      return;
+    }
+    let size = 0;
+    let n = 0;
+    while (n < waiting.length && (n === 0 || size + waiting[n]!.bytes.length <= MAX_COMBINED_BYTES)) size += waiting[n++]!.bytes.length;
+    const batch = waiting.splice(0, n);
+    if (waiting.length === 0) forming.delete(query);
+    inFlight.add(query);
+    const body = batch.length === 1 ? batch[0]!.bytes : Buffer.concat(batch.map((c) => c.bytes), size);
+    const startBy = Math.min(...batch.map((c) => c.startBy));
+    const o: InsertOptions = Number.isFinite(startBy) ? { timeoutMs: Math.max(0, startBy - performance.now()) } : {};
+    try {
+      await send(query, body, o);
+      for (const c of batch) c.done();
+    } catch (err) {
+      for (const c of batch) c.done(err);
+    } finally {
+      inFlight.delete(query);
+      void flush(query);
+    }
+  }
+
+  return (query: string, bytes: Uint8Array, o: InsertOptions): Promise<void> => new Promise<void>((resolve, reject) => {
+    let waiting = forming.get(query);
+    if (!waiting) {
+      forming.set(query, (waiting = []));
+      // After this turn's other steps had their chance to join.
+      setImmediate(() => void flush(query));
+    }
+    waiting.push({
+      bytes, startBy: o.timeoutMs === undefined ? Infinity : performance.now() + o.timeoutMs,
+      done: (err) => (err === undefined ? resolve() : reject(err)),
+    });
+  });
+}
+
 export interface ClickHouseStoreOptions {
   cloud: string;
   endpoint: ClickHouseEndpoint;
@@ -128,6 +203,8 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
     }
   }
 
+  const combined = insertCombiner(cloud, sendInsert);
+
   return {
     cloud,
     database,
@@ -150,7 +227,8 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       if (bytes.length === 0) return;
       const cols = columns?.length ? ` (${columns.map(quoteIdent).join(', ')})` : '';
-      await sendInsert(`INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)}${cols} FORMAT ${format}`, bytes, o);
+      const query = `INSERT INTO ${quoteIdent(database)}.${quoteIdent(table)}${cols} FORMAT ${format}`;
+      await (o.combine && format === 'RowBinary' ? combined(query, bytes, o) : sendInsert(query, bytes, o));
     },
     async query<T extends Row = Row>(sql: string, q: QueryOptions = {}): Promise<T[]> {
       const settings: Record<string, string> = {};

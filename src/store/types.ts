@@ -20,6 +20,14 @@ export interface InsertOptions {
    * insert with a deadline shorter than what is left of its lease.
    */
   timeoutMs?: number;
+  /**
+   * insertEncoded only (RowBinary, ClickHouse server): the rows may go in one INSERT together
+   * with other combinable calls for the same table and columns made while it forms or while
+   * the previous such INSERT is in flight (group commit). Each call's rows still land as one
+   * block per partition-key value; the calls of one INSERT succeed or fail together, and its
+   * send deadline is the earliest of theirs. Other adapters send the call alone.
+   */
+  combine?: boolean;
 }
 
 export interface Store {
