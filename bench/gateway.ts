@@ -2,6 +2,7 @@
 //   npx tsx bench/gateway.ts [--reps 3] [--seconds 15] [--concurrency 12,24,48] [--p99-limit 500] [--batch 500] [--vehicles 50000] [--produces 2] [--prerender 120000] [--write 0]
 //   npx tsx bench/gateway.ts --state-script 1 [--reps 3] [--calls 200] [--batch 500]   (the Redis observe script alone)
 //   npx tsx bench/gateway.ts --rate 5000,10000,20000 [--reps 3] [--seconds 10] [--worker 0] [--write 0]   (moderate rates, open loop)
+//   npx tsx bench/gateway.ts --partitioner 1 [--reps 5] [--batch 500] [--messages 100000]   (kafkajs sendBatch CPU per message: its default partitioner vs the bus's)
 // Starts its own redis-server and Kafka mock cluster (src/infra), then --reps times, back to back:
 //   1. ceiling: Bus.produce alone on pre-encoded EnrichedPackets (same adapter, acks = all);
 //   2. end to end: a client in a SECOND process posts 500-packet JSON requests (rendered before
@@ -21,7 +22,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { createKafkaBus, type ProduceRecord } from '../src/bus/index.ts';
+import { createKafkaBus, keyPartitioner, type ProduceRecord } from '../src/bus/index.ts';
 import { createGateway, DEFAULT_TICKER } from '../src/gateway/index.ts';
 import { startKafka, startRedis, stopPid } from '../src/infra/index.ts';
 import { enrichedPacketCodec } from '../src/schemas/index.ts';
@@ -394,6 +395,63 @@ async function ratePoints(point: (r: number, c: number, rate: number) => Promise
   };
 }
 
+// ---------------------------------------------------------------- --partitioner 1
+// kafkajs' CPU per message with its DefaultPartitioner vs the bus's keyPartitioner (same
+// partitions): two producers on a private mock cluster, sendBatch calls of --batch messages
+// (7 topics × 4 partitions, 20 000 keys), --messages per round, rounds alternating, CPU of this process per message;
+// medians over --reps rounds after one warm-up round. Writes <date>-gateway-partitioner.json.
+async function partitionerAb(): Promise<void> {
+  const { Kafka, logLevel, Partitioners } = await import('kafkajs');
+  const dir = mkdtempSync(join(os.tmpdir(), 'iov-bench-gw-part-'));
+  const kafkaServer = await startKafka(join(dir, 'kafka'));
+  const TOTAL = arg('messages', 100_000);
+  const out: Record<string, unknown> = {};
+  try {
+    const kafka = new Kafka({ clientId: 'bench-partitioner', brokers: kafkaServer.brokers, logLevel: logLevel.NOTHING });
+    const producers = { default: kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner }), bus: kafka.producer({ createPartitioner: keyPartitioner }) };
+    const bus = createKafkaBus({ brokers: kafkaServer.brokers, clientId: 'bench-partitioner-topics' });
+    const topics = Array.from({ length: 7 }, (_, i) => `bench.part.${i}`);
+    await bus.ensureTopics(topics.map((topic) => ({ topic, partitions: 4 })));
+    await bus.close();
+    for (const p of Object.values(producers)) await p.connect();
+    const value = Buffer.alloc(110, 7);
+    const call = (off: number) => {
+      const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+      for (let i = 0; i < BATCH; i++) {
+        const topic = topics[(i * 31 + off) % topics.length]!;
+        (byTopic.get(topic) ?? byTopic.set(topic, []).get(topic)!).push({ key: `veh-${(off + i) % 20_000}`, value: value.subarray(0, 100 + (i % 10)) });
+      }
+      return { acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) };
+    };
+    const us: Record<keyof typeof producers, number[]> = { default: [], bus: [] };
+    for (let r = 0; r <= REPS; r++) {
+      for (const name of ['default', 'bus'] as const) {
+        const c0 = process.cpuUsage();
+        for (let i = 0; i < TOTAL; i += BATCH) await producers[name].sendBatch(call(i));
+        const c = process.cpuUsage(c0);
+        if (r > 0) us[name].push(round((c.user + c.system) / TOTAL, 2));
+      }
+    }
+    for (const p of Object.values(producers)) await p.disconnect();
+    Object.assign(out, {
+      bench: 'gateway --partitioner', date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
+      params: { reps: REPS, messagesPerRound: TOTAL, messagesPerCall: BATCH, topics: topics.length, partitions: 4 },
+      cpuUsPerMessage: { median: { default: median(us.default), bus: median(us.bus) }, all: us },
+      ratio: round(median(us.bus) / median(us.default), 3),
+    });
+  } finally {
+    await stopPid(kafkaServer.pid);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const text = JSON.stringify(out, null, 2);
+  process.stdout.write(`${text}\n`);
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  if (WRITE) writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway-partitioner.json`), `${text}\n`);
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'iov-bench-gw-'));
   const redis = await startRedis(join(dir, 'redis'));
@@ -542,7 +600,12 @@ if (ci > 0) void client(Number(process.argv[ci + 1]));
 else if (SEMI_SPACE_MB > 0 && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
   const r = spawnSync(process.execPath, [...process.execArgv, `--max-semi-space-size=${SEMI_SPACE_MB}`, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
-} else if (arg('state-script', 0) !== 0)
+} else if (arg('partitioner', 0) !== 0)
+  partitionerAb().catch((err) => {
+    process.stderr.write(`bench/gateway: ${(err as Error).stack}\n`);
+    process.exit(1);
+  });
+else if (arg('state-script', 0) !== 0)
   stateScript().catch((err) => {
     process.stderr.write(`bench/gateway: ${(err as Error).stack}\n`);
     process.exit(1);

@@ -72,7 +72,7 @@ function headersOf(h: Record<string, unknown> | undefined): Record<string, strin
  * gateway's CPU per message): the same partition (`partitionOf`, differential test in
  * test/contract/bus.memory.test.ts). Messages without a key go to kafkajs' own.
  */
-const keyPartitioner: ICustomPartitioner = () => {
+export const keyPartitioner: ICustomPartitioner = () => {
   const unkeyed = Partitioners.DefaultPartitioner();
   return (args) => {
     const key = args.message.key;
