@@ -3,7 +3,7 @@
 // started here through src/infra in a temp folder (Kafka mock cluster, redis-server, one
 // clickhouse-server per cloud) and stopped by PID at the end.
 //
-//   flock /work/bench.lock nice -n 5 npx tsx bench/e2e.ts [--steps 5000,10000,20000,30000] [--seconds 10]
+//   flock /work/bench.lock nice -n 5 npx tsx bench/e2e.ts [--steps 5000,10000,20000,30000,40000] [--seconds 10] [--max-step-packets 240000]
 //        [--segment-processes 1] [--gateways 1] [--embedded-seconds 10 (0: skip)] [--write 0]
 //        [--segment-args "--fetch-interval 0"] [--segment-env K=V,…] [--profile-dir DIR (segment CPU profiles)]
 //   (env for `iov bench e2e`: IOV_BENCH_STEPS, IOV_BENCH_STEP_SECONDS)
@@ -49,8 +49,15 @@ import { machineInfo, RESULTS_DIR } from './run.ts';
 
 const argv = process.argv.slice(2);
 const flag = (f: string, env: string | undefined, d: string): string => { const k = argv.indexOf(`--${f}`); return k >= 0 ? argv[k + 1]! : env ?? d; };
-const STEPS = flag('steps', process.env.IOV_BENCH_STEPS, '5000,10000,20000,30000').split(',').map(Number);
+const STEPS = flag('steps', process.env.IOV_BENCH_STEPS, '5000,10000,20000,30000,40000').split(',').map(Number);
 const STEP_S = Number(flag('seconds', process.env.IOV_BENCH_STEP_SECONDS, '10'));
+/**
+ * Packets per step at most: a step runs min(--seconds, this / rate) s. The fleet's busiest
+ * partition gets ~15 % of the packets (max partition end / packets in earlier runs: 0.151),
+ * and the mock cluster keeps ~40 000 messages per partition: 240 000 keeps it near 36 000.
+ */
+const MAX_STEP_PACKETS = Number(flag('max-step-packets', undefined, '240000'));
+const stepSeconds = (rate: number): number => Math.min(STEP_S, Math.floor((10 * MAX_STEP_PACKETS) / rate) / 10);
 const SEG_PROCS = Number(flag('segment-processes', undefined, '1'));
 const GATEWAYS = Number(flag('gateways', undefined, '1'));
 const EMBEDDED_S = Number(flag('embedded-seconds', undefined, '10'));
@@ -65,7 +72,7 @@ const BATCH = 500;
 const MAX_IN_FLIGHT = 256;
 const PARTITION_LIMIT = 40_000;
 const SAMPLE_MS = 250;
-if (STEPS.some((r) => !(r > 0)) || !(STEP_S > 0) || !(EMBEDDED_S >= 0)) throw new Error(`--steps: positive rates, comma separated; --seconds > 0 (got ${STEPS.join(',')} / ${STEP_S})`);
+if (STEPS.some((r) => !(r > 0)) || !(STEP_S > 0) || !(EMBEDDED_S >= 0) || !(MAX_STEP_PACKETS > 0)) throw new Error(`--steps: positive rates, comma separated; --seconds > 0 (got ${STEPS.join(',')} / ${STEP_S})`);
 
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} e2e: ${s}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -126,6 +133,8 @@ function eventDeltas(before: Record<string, number>, after: Record<string, numbe
 // ------------------------------------------------------------------ one step
 interface Step {
   offeredPerSec: number;
+  /** The step's length: min(--seconds, --max-step-packets / rate). */
+  seconds: number;
   /** The simulator's own clock, start to last answer (on schedule: ≈ the step's seconds). */
   loadSeconds: number;
   sent: number;
@@ -157,6 +166,7 @@ interface Step {
 }
 
 async function step(rate: number, root: string, run: string): Promise<Step> {
+  const STEP_S = stepSeconds(rate);
   const state = readLocalState(stateFile(root))!;
   const baseTopo = loadTopology(DEFAULT_TOPOLOGY_FILE);
   const dir = mkdtempSync(join(os.tmpdir(), `iov-e2e-${run}-`));
@@ -261,7 +271,7 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     if (maxEnd > PARTITION_LIMIT) problems.push(`a partition reached offset ${maxEnd} > ${PARTITION_LIMIT}: the mock cluster may have wrapped it`);
     const acceptedPerSec = Math.round(accepted / Math.max(STEP_S, report.elapsedS));
     const s: Step = {
-      offeredPerSec: rate, loadSeconds: round(report.elapsedS, 2), sent: report.sent, accepted, failedBatches: report.failedBatches,
+      offeredPerSec: rate, seconds: STEP_S, loadSeconds: round(report.elapsedS, 2), sent: report.sent, accepted, failedBatches: report.failedBatches,
       acceptedPerSec, stored, storedPerSec: Math.round(stored / (loadS + drainS)),
       lag: { max: Math.max(0, ...lags), atLoadEnd },
       storeLag: { max: Math.max(0, ...storeLags), atLoadEnd: storeLagAtLoadEnd, maxAllowed },
@@ -284,8 +294,8 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
 
 function markdown(out: { date: string; steps: Step[]; knee: number; throughputKnee: number; embedded: number; loadavg: unknown; params: Record<string, unknown> }): string {
   const names = [...new Set(out.steps.flatMap((s) => Object.keys(s.cpuUsPerPacket)))];
-  const head = `| offered/s | accepted/s | stored/s | commit lag max / end | store lag max / end | staleness p50 / p99 ms | drain s | kept up | ok | ${names.join(' | ')} | total µs/pkt |`;
-  const rows = out.steps.map((s) => `| ${s.offeredPerSec} | ${s.acceptedPerSec} | ${s.storedPerSec} | ${s.lag.max} / ${s.lag.atLoadEnd} | ${s.storeLag.max} / ${s.storeLag.atLoadEnd} | ${s.stalenessMs.p50} / ${s.stalenessMs.p99} | ${s.drainS} | ${s.keptUp ? 'yes' : 'no'} | ${s.ok ? 'yes' : `no${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`} | ${names.map((n) => s.cpuUsPerPacket[n] ?? '').join(' | ')} | ${s.cpuUsPerPacketTotal} |`);
+  const head = `| offered/s | s | accepted/s | stored/s | commit lag max / end | store lag max / end | staleness p50 / p99 ms | drain s | kept up | ok | ${names.join(' | ')} | total µs/pkt |`;
+  const rows = out.steps.map((s) => `| ${s.offeredPerSec} | ${s.seconds} | ${s.acceptedPerSec} | ${s.storedPerSec} | ${s.lag.max} / ${s.lag.atLoadEnd} | ${s.storeLag.max} / ${s.storeLag.atLoadEnd} | ${s.stalenessMs.p50} / ${s.stalenessMs.p99} | ${s.drainS} | ${s.keptUp ? 'yes' : 'no'} | ${s.ok ? 'yes' : `no${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`} | ${names.map((n) => s.cpuUsPerPacket[n] ?? '').join(' | ')} | ${s.cpuUsPerPacketTotal} |`);
   return [
     `# e2e bench ${out.date.slice(0, 10)}`, '',
     `Open-loop stepped run, every component its own OS process (\`bench/e2e.ts\`). Params: ${JSON.stringify(out.params)}.`,
@@ -313,7 +323,7 @@ async function main(): Promise<void> {
     await infraUp(loadTopology(DEFAULT_TOPOLOGY_FILE), { root });
     for (const rate of STEPS) {
       const run = `s${rate}${Math.random().toString(16).slice(2, 6)}`;
-      log(`step ${rate} packets/s for ${STEP_S} s`);
+      log(`step ${rate} packets/s for ${stepSeconds(rate)} s`);
       const s = await step(rate, root, run);
       log(`step ${rate}: accepted ${s.acceptedPerSec}/s stored ${s.storedPerSec}/s store lag end ${s.storeLag.atLoadEnd} staleness p99 ${s.stalenessMs.p99} ms cpu ${s.cpuUsPerPacketTotal} µs/pkt ${JSON.stringify(s.cpuUsPerPacket)} ${s.ok ? 'ok' : `NOT ok${s.keptUp ? ' (kept up; latency)' : ''} ${s.problems.join('; ')}`}`);
       log(`step ${rate}: clickhouse ${JSON.stringify(s.clickhouse)}`);
@@ -326,7 +336,7 @@ async function main(): Promise<void> {
   }
   const throughputKnee = steps.filter((s) => s.keptUp).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
   const knee = steps.filter((s) => s.ok).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
-  const params = { steps: STEPS, stepSeconds: STEP_S, gateways: GATEWAYS, segmentProcesses: SEG_PROCS, segmentArgs: SEGMENT_ARGS.join(' '), segmentEnv: SEGMENT_ENV, vehicles: VEHICLES, batch: BATCH, maxInFlight: MAX_IN_FLIGHT, sampleMs: SAMPLE_MS, load: 'separate process, open loop (fixed schedule)' };
+  const params = { steps: STEPS, stepSeconds: STEP_S, maxStepPackets: MAX_STEP_PACKETS, gateways: GATEWAYS, segmentProcesses: SEG_PROCS, segmentArgs: SEGMENT_ARGS.join(' '), segmentEnv: SEGMENT_ENV, vehicles: VEHICLES, batch: BATCH, maxInFlight: MAX_IN_FLIGHT, sampleMs: SAMPLE_MS, load: 'separate process, open loop (fixed schedule)' };
   const out = {
     bench: 'e2e', date: new Date().toISOString(), machine: machineInfo(), params,
     local: { sustainedPacketsPerSec: knee?.storedPerSec ?? 0, kneeOfferedPerSec: knee?.offeredPerSec ?? 0, throughputKneeStoredPerSec: throughputKnee?.storedPerSec ?? 0, throughputKneeOfferedPerSec: throughputKnee?.offeredPerSec ?? 0, steps },
