@@ -134,8 +134,14 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     // A restarted segment process is ready once it has joined its groups: on a loaded box
     // (start-up, a rebalance waiting out a paused member, a refused-sync rejoin) that took
     // over 60 s in the sweep, so the bound is generous; a process that never gets there fails the run.
-    await allRunning([segments, gateways], 180_000);
-    await sleep(Math.max(0, lastChange(segments) + 2 * GROUP_TIMINGS.sessionTimeoutMs - Date.now()));
+    // Settled: every process running and no restart for two session timeouts (a paused
+    // process fenced after its SIGCONT exits and restarts seconds later: look again).
+    for (;;) {
+      await allRunning([segments, gateways], 180_000);
+      const wait = lastChange(segments) + 2 * GROUP_TIMINGS.sessionTimeoutMs - Date.now();
+      if (wait <= 0) break;
+      await sleep(wait);
+    }
     await drainUntilCommitted(segments, lines, bus, runTopo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, onRound: (l) => event(`${stamp()} ${l}`) });
     await segments.stop();
     await gateways.stop();

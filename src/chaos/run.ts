@@ -61,17 +61,23 @@ export function runEvents(log: (line: string) => void): { events: string[]; stam
 }
 
 /** Wait for one stdout line per member matching `line` after `since`. */
-export function collectLines(): { on: (name: string, line: string) => void; waitAll: (names: string[], match: RegExp, timeoutMs: number) => Promise<Map<string, string>> } {
+export function collectLines(): {
+  on: (name: string, line: string) => void;
+  /** `abandon` is polled meanwhile: a reason it returns ends the wait with undefined. */
+  waitAll: (names: string[], match: RegExp, timeoutMs: number, abandon?: () => string | undefined) => Promise<Map<string, string>>;
+} {
   const seen: { name: string; line: string; at: number }[] = [];
   return {
     on: (name, line) => void seen.push({ name, line, at: Date.now() }),
-    async waitAll(names, match, timeoutMs) {
+    async waitAll(names, match, timeoutMs, abandon) {
       const since = Date.now();
       const deadline = since + timeoutMs;
       for (;;) {
         const got = new Map<string, string>();
         for (const s of seen) if (s.at >= since && match.test(s.line) && names.includes(s.name)) got.set(s.name, s.line);
         if (got.size === names.length) return got;
+        const why = abandon?.();
+        if (why) throw Object.assign(new Error(why), { code: 'WAIT_ABANDONED' });
         if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${match} from ${names.filter((n) => !got.has(n)).join(', ')}`);
         await sleep(100);
       }
@@ -120,9 +126,31 @@ export async function drainUntilCommitted(
   const deadline = Date.now() + (o.timeoutMs ?? 240_000);
   const rounds: string[] = [];
   for (let round = 1; ; round++) {
-    const answers = lines.waitAll(names, /^(drained|drain failed)/, 150_000);
+    // Only ready members get the signal: before its ready line a process has no SIGUSR2
+    // handler yet, and the signal's default action ends it (sweep seed 16: a process
+    // restarted after being fenced was killed by the drain signal, its successor never asked).
+    while (sup.members().some((m) => m.state !== 'running')) {
+      if (Date.now() > deadline) throw new Error(`drain: processes not all running: ${sup.members().map((m) => `${m.name} ${m.state}`).join(', ')}`);
+      await sleep(200);
+    }
+    const pids = new Map(sup.members().map((m) => [m.name, m.pid]));
+    // A member restarted during the round never answers it: the round is void, start again.
+    const restarted = () => {
+      const m = sup.members().find((x) => x.pid !== pids.get(x.name) || x.state !== 'running');
+      return m ? `${m.name} ${m.state === 'running' ? 'restarted' : m.state} during the round` : undefined;
+    };
+    const answers = lines.waitAll(names, /^(drained|drain failed)/, 150_000, restarted);
     for (const n of names) sup.signal(n, DRAIN_SIGNAL);
-    const got = await answers;
+    let got: Map<string, string>;
+    try {
+      got = await answers;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'WAIT_ABANDONED') throw err;
+      const line = `drain ${round}: ${(err as Error).message}; again`;
+      rounds.push(line);
+      o.onRound?.(line);
+      continue;
+    }
     const behind = await uncommitted(bus, topo);
     const line = `drain ${round}: ${[...got].map(([n, l]) => `${n} ${l}`).join('; ')}${behind.length ? `; not yet committed to the end: ${behind.join(', ')}` : '; every partition committed to the end of the log'}`;
     rounds.push(line);
