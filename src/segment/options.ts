@@ -11,6 +11,14 @@ import type { SegmentProcessorOptions } from './types.ts';
  */
 export const DEFAULT_STEP_INTERVAL_MS = 500;
 
+/**
+ * Kafka batches a partition buffers before its step starts early and its consumer waits
+ * (SegmentProcessorOptions.maxQueuedBatches; also at most 16 MB of them). On the mock cluster
+ * a fetch is one produce request's messages, ~40 per 500-ms step interval at 40 000 packets/s: a
+ * smaller bound would start steps off the grid (docs/segment.md, Step cadence).
+ */
+export const DEFAULT_MAX_QUEUED_BATCHES = 128;
+
 function positiveInt(v: unknown, name: string): void {
   if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)) throw new SegmentError('SEG_INVALID_OPTION', [name, 'must be a positive integer']);
 }

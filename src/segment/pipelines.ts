@@ -92,7 +92,7 @@ function stepDue(rt: SegmentRuntime, pl: Pipeline, maxQueued: number): Promise<v
   const now = performance.now();
   const interval = rt.stepIntervalMs;
   const wait = interval > 0 ? Math.ceil(Math.max(now, pl.lastStepAt + interval) / interval) * interval - now : 0;
-  if (wait <= 0 || pl.buffer.length >= maxQueued || !isAlive(rt, pl)) return Promise.resolve();
+  if (wait <= 0 || bufferFull(pl, maxQueued) || !isAlive(rt, pl)) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(done, wait);
     function done(): void {
@@ -102,6 +102,21 @@ function stepDue(rt: SegmentRuntime, pl: Pipeline, maxQueued: number): Promise<v
     }
     pl.wakeStep = done;
   });
+}
+
+/**
+ * Bytes of packed batches a partition buffers at most before its consumer waits (with
+ * maxQueuedBatches): a memory bound whatever the fetch size (a real broker's fetch may be
+ * maxBytesPerPartition, 4 MB; a mock-cluster fetch is one produce request).
+ */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/** The buffer is full: the step starts now, and the consumer waits for it. */
+function bufferFull(pl: Pipeline, maxQueued: number): boolean {
+  if (pl.buffer.length >= maxQueued) return true;
+  let bytes = 0;
+  for (const b of pl.buffer) bytes += b.data.byteLength;
+  return bytes >= MAX_QUEUED_BYTES;
 }
 
 /** The step grid's tick at or before `t` (a step's timer fires a little after its tick). */
@@ -126,8 +141,8 @@ export function batchHandler(rt: SegmentRuntime, maxQueued: number) {
         pl.lastStepAt = gridTick(rt, performance.now());
         return step(rt, pl, pl.buffer.splice(0));
       });
-    } else if (pl.buffer.length >= maxQueued) pl.wakeStep?.();
-    while (pl.buffer.length >= maxQueued && isAlive(rt, pl) && ctx.isRunning()) {
+    } else if (bufferFull(pl, maxQueued)) pl.wakeStep?.();
+    while (bufferFull(pl, maxQueued) && isAlive(rt, pl) && ctx.isRunning()) {
       await sleep(10);
       await ctx.heartbeat().catch(() => {});
     }

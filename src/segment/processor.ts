@@ -8,6 +8,7 @@
 // chains and the rebalance), drain.ts (end of stream).
 import { DEFAULT_WORKERS, partitionsFor } from '../topology/index.ts';
 import type { BatchRunner } from './pool.ts';
+import { DEFAULT_MAX_QUEUED_BATCHES } from './options.ts';
 import { inProcessRunner, piscinaRunner } from './pool.ts';
 import { checkPartitionCount, parseCommitMeta } from './commit.ts';
 import { drainAll, settleAll } from './drain.ts';
@@ -25,7 +26,7 @@ export function createSegmentProcessor(opts: SegmentProcessorOptions): SegmentPr
   const { segment, topic, bus, store, metrics, log } = rt;
   // The composition root passes the plan's replicas (src/runtime workers()).
   const workers = opts.workers ?? DEFAULT_WORKERS;
-  const maxQueued = opts.maxQueuedBatches ?? 32;
+  const maxQueued = opts.maxQueuedBatches ?? DEFAULT_MAX_QUEUED_BATCHES;
   let utilTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
   let stopRenewal = () => {};

@@ -70,7 +70,7 @@ export interface SegmentProcessorOptions {
   groupId?: string;
   topic?: string;
   dlqTopic?: string;
-  /** Kafka batches buffered per partition (coalesced into the next step) before the consumer waits (default 32). */
+  /** Kafka batches buffered per partition (coalesced into the next step) before the step starts early and the consumer waits (default DEFAULT_MAX_QUEUED_BATCHES = 128; at most 16 MB in any case). */
   maxQueuedBatches?: number;
   maxBytesPerPartition?: number;
   /**
