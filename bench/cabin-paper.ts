@@ -117,7 +117,7 @@ if (argv.includes('--write')) {
   writeFileSync(`${base}.json`, `${JSON.stringify(res, null, 2)}\n`);
   const q = (x: { min: number; median: number; p90: number; max: number }): string => `${x.min} / ${x.median} / ${x.p90} / ${x.max}`;
   const md = [
-    `# Cabin: proof times on paper-style instances (${machine.date})`, '',
+    `# Cabin: proof times on other generators' instances (${machine.date})`, '',
     `${seeds} seeds per size; load ${machine.loadavgAtStart.join(' ')} at the start, ${machine.loadavgAtEnd.join(' ')} at the end (2 cores, shared).`,
     'Times in ms, min / median / p90 / max. "ours" = solveExact (warm start, reduced-cost fixing, core phase, HiGHS proving from the incumbent; in-thread, so CPU is the process CPU); "plain" = HiGHS on the plain model with its defaults.', '',
     '| family | size | ours proven | ours ≤ 1 s wall / CPU | ours wall | ours CPU | plain proven | plain wall | plain CPU | CPU plain/ours (median) | fast 1 s gap % | fast ≤ GA | GA gap % |',
