@@ -292,14 +292,15 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
   }
 }
 
-function markdown(out: { date: string; steps: Step[]; knee: number; throughputKnee: number; embedded: number; loadavg: unknown; params: Record<string, unknown> }): string {
+function markdown(out: { date: string; steps: Step[]; atEighty: Step | undefined; knee: number; throughputKnee: number; embedded: number; loadavg: unknown; params: Record<string, unknown> }): string {
   const names = [...new Set(out.steps.flatMap((s) => Object.keys(s.cpuUsPerPacket)))];
   const head = `| offered/s | s | accepted/s | stored/s | commit lag max / end | store lag max / end | staleness p50 / p99 ms | drain s | kept up | ok | ${names.join(' | ')} | total µs/pkt |`;
   const rows = out.steps.map((s) => `| ${s.offeredPerSec} | ${s.seconds} | ${s.acceptedPerSec} | ${s.storedPerSec} | ${s.lag.max} / ${s.lag.atLoadEnd} | ${s.storeLag.max} / ${s.storeLag.atLoadEnd} | ${s.stalenessMs.p50} / ${s.stalenessMs.p99} | ${s.drainS} | ${s.keptUp ? 'yes' : 'no'} | ${s.ok ? 'yes' : `no${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`} | ${names.map((n) => s.cpuUsPerPacket[n] ?? '').join(' | ')} | ${s.cpuUsPerPacketTotal} |`);
   return [
     `# e2e bench ${out.date.slice(0, 10)}`, '',
     `Open-loop stepped run, every component its own OS process (\`bench/e2e.ts\`). Params: ${JSON.stringify(out.params)}.`,
-    `Knee (highest ok step: kept up and staleness p99 ≤ 2 s): **${out.knee} packets/s** stored; throughput knee (kept up, latency aside): ${out.throughputKnee} packets/s; embedded pipeline, same run: ${out.embedded} packets/s. Load average at the end: ${JSON.stringify(out.loadavg)}.`, '',
+    `Knee (highest ok step: kept up and staleness p99 ≤ 2 s): **${out.knee} packets/s** stored; throughput knee (kept up, latency aside): ${out.throughputKnee} packets/s; embedded pipeline, same run: ${out.embedded} packets/s. Load average at the end: ${JSON.stringify(out.loadavg)}.`,
+    out.atEighty ? `At 80 % of the throughput knee (${out.atEighty.offeredPerSec}/s offered): staleness p99 ${out.atEighty.stalenessMs.p99} ms, ${out.atEighty.ok ? 'ok' : 'NOT ok'}.` : 'No step kept up: no 80 % point.', '',
     'CPU columns are µs of CPU per accepted packet per process (load-independent); rates depend on the other load on the box.', '',
     head, `|${'---|'.repeat(head.split('|').length - 2)}`, ...rows, '',
   ].join('\n');
@@ -318,36 +319,50 @@ async function main(): Promise<void> {
   const embedded = await embeddedBaseline();
   const root = mkdtempSync(join(os.tmpdir(), 'iov-bench-e2e-'));
   const steps: Step[] = [];
+  let atEighty: Step | undefined;
+  const highest = (ok: (s: Step) => boolean) => steps.filter(ok).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
   try {
     log(`starting private servers under ${root}`);
     await infraUp(loadTopology(DEFAULT_TOPOLOGY_FILE), { root });
-    for (const rate of STEPS) {
+    const runStep = async (rate: number): Promise<Step> => {
       const run = `s${rate}${Math.random().toString(16).slice(2, 6)}`;
       log(`step ${rate} packets/s for ${stepSeconds(rate)} s`);
       const s = await step(rate, root, run);
       log(`step ${rate}: accepted ${s.acceptedPerSec}/s stored ${s.storedPerSec}/s store lag end ${s.storeLag.atLoadEnd} staleness p99 ${s.stalenessMs.p99} ms cpu ${s.cpuUsPerPacketTotal} µs/pkt ${JSON.stringify(s.cpuUsPerPacket)} ${s.ok ? 'ok' : `NOT ok${s.keptUp ? ' (kept up; latency)' : ''} ${s.problems.join('; ')}`}`);
       log(`step ${rate}: clickhouse ${JSON.stringify(s.clickhouse)}`);
+      return s;
+    };
+    for (const rate of STEPS) {
+      const s = await runStep(rate);
       steps.push(s);
       if (!s.keptUp) break; // past the throughput knee: higher steps only pile up a backlog
+    }
+    // The latency target is judged at 80 % of the throughput knee: that step, unless one ran.
+    const kneeRate = highest((s) => s.keptUp)?.offeredPerSec;
+    if (kneeRate) {
+      const rate = Math.round((0.8 * kneeRate) / 500) * 500;
+      atEighty = steps.find((s) => s.offeredPerSec === rate) ?? await runStep(rate);
     }
   } finally {
     await infraDown(root).catch(() => {});
     rmSync(root, { recursive: true, force: true });
   }
-  const throughputKnee = steps.filter((s) => s.keptUp).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
-  const knee = steps.filter((s) => s.ok).sort((a, b) => b.offeredPerSec - a.offeredPerSec)[0];
+  const throughputKnee = highest((s) => s.keptUp);
+  const knee = highest((s) => s.ok);
   const params = { steps: STEPS, stepSeconds: STEP_S, maxStepPackets: MAX_STEP_PACKETS, gateways: GATEWAYS, segmentProcesses: SEG_PROCS, segmentArgs: SEGMENT_ARGS.join(' '), segmentEnv: SEGMENT_ENV, vehicles: VEHICLES, batch: BATCH, maxInFlight: MAX_IN_FLIGHT, sampleMs: SAMPLE_MS, load: 'separate process, open loop (fixed schedule)' };
   const out = {
     bench: 'e2e', date: new Date().toISOString(), machine: machineInfo(), params,
-    local: { sustainedPacketsPerSec: knee?.storedPerSec ?? 0, kneeOfferedPerSec: knee?.offeredPerSec ?? 0, throughputKneeStoredPerSec: throughputKnee?.storedPerSec ?? 0, throughputKneeOfferedPerSec: throughputKnee?.offeredPerSec ?? 0, steps },
+    local: { sustainedPacketsPerSec: knee?.storedPerSec ?? 0, kneeOfferedPerSec: knee?.offeredPerSec ?? 0, throughputKneeStoredPerSec: throughputKnee?.storedPerSec ?? 0, throughputKneeOfferedPerSec: throughputKnee?.offeredPerSec ?? 0, steps,
+      /** The step at 80 % of the throughput knee (one of the steps, or run after them): the latency target's point. */
+      atEightyPercentOfKnee: atEighty ? { offeredPerSec: atEighty.offeredPerSec, stalenessP99Ms: atEighty.stalenessMs.p99, keptUp: atEighty.keptUp, ok: atEighty.ok, step: atEighty } : null },
     baseline: embedded,
     ratio: { kneeVsEmbedded: round((knee?.storedPerSec ?? 0) / Math.max(1, embedded.sustainedPacketsPerSec), 3) },
-    target: { sustainedPacketsPerSec: 30_000, p99LatencyMs: 2_000, met: (knee?.storedPerSec ?? 0) >= 30_000 },
+    target: { sustainedPacketsPerSec: 30_000, p99LatencyMs: 2_000, met: (knee?.storedPerSec ?? 0) >= 30_000 && !!atEighty?.ok },
   };
   if (WRITE) {
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(join(RESULTS_DIR, `${out.date.slice(0, 10)}-e2e.json`), `${JSON.stringify(out, null, 2)}\n`);
-    writeFileSync(join(RESULTS_DIR, `${out.date.slice(0, 10)}-e2e.md`), markdown({ date: out.date, steps, knee: out.local.sustainedPacketsPerSec, throughputKnee: out.local.throughputKneeStoredPerSec, loadavg: out.machine.loadavg, embedded: embedded.sustainedPacketsPerSec, params }));
+    writeFileSync(join(RESULTS_DIR, `${out.date.slice(0, 10)}-e2e.md`), markdown({ date: out.date, steps: atEighty && !steps.includes(atEighty) ? [...steps, atEighty] : steps, atEighty, knee: out.local.sustainedPacketsPerSec, throughputKnee: out.local.throughputKneeStoredPerSec, loadavg: out.machine.loadavg, embedded: embedded.sustainedPacketsPerSec, params }));
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
