@@ -37,6 +37,20 @@ function toBusError(err: unknown, what: string): BusError {
   return new BusError('BUS_UNAVAILABLE', msg, e.retriable !== false, { cause: err });
 }
 
+/** How long endOffsets waits for a topic's partitions to appear (auto-creation). */
+const PARTITIONS_WAIT = { attempts: 25, intervalMs: 200 } as const;
+
+async function untilPartitioned(a: Admin, topic: string): Promise<void> {
+  for (let k = 0; ; k++) {
+    const md = await a.fetchTopicMetadata({ topics: [topic] });
+    if ((md.topics[0]?.partitions.length ?? 0) > 0) return;
+    if (k + 1 >= PARTITIONS_WAIT.attempts) {
+      throw new BusError('BUS_UNAVAILABLE', `topic ${topic} has no partitions after ${(PARTITIONS_WAIT.attempts * PARTITIONS_WAIT.intervalMs) / 1000} s`, true);
+    }
+    await new Promise((r) => setTimeout(r, PARTITIONS_WAIT.intervalMs));
+  }
+}
+
 /** Default consumer group timings (see KafkaBusOptions and docs/scaleout.md). */
 export const GROUP_TIMINGS = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000 } as const;
 
@@ -309,6 +323,10 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
 
     async endOffsets(topic: string) {
       const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
+      // A topic being auto-created is listed for a moment with no partitions (its leaders
+      // not elected yet); kafkajs' fetchTopicOffsets then fails with a TypeError instead of
+      // its UNKNOWN_TOPIC retry. Wait, bounded, until the partitions are there.
+      await untilPartitioned(a, topic).catch((e) => Promise.reject(toBusError(e, 'fetch topic offsets')));
       const offs = await a.fetchTopicOffsets(topic).catch((e) => Promise.reject(toBusError(e, 'fetch topic offsets')));
       return offs.map((o) => ({ partition: o.partition, offset: o.high })).sort((x, y) => x.partition - y.partition);
     },

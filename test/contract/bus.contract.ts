@@ -57,6 +57,14 @@ export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): vo
       expect(ends.reduce((s, e) => s + Number(e.offset), 0)).toBe(60);
     });
 
+    it('end offsets of a topic nobody has created yet: auto-created, one per partition, all at 0', async () => {
+      // The first look at a new topic creates it (4 partitions, the local peer's default);
+      // its partitions must be waited for, not read as none.
+      const topics = Array.from({ length: 3 }, () => randomName('contract.fresh'));
+      const ends = await Promise.all(topics.map((t) => bus.endOffsets(t)));
+      for (const e of ends) expect(e).toEqual([0, 1, 2, 3].map((partition) => ({ partition, offset: '0' })));
+    });
+
     it('commits offsets with metadata and a new member of the group resumes from them', async () => {
       const topic = randomName('contract.commit');
       const group = randomName('g');
