@@ -46,7 +46,7 @@ for (const seed of seeds) {
     accepted: s.sim?.accepted, retries: s.sim?.retries, restarts: s.restarts, oracle: oracle?.detail,
     chaos: s.events.filter((e) => /SIG(KILL|STOP|CONT)/.test(e)), failed: v.failed,
     // A failing seed keeps its whole story for the diagnosis.
-    ...(v.ok ? {} : { events: s.events, log: lines.filter((l) => !s.events.includes(l)) }),
+    ...(v.ok ? {} : { events: s.events, log: lines.filter((l) => !s.events.includes(l)), sim_failures: s.sim?.failures, first_sim_failure: s.sim?.firstFailure }),
   });
   log(`seed ${seed} (run ${s.run}): ${v.ok ? `ok — ${oracle?.detail ?? ''}` : `FAILED ${v.failed.join(' | ').slice(0, 400)}`}`);
 }

@@ -7,8 +7,8 @@
 //
 //   flock /work/bench.lock nice npx tsx bench/scaleout.ts [--packets 60000] [--processes 1,2,3] [--rate 1000] [--phase 15] [--ab-reps 3] [--only throughput,profile,rebalances,fencing]
 //
-// 1. throughput: N packets pre-produced; P processes start on a group pointed at the first
-//    offsets; timed from the first commit that moves to every partition committed to the end.
+// 1. throughput: P processes start and their group settles; then N packets are produced and
+//    timed from the produce's start until every one is stored (produce time reported beside).
 //    CPU (from /proc) of each process and of the servers (the segment cloud's ClickHouse, the
 //    Kafka mock cluster) over that interval, as µs per packet. On 2 cores the rate is expected
 //    to stay flat. Then one more 1-process run under --cpu-prof: where a process's CPU goes,
@@ -139,55 +139,49 @@ function segmentProcesses(run: Run, p: number, o: { lines?: ReturnType<typeof co
   });
 }
 
-/** Wait until the group's commit moves past the start anywhere; returns that moment. */
-async function firstCommit(run: Run, until: () => boolean): Promise<number> {
-  while (!until()) {
-    const c = await committed(run);
-    if ([...c].some(([part, off]) => off > (run.start.get(part) ?? 0))) return Date.now();
-    await sleep(100);
-  }
-  return 0;
-}
-
 // ---------- 1. throughput with P processes ----------
 async function throughput(p: number, profileDir?: string): Promise<Record<string, unknown>> {
   const run = await freshRun();
+  const lines = collectLines();
+  const sup = segmentProcesses(run, p, { lines, ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
   try {
-    await produce(run, N, 0, Date.now() - 3_600_000, 10); // 10 ms of event time apart: 60 000 packets span 10 min, 60 windows
-    const end = await endOffsets(run.bus, run.topic);
-    const packets = sum(end) - sum(run.start);
-    const lines = collectLines();
-    const sup = segmentProcesses(run, p, { lines, ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
+    // The group first: every member ready, then long enough for the last joiner's rebalance
+    // (the mock cluster waits 3 s after a first join, 5 s after a later one), so the batch
+    // is processed by P members and not by whoever came first.
     const t0 = Date.now();
     await sup.start();
+    const readyS = round((Date.now() - t0) / 1000, 1);
+    await sleep(12_000);
     const servers = { clickhouse: state!.clickhouse[seg.cloud]?.pid, kafka: state!.kafka!.pid };
+    const stored = async () => Number((await run.store.query<{ n: string }>(`SELECT count() AS n FROM packets WHERE segment = '${run.segment}'`))[0]?.n ?? 0);
+    const load = load1();
     let cpu0: number[] = [];
     let srv0 = { clickhouse: 0, kafka: 0 };
-    let drained = false;
-    const first = firstCommit(run, () => drained).then((t) => {
+    const mark = () => {
       cpu0 = sup.members().map((m) => cpuS(m.pid));
       srv0 = { clickhouse: cpuS(servers.clickhouse), kafka: cpuS(servers.kafka) };
-      return t;
-    });
-    const load = load1();
-    try {
-      // Drain (SIGUSR2) until every partition is committed to the end: the whole batch processed.
-      await drainUntilCommitted(sup, lines, run.bus, { ...run.rt.topology, segments: run.rt.topology.segments.filter((s) => s.id === run.segment) }, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, onRound: (l) => log(`  ${l}`) });
-    } catch (err) {
-      await sup.stop();
-      throw err;
+    };
+    mark();
+    // Timed: from the produce's start to every packet stored (a packet row is written in the
+    // step that reads it; the windows' flush at the end is the drain's, not timed).
+    const tp = Date.now();
+    const producing = produce(run, N, 0, Date.now() - 3_600_000, 10).then(() => Date.now()); // 10 ms of event time apart: 60 000 packets span 10 min
+    let n = 0;
+    while ((n = await stored()) < N) {
+      if (Date.now() - tp > 600_000) throw new Error(`${p} processes: ${n} of ${N} packets stored after 10 min`);
+      await sleep(100);
     }
     const done = Date.now();
-    drained = true;
-    const from = (await first) || t0;
-    const wallS = (done - from) / 1000;
+    const producedAt = await producing;
+    const wallS = (done - tp) / 1000;
     const procCpu = sup.members().map((m, i) => cpuS(m.pid) - (cpu0[i] ?? 0));
     const chCpu = cpuS(servers.clickhouse) - srv0.clickhouse;
     const kafkaCpu = cpuS(servers.kafka) - srv0.kafka;
-    await sup.stop();
-    const us = (s: number) => round((s * 1e6) / packets, 1);
+    // End of stream, so the run ends as the others do (and the profile covers a whole life).
+    await drainUntilCommitted(sup, lines, run.bus, { ...run.rt.topology, segments: run.rt.topology.segments.filter((s) => s.id === run.segment) }, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, onRound: (l) => log(`  ${l}`) });
+    const us = (x: number) => round((x * 1e6) / N, 1);
     const row = {
-      processes: p, packets, startup_s: round((from - t0) / 1000, 1), wall_s: round(wallS), packets_per_s: Math.round(packets / wallS),
+      processes: p, packets: N, ready_s: readyS, produce_s: round((producedAt - tp) / 1000, 2), wall_s: round(wallS, 2), packets_per_s: Math.round(N / wallS),
       loadavg_1m_at_start: load, loadavg_1m_at_end: load1(),
       cpu_s: { segment_processes: procCpu.map((x) => round(x)), clickhouse: round(chCpu), kafka_mock: round(kafkaCpu) },
       cpu_us_per_packet: {
@@ -198,6 +192,7 @@ async function throughput(p: number, profileDir?: string): Promise<Record<string
     log(`throughput ${JSON.stringify(row)}`);
     return row;
   } finally {
+    await sup.stop();
     await run.close();
   }
 }
@@ -356,21 +351,23 @@ async function rebalances(): Promise<Record<string, unknown>> {
 async function inProcess(fenced: boolean): Promise<{ wall_s: number; packets_per_s: number; batches: number; loadavg_1m: number }> {
   const run = await freshRun();
   try {
-    await produce(run, N / 2, 0, Date.now() - 3_600_000, 10);
-    const packets = sum(await endOffsets(run.bus, run.topic)) - sum(run.start);
-    const load = load1();
     const all = await run.rt.segments({ segments: [run.segment], workers: 0, windowS: 10, allowedLatenessS: 5, ...(fenced ? { fence: await run.rt.fence() } : {}) });
     await all.start();
+    await sleep(5_000); // the group's first join (the mock cluster waits 3 s for more members)
+    const load = load1();
+    const n = N / 2;
     const t0 = Date.now();
-    let drained = false;
-    const first = firstCommit(run, () => drained);
-    await all.drain({ timeoutMs: 300_000 });
-    const done = Date.now();
-    drained = true;
-    const wallS = (done - ((await first) || t0)) / 1000;
+    void produce(run, n, 0, Date.now() - 3_600_000, 10);
+    const stored = async () => Number((await run.store.query<{ n: string }>(`SELECT count() AS n FROM packets WHERE segment = '${run.segment}'`))[0]?.n ?? 0);
+    while ((await stored()) < n) {
+      if (Date.now() - t0 > 600_000) throw new Error(`fence ${fenced ? 'on' : 'off'}: not every packet stored after 10 min`);
+      await sleep(100);
+    }
+    const wallS = (Date.now() - t0) / 1000;
     const st = all.stats()[0]!;
+    await all.drain({ timeoutMs: 300_000 });
     await all.stop();
-    return { wall_s: round(wallS), packets_per_s: Math.round(packets / wallS), batches: st.batches, loadavg_1m: load };
+    return { wall_s: round(wallS), packets_per_s: Math.round(n / wallS), batches: st.batches, loadavg_1m: load };
   } finally {
     await run.close();
   }
