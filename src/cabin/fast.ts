@@ -81,7 +81,8 @@ export interface FastResult {
   /** the knapsack bound's multipliers, when it ran (for knapsack fixing) */
   lambda?: Float64Array;
   /** solveFastHybrid: where its MILP phase ran ('thread': a worker thread, concurrently
-   *  with the heuristic; 'main': after it, on the calling thread; 'none': not run) */
+   *  with the heuristic, also when cut off at its deadline — its answer is then the
+   *  incumbent it started from; 'main': after it, on the calling thread; 'none': not run) */
   milpPhase?: 'thread' | 'main' | 'none';
   /** solveFastHybrid: 'lagrangian-bb' when the answer came from the Lagrangian
    *  branch-and-bound (lbb.ts), with its node count; absent otherwise */

@@ -86,6 +86,21 @@ describe('two-thread hybrid', () => {
     expect(r.cost).toBe(ref.cost);
   });
 
+  it('a MILP phase cut off at its deadline has still run: thread, and the incumbent stands (regression: none when HiGHS overran under load)', async () => {
+    const g = randomIntGap(6, 40, 13, 0.9);
+    startExactThread();
+    while (!exactThreadReady()) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The worker answers one request at a time: one that HiGHS cannot prove in seconds keeps
+    // it busy past the hybrid's deadline, so the hybrid's request is cut off, whatever the load.
+    const busy = solveExactInThread(randomIntGap(10, 80, 7, 0.85), {}, Date.now() + 30_000).then(() => null, (e: unknown) => e);
+    const r = await solveFastHybrid(g, { timeLimitMs: 1000, seed: 1, threads: 2, lagrangianBB: false });
+    expect(r.milpPhase).toBe('thread');
+    expect(isFeasible(g, r.assignment!)).toBe(true);
+    expect(r.lowerBound).toBeLessThanOrEqual(r.cost);
+    // the cut-off terminated the worker, and the busy request with it
+    expect(await busy).toMatchObject({ code: 'CABIN_SOLVER_FAILED' });
+  });
+
   it('a request whose deadline has passed answers null at once, not run', async () => {
     const g = randomIntGap(3, 9, 1, 1.3);
     await expect(solveExactInThread(g, {}, Date.now() - 1)).resolves.toBeNull();

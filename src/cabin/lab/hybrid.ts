@@ -315,13 +315,16 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
   if (h.unplaceable.length || left() < 20) return { ...h, timeMs: Date.now() - t0, milpPhase: 'none' };
   const t2 = Date.now() - t0;
   // HiGHS overruns its time limit a little (and the request may wait for the worker to
-  // start): aim 3 % early
+  // start): aim 3 % early. Cut off at the deadline (null: HiGHS checks its limit only
+  // between steps, and a loaded machine starves the worker) the phase has still run, and
+  // its answer is its start, the incumbent — as the exact solver's own cut-off
+  // (solveExactWithin); only a worker that failed means no MILP phase.
   const milpRun = solveExactInThread(
     g,
     { seed, heuristicEffort: 0.3, warm: h, strict: opts.strict ?? budget <= 3000 },
     t0 + budget * 0.97,
     100,
-  ).catch(() => null);
+  ).then((ex) => ({ ex }), () => null);
   // meanwhile: the agent-subset LNS from the incumbent where it applies (budgets over 3 s),
   // else the heuristic again from it (or afresh if it has none)
   const lnsShare = lnsApplies(g) ? (opts.lnsShare ?? (budget > 3000 ? 1 : 0)) : 0;
@@ -334,7 +337,8 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
   // (withLns counts its time to best from t0 + t2, like the heuristic's below)
   if (ln) h2 = { ...withLns(h, ln, t0 + t2, tl), iterations: 0 };
   else h2 = solveTabu(g, { timeLimitMs: Math.max(1, left() - 5), seed: seed + 1000, ...(h.assignment ? { start: h.assignment } : {}) });
-  const ex = await milpRun;
+  const ran = await milpRun;
+  const ex = ran?.ex ?? null;
   let best: FastResult = h;
   let tBest = h.timeToBestMs;
   if (h2.assignment && h2.cost < best.cost - 1e-9) {
@@ -356,7 +360,7 @@ async function portfolio(g: Gap, t0: number, budget: number, seed: number, opts:
     timeMs,
     timeToBestMs: tBest,
     iterations: h.iterations + h2.iterations,
-    milpPhase: ex ? 'thread' : 'none',
+    milpPhase: ran ? 'thread' : 'none',
     ...(h2.lns ? { lns: h2.lns } : {}),
   };
 }
