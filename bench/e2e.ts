@@ -72,6 +72,7 @@ const BATCH = 500;
 const MAX_IN_FLIGHT = 256;
 const PARTITION_LIMIT = 40_000;
 const SAMPLE_MS = 250;
+const LOOKUP_CALIBRATION_ROUNDS = 20;
 if (STEPS.some((r) => !(r > 0)) || !(STEP_S > 0) || !(EMBEDDED_S >= 0) || !(MAX_STEP_PACKETS > 0)) throw new Error(`--steps: positive rates, comma separated; --seconds > 0 (got ${STEPS.join(',')} / ${STEP_S})`);
 
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} e2e: ${s}\n`);
@@ -156,6 +157,10 @@ interface Step {
   /** The same over the load alone (work not yet done at its end is missing). */
   cpuUsPerPacketDuringLoad: Record<string, number>;
   cpuUsPerPacketTotal: number;
+  /** The ClickHouse servers' CPU for the bench's own look-ups (calibrated before the load), and the figures without it. */
+  benchLookups: { rounds: number; cpuMsPerRound: Record<string, number>; cpuUsPerPacket: Record<string, number> };
+  cpuUsPerPacketNet: Record<string, number>;
+  cpuUsPerPacketTotalNet: number;
   /** Per cloud, what its server did over load + drain (system.events deltas; the bench's own look-ups included). */
   clickhouse: Record<string, ServerWork>;
   /** Throughput kept up: accepted ≥ 95 % of offered, on schedule, store lag ≤ 2 s of traffic. */
@@ -219,6 +224,14 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
       return lag;
     };
 
+    // What one round of the bench's own ClickHouse look-ups (storedNow: one query per server)
+    // costs each server, measured on the step's still empty tables: a few ms each, which at
+    // 4 rounds a second is not small next to the pipeline's inserts. Subtracted below
+    // (cpuUsPerPacketNet); a little low, since the tables grow during the step.
+    const chNames = stores.map((st) => `clickhouse-${st.cloud}`);
+    const calib0 = chNames.map((n) => cpuS(pids[n]));
+    for (let i = 0; i < LOOKUP_CALIBRATION_ROUNDS; i++) await storedNow();
+    const lookupCpuS = chNames.map((n, i) => (cpuS(pids[n]) - calib0[i]!) / LOOKUP_CALIBRATION_ROUNDS);
     const events0 = await Promise.all(stores.map(serverEvents));
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
     const t0 = Date.now();
@@ -243,6 +256,7 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     const cpuMid = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
     const atLoadEnd = await lagNow();
     const storeLagAtLoadEnd = Math.max(0, (await produced()) - (await storedNow()).n);
+    const lookupRounds = lags.length + 1;
     const d0 = Date.now();
     await drainUntilCommitted(segments, lines, bus, topo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, timeoutMs: 180_000 });
     const drainS = (Date.now() - d0) / 1000;
@@ -263,6 +277,9 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
       cpuUsPerPacketDuringLoad[n] = round(((n === 'load' ? report.cpuS : cpuMid[n]! - cpu0[n]!) * 1e6) / Math.max(1, accepted), 2);
     }
     const known = Object.values(cpuUsPerPacket).filter(Number.isFinite);
+    const lookupsUsPerPacket = Object.fromEntries(chNames.map((n, i) => [n, round((lookupCpuS[i]! * lookupRounds * 1e6) / Math.max(1, accepted), 2)]));
+    const cpuUsPerPacketNet = Object.fromEntries(Object.entries(cpuUsPerPacket).map(([n, v]) => [n, n in lookupsUsPerPacket ? round(Math.max(0, v - lookupsUsPerPacket[n]!), 2) : v]));
+    const knownNet = Object.values(cpuUsPerPacketNet).filter(Number.isFinite);
     const maxAllowed = Math.round(rate * 2);
     const problems: string[] = [];
     // Crossing copies are stored once, by the owner; crossings count in accepted once too.
@@ -278,6 +295,8 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
       stalenessMs: { samples: staleness.length, p50: pct(staleness, 50), p99: pct(staleness, 99), max: Math.max(0, ...staleness) },
       drainS: round(drainS, 2), maxPartitionEnd: maxEnd, wrapRisk: maxEnd > PARTITION_LIMIT,
       cpuUsPerPacket, cpuUsPerPacketDuringLoad, cpuUsPerPacketTotal: round(known.reduce((a, b) => a + b, 0), 1), clickhouse,
+      benchLookups: { rounds: lookupRounds, cpuMsPerRound: Object.fromEntries(chNames.map((n, i) => [n, round(lookupCpuS[i]! * 1000, 2)])), cpuUsPerPacket: lookupsUsPerPacket },
+      cpuUsPerPacketNet, cpuUsPerPacketTotalNet: round(knownNet.reduce((a, b) => a + b, 0), 1),
       keptUp: false, ok: false, problems,
     };
     s.keptUp = problems.length === 0 && accepted === report.sent && report.elapsedS <= STEP_S * 1.25 + 2 && storeLagAtLoadEnd <= maxAllowed;
@@ -294,14 +313,14 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
 
 function markdown(out: { date: string; steps: Step[]; atEighty: Step | undefined; knee: number; throughputKnee: number; embedded: number; loadavg: unknown; params: Record<string, unknown> }): string {
   const names = [...new Set(out.steps.flatMap((s) => Object.keys(s.cpuUsPerPacket)))];
-  const head = `| offered/s | s | accepted/s | stored/s | commit lag max / end | store lag max / end | staleness p50 / p99 ms | drain s | kept up | ok | ${names.join(' | ')} | total µs/pkt |`;
-  const rows = out.steps.map((s) => `| ${s.offeredPerSec} | ${s.seconds} | ${s.acceptedPerSec} | ${s.storedPerSec} | ${s.lag.max} / ${s.lag.atLoadEnd} | ${s.storeLag.max} / ${s.storeLag.atLoadEnd} | ${s.stalenessMs.p50} / ${s.stalenessMs.p99} | ${s.drainS} | ${s.keptUp ? 'yes' : 'no'} | ${s.ok ? 'yes' : `no${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`} | ${names.map((n) => s.cpuUsPerPacket[n] ?? '').join(' | ')} | ${s.cpuUsPerPacketTotal} |`);
+  const head = `| offered/s | s | accepted/s | stored/s | commit lag max / end | store lag max / end | staleness p50 / p99 ms | drain s | kept up | ok | ${names.join(' | ')} | total µs/pkt | with the bench's look-ups |`;
+  const rows = out.steps.map((s) => `| ${s.offeredPerSec} | ${s.seconds} | ${s.acceptedPerSec} | ${s.storedPerSec} | ${s.lag.max} / ${s.lag.atLoadEnd} | ${s.storeLag.max} / ${s.storeLag.atLoadEnd} | ${s.stalenessMs.p50} / ${s.stalenessMs.p99} | ${s.drainS} | ${s.keptUp ? 'yes' : 'no'} | ${s.ok ? 'yes' : `no${s.problems.length ? ` (${s.problems.join('; ')})` : ''}`} | ${names.map((n) => s.cpuUsPerPacketNet[n] ?? '').join(' | ')} | ${s.cpuUsPerPacketTotalNet} | ${s.cpuUsPerPacketTotal} |`);
   return [
     `# e2e bench ${out.date.slice(0, 10)}`, '',
     `Open-loop stepped run, every component its own OS process (\`bench/e2e.ts\`). Params: ${JSON.stringify(out.params)}.`,
     `Knee (highest ok step: kept up and staleness p99 ≤ 2 s): **${out.knee} packets/s** stored; throughput knee (kept up, latency aside): ${out.throughputKnee} packets/s; embedded pipeline, same run: ${out.embedded} packets/s. Load average at the end: ${JSON.stringify(out.loadavg)}.`,
     out.atEighty ? `At 80 % of the throughput knee (${out.atEighty.offeredPerSec}/s offered): staleness p99 ${out.atEighty.stalenessMs.p99} ms, ${out.atEighty.ok ? 'ok' : 'NOT ok'}.` : 'No step kept up: no 80 % point.', '',
-    'CPU columns are µs of CPU per accepted packet per process (load-independent); rates depend on the other load on the box.', '',
+    'CPU columns are µs of CPU per accepted packet per process (load-independent); rates depend on the other load on the box. ClickHouse columns exclude the bench\'s own look-ups (4 per second per server, calibrated before each step; the last column includes them).', '',
     head, `|${'---|'.repeat(head.split('|').length - 2)}`, ...rows, '',
   ].join('\n');
 }
@@ -328,8 +347,8 @@ async function main(): Promise<void> {
       const run = `s${rate}${Math.random().toString(16).slice(2, 6)}`;
       log(`step ${rate} packets/s for ${stepSeconds(rate)} s`);
       const s = await step(rate, root, run);
-      log(`step ${rate}: accepted ${s.acceptedPerSec}/s stored ${s.storedPerSec}/s store lag end ${s.storeLag.atLoadEnd} staleness p99 ${s.stalenessMs.p99} ms cpu ${s.cpuUsPerPacketTotal} µs/pkt ${JSON.stringify(s.cpuUsPerPacket)} ${s.ok ? 'ok' : `NOT ok${s.keptUp ? ' (kept up; latency)' : ''} ${s.problems.join('; ')}`}`);
-      log(`step ${rate}: clickhouse ${JSON.stringify(s.clickhouse)}`);
+      log(`step ${rate}: accepted ${s.acceptedPerSec}/s stored ${s.storedPerSec}/s store lag end ${s.storeLag.atLoadEnd} staleness p99 ${s.stalenessMs.p99} ms cpu ${s.cpuUsPerPacketTotalNet} µs/pkt (${s.cpuUsPerPacketTotal} with the bench's look-ups) ${JSON.stringify(s.cpuUsPerPacketNet)} ${s.ok ? 'ok' : `NOT ok${s.keptUp ? ' (kept up; latency)' : ''} ${s.problems.join('; ')}`}`);
+      log(`step ${rate}: clickhouse ${JSON.stringify(s.clickhouse)} bench look-ups ${JSON.stringify(s.benchLookups)}`);
       return s;
     };
     for (const rate of STEPS) {
