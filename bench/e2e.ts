@@ -80,6 +80,18 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN; };
 
+/** A bench look-up, tried up to 3 times (kafkajs' admin fails now and then on a loaded box). */
+async function retried<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= 3) throw err;
+      await sleep(300);
+    }
+  }
+}
+
 /** user + system CPU seconds (all threads) of a process so far, from /proc; NaN if gone. */
 function cpuS(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -243,20 +255,28 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     const staleness: number[] = [];
     let loadDone = false;
     const sim = loadProc.done.finally(() => { loadDone = true; });
+    let failedSamples = 0;
     while (!loadDone) {
-      const [lag, end, { n, newest }] = await Promise.all([lagNow(), produced(), storedNow()]);
-      const now = Date.now();
-      lags.push(lag);
-      storeLags.push(Math.max(0, end - n));
-      if (now - t0 > (STEP_S * 1000) / 2) for (const m of newest) if (m > t0) staleness.push(now - m);
+      // A look-up that fails (kafkajs' admin on a loaded box: "fetch topic offsets: Cannot
+      // destructure …") loses that sample, not the run.
+      try {
+        const [lag, end, { n, newest }] = await Promise.all([lagNow(), produced(), storedNow()]);
+        const now = Date.now();
+        lags.push(lag);
+        storeLags.push(Math.max(0, end - n));
+        if (now - t0 > (STEP_S * 1000) / 2) for (const m of newest) if (m > t0) staleness.push(now - m);
+      } catch (err) {
+        failedSamples++;
+        log(`sample failed (${(err as Error).message.slice(0, 120)}); skipped`);
+      }
       await sleep(SAMPLE_MS);
     }
     const report = await sim;
     const loadS = (Date.now() - t0) / 1000;
     const cpuMid = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
-    const atLoadEnd = await lagNow();
-    const storeLagAtLoadEnd = Math.max(0, (await produced()) - (await storedNow()).n);
-    const lookupRounds = lags.length + 1;
+    const atLoadEnd = await retried(lagNow);
+    const storeLagAtLoadEnd = Math.max(0, (await retried(produced)) - (await retried(storedNow)).n);
+    const lookupRounds = lags.length + failedSamples + 1;
     const d0 = Date.now();
     await drainUntilCommitted(segments, lines, bus, topo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, timeoutMs: 180_000 });
     const drainS = (Date.now() - d0) / 1000;
