@@ -42,6 +42,10 @@ export interface FastOptions {
    *  heuristic, src/cabin/lab/klh.ts, plugs in here); its best solution starts the search,
    *  its bound and multipliers are kept */
   prelude?: (g: Gap, ctx: PreludeContext) => PreludeResult | null;
+  /** the bound passes after the search (default true); false when only the plan is wanted
+   *  now — in effort mode they are fixed iteration counts that take seconds on wide
+   *  capacities (87 knapsack evaluations over 2.3 M cells at 10×240) */
+  finalBounds?: boolean;
 }
 
 export interface PreludeContext {
@@ -417,14 +421,15 @@ export function solveFast(input: Gap, opts: FastOptions = {}): FastResult {
   }
   // A final bound pass with the true upper bound (better Polyak steps) if time is left.
   let lagMu = mu;
-  if (bestCost < Infinity && !provenAt() && Date.now() < end) {
+  const bounds = opts.finalBounds !== false;
+  if (bounds && bestCost < Infinity && !provenAt() && Date.now() < end) {
     const lag2 = lagrangianBound(g, { upper: bestCost, mu, maxIterations: timed ? 1000 : 300, deadline: timed ? Math.min(end, Date.now() + Math.max(20, budget * 0.05)) : end });
     if (lag2.bound > lb) { lb = lag2.bound; lagMu = lag2.mu; }
   }
   // Then the knapsack bound (kbound.ts), at least as strong as the LP bound from its first
   // evaluation on (it starts at the LP duals) and much stronger on tight instances.
   let lambda: Float64Array | undefined;
-  if (bestCost < Infinity && !provenAt() && Date.now() < end) {
+  if (bounds && bestCost < Infinity && !provenAt() && Date.now() < end) {
     // Effort mode: an evaluation is m DPs over up to n·Σ b_i cells (64 ms at yagiura
     // e801600, 1.5 ms at 100×82), so the iteration count scales with that size.
     let cells = 0;

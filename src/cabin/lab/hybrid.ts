@@ -11,6 +11,7 @@ import { lagrangianBound } from '../bound.ts';
 import { badOption } from '../errors.ts';
 import { solveExact, type ExactResult } from '../exact.ts';
 import { relGap, type FastResult } from '../fast.ts';
+import { FIRST_PLAN_ITERATIONS } from '../anytime.ts';
 import { solveTabu } from './tabu.ts';
 import type { Gap } from '../gap.ts';
 import { integerWeights } from '../kbound.ts';
@@ -199,6 +200,19 @@ export async function solveFastHybrid(g: Gap, opts: HybridOptions = {}): Promise
     const th = Date.now();
     h = solveTabu(g, { ...(effort !== undefined ? { maxIterations: effort } : { timeLimitMs: phaseMs }), seed, ...(klh !== undefined ? { knapsackShare: klh } : {}) });
     if (effort !== undefined) clock += Math.max(0, Date.now() - th - phaseMs);
+    // A time-sliced phase on a loaded machine may end after a few iterations without a plan
+    // (tight instances need tens: typeD 10×240 at load 30, issue 19). Then an effort-bounded
+    // run gives one whatever the clock — FIRST_PLAN_ITERATIONS tabu iterations, no bound
+    // passes, its bound kept — and the phases' clock moves on by its time.
+    if (!h.assignment && !h.unplaceable.length) {
+      const tf = Date.now();
+      const f = solveTabu(g, { maxIterations: FIRST_PLAN_ITERATIONS, seed, finalBounds: false });
+      clock += Date.now() - tf;
+      if (f.assignment) {
+        const lowerBound = Math.max(h.lowerBound, f.lowerBound);
+        h = { ...f, lowerBound, gap: relGap(f.cost, lowerBound), timeToBestMs: Date.now() - th };
+      }
+    }
     for (let s = seed + 1; !h.assignment && !h.unplaceable.length && left() > rem * (milp ? 0.3 : 0.05); s++) {
       const h2 = solveTabu(g, { timeLimitMs: milp ? Math.max(left() - rem * 0.3, rem * 0.1) : left(), seed: s });
       if (h2.assignment || h2.lowerBound > h.lowerBound) h = { ...h2, lowerBound: Math.max(h.lowerBound, h2.lowerBound) };
