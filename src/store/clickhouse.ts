@@ -196,7 +196,11 @@ export function createClickHouseStore(opts: ClickHouseStoreOptions): Store {
       const r = await client.exec({ query, values: limit.body(bytes), ...limit.params });
       for await (const _ of r.stream) { /* drain the (empty) response */ }
     } catch (err) {
-      if (limit.expired() && !serverCodeOf(err)) throw new StoreError('STORE_TIMEOUT', `${cloud}: insert not confirmed within its ${o.timeoutMs} ms deadline (it may still land)`, true, { cause: err });
+      // Past our own deadline every failure is ours: either the body was cut short (the
+      // server then answers a parse error such as code 20 for the truncated rows: nothing
+      // landed) or the request was aborted after the server had the body (it may still
+      // land). Both are retriable after a re-check, never a non-retriable STORE_QUERY.
+      if (limit.expired()) throw new StoreError('STORE_TIMEOUT', `${cloud}: insert not confirmed within its ${o.timeoutMs} ms deadline (it may still land)`, true, { cause: err });
       throw toStoreError(err, cloud);
     } finally {
       limit.clear();

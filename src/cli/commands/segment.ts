@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import { badOption as bad, intOption, portOption, stateDirOption, topologyOption, windowOptions, windowSettings } from '../options.ts';
 import { onStopSignal } from '../signals.ts';
 
+/** How long a crashed processor's shut-down may take before the process exits anyway. */
+const CRASH_EXIT_GRACE_MS = 10_000;
+
 interface SegmentCliOptions {
   id?: string;
   all?: boolean;
@@ -62,10 +65,21 @@ export function register(program: Command): void {
       // A crashed processor (e.g. fenced after a pause) ends this process non-zero, so a
       // supervisor (iov segment --processes, systemd, Kubernetes) starts a fresh one.
       let crashed: Error | undefined;
+      // A crashed (e.g. fenced) processor writes nothing more, so ending the process the hard
+      // way is as safe as a SIGKILL (docs/segment.md); it must not stay alive when its
+      // shut-down hangs (a consumer that never finishes leaving its group), or its
+      // supervisor never starts a fresh one.
+      const exitAfterGrace = () => {
+        setTimeout(() => {
+          process.stderr.write(`segment: shut-down after a crash did not finish within ${CRASH_EXIT_GRACE_MS / 1000} s; exiting 1\n`);
+          process.exit(1);
+        }, CRASH_EXIT_GRACE_MS).unref();
+      };
       let stop: () => Promise<void> = async () => {};
       const onCrash = (err: Error) => {
         crashed ??= err;
         process.exitCode = 1;
+        exitAfterGrace();
         void stop();
       };
       const all = await rt.segments({
