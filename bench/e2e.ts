@@ -175,7 +175,7 @@ interface Step {
   cpuUsPerPacketTotalNet: number;
   /** Per cloud, what its server did over load + drain (system.events deltas; the bench's own look-ups included). */
   clickhouse: Record<string, ServerWork>;
-  /** Throughput kept up: accepted ≥ 95 % of offered, on schedule, store lag ≤ 2 s of traffic. */
+  /** Throughput kept up: all accepted, on schedule (accepted rate ≥ 90 % of offered), store lag ≤ 2 s of traffic. */
   keptUp: boolean;
   /** keptUp and staleness p99 ≤ 2 s: the knee's criterion. */
   ok: boolean;
@@ -278,7 +278,7 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     const storeLagAtLoadEnd = Math.max(0, (await retried(produced)) - (await retried(storedNow)).n);
     const lookupRounds = lags.length + failedSamples + 1;
     const d0 = Date.now();
-    await drainUntilCommitted(segments, lines, bus, topo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, timeoutMs: 180_000 });
+    await retried(() => drainUntilCommitted(segments!, lines, bus, topo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, timeoutMs: 180_000 }));
     const drainS = (Date.now() - d0) / 1000;
     const cpu1 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
     const events1 = await Promise.all(stores.map(serverEvents));
@@ -286,7 +286,7 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     let stored = 0;
     for (const s of stores) stored += Number((await s.query<{ n: string }>('SELECT count() AS n FROM packets'))[0]?.n ?? 0);
     let maxEnd = 0;
-    for (const s of topo.segments) for (const e of (await endOffsets(bus, segmentTopic(s.id))).values()) maxEnd = Math.max(maxEnd, e);
+    for (const s of topo.segments) for (const e of (await retried(() => endOffsets(bus, segmentTopic(s.id)))).values()) maxEnd = Math.max(maxEnd, e);
 
     const accepted = report.accepted;
     const cpuUsPerPacket: Record<string, number> = {};
@@ -309,7 +309,9 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     const acceptedPerSec = Math.round(accepted / Math.max(STEP_S, report.elapsedS));
     const s: Step = {
       offeredPerSec: rate, seconds: STEP_S, loadSeconds: round(report.elapsedS, 2), sent: report.sent, accepted, failedBatches: report.failedBatches,
-      acceptedPerSec, stored, storedPerSec: Math.round(stored / (loadS + drainS)),
+      // From the load's first request (its own clock), not from the fork: the load process
+      // takes ~1 s to start, which no pipeline could have stored anything in.
+      acceptedPerSec, stored, storedPerSec: Math.round(stored / (report.elapsedS + (d0 - t0) / 1000 - loadS + drainS)),
       lag: { max: Math.max(0, ...lags), atLoadEnd },
       storeLag: { max: Math.max(0, ...storeLags), atLoadEnd: storeLagAtLoadEnd, maxAllowed },
       stalenessMs: { samples: staleness.length, p50: pct(staleness, 50), p99: pct(staleness, 99), max: Math.max(0, ...staleness) },
@@ -319,7 +321,9 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
       cpuUsPerPacketNet, cpuUsPerPacketTotalNet: round(knownNet.reduce((a, b) => a + b, 0), 1),
       keptUp: false, ok: false, problems,
     };
-    s.keptUp = problems.length === 0 && accepted === report.sent && report.elapsedS <= STEP_S * 1.25 + 2 && storeLagAtLoadEnd <= maxAllowed;
+    // On schedule: the load's last answers within 1.25 × the step + 2 s, and (short steps
+    // leave that much slack) the accepted rate at least 90 % of the offered one.
+    s.keptUp = problems.length === 0 && accepted === report.sent && report.elapsedS <= STEP_S * 1.25 + 2 && acceptedPerSec >= 0.9 * rate && storeLagAtLoadEnd <= maxAllowed;
     s.ok = s.keptUp && s.stalenessMs.p99 <= 2_000;
     return s;
   } finally {
