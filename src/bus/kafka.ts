@@ -40,12 +40,18 @@ function toBusError(err: unknown, what: string): BusError {
 /** How long endOffsets waits for a topic's partitions to appear (auto-creation). */
 const PARTITIONS_WAIT = { attempts: 25, intervalMs: 200 } as const;
 
-async function untilPartitioned(a: Admin, topic: string): Promise<void> {
+async function untilPartitioned(a: Admin, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
   for (let k = 0; ; k++) {
     const md = await a.fetchTopicMetadata({ topics: [topic] });
-    if ((md.topics[0]?.partitions.length ?? 0) > 0) return;
+    if ((md.topics[0]?.partitions.length ?? 0) > 0) {
+      try {
+        return await a.fetchTopicOffsets(topic);
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+      }
+    }
     if (k + 1 >= PARTITIONS_WAIT.attempts) {
-      throw new BusError('BUS_UNAVAILABLE', `topic ${topic} has no partitions after ${(PARTITIONS_WAIT.attempts * PARTITIONS_WAIT.intervalMs) / 1000} s`, true);
+      throw new BusError('BUS_UNAVAILABLE', `topic ${topic}: no offsets for its partitions after ${(PARTITIONS_WAIT.attempts * PARTITIONS_WAIT.intervalMs) / 1000} s`, true);
     }
     await new Promise((r) => setTimeout(r, PARTITIONS_WAIT.intervalMs));
   }
@@ -323,11 +329,11 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
 
     async endOffsets(topic: string) {
       const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
-      // A topic being auto-created is listed for a moment with no partitions (its leaders
-      // not elected yet); kafkajs' fetchTopicOffsets then fails with a TypeError instead of
-      // its UNKNOWN_TOPIC retry. Wait, bounded, until the partitions are there.
-      await untilPartitioned(a, topic).catch((e) => Promise.reject(toBusError(e, 'fetch topic offsets')));
-      const offs = await a.fetchTopicOffsets(topic).catch((e) => Promise.reject(toBusError(e, 'fetch topic offsets')));
+      // A topic being auto-created is listed for a moment with no partitions, or with
+      // partitions whose leaders are not known yet; kafkajs' fetchTopicOffsets then fails with
+      // a TypeError ('high.pop()' / 'low.pop()' of an empty answer) instead of its
+      // UNKNOWN_TOPIC retry. Wait, bounded, until the partitions are there and answer.
+      const offs = await untilPartitioned(a, topic).catch((e) => Promise.reject(toBusError(e, 'fetch topic offsets')));
       return offs.map((o) => ({ partition: o.partition, offset: o.high })).sort((x, y) => x.partition - y.partition);
     },
 
