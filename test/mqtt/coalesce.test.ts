@@ -3,60 +3,40 @@
 // have got alone. Differential: the same messages (on fresh vehicle ids) through a subscription
 // that does not coalesce are the oracle. Real mosquitto, Redis and Kafka.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
-import type { Bus } from '../../src/bus/index.ts';
-import { createGateway, mqttPacketsTopic, resolveMqttConfig, startMqttIngest, type Gateway, type MqttIngest } from '../../src/gateway/index.ts';
-import type { VehicleState } from '../../src/state/index.ts';
-import { createSegmentLookup, segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
-import { randomName, testBus, testState, waitFor } from '../helpers/index.ts';
-import { ndjson, privateTopology } from '../gateway/helpers.ts';
-import { collectReplies, connectClient, SERVICE, startBroker, type TestBroker } from './helpers.ts';
+import { mqttPacketsTopic, type MqttIngest } from '../../src/gateway/index.ts';
+import { createSegmentLookup } from '../../src/topology/index.ts';
+import { randomName, waitFor } from '../helpers/index.ts';
+import { ndjson } from '../gateway/helpers.ts';
+import { collectReplies, connectClient, startMqttGateway, type MqttGateway } from './helpers.ts';
 
 const KEYS = { 'cgw-1': 'secret-one-1', 'cgw-2': 'secret-two-2' };
-const silent = pino({ level: 'silent' });
 
 describe('MQTT coalescing: one ingest call, per-message answers', () => {
-  let broker: TestBroker;
-  let topo: Topology;
-  let bus: Bus;
-  let state: VehicleState;
-  let gw: Gateway;
+  let mq: MqttGateway;
   let merged: MqttIngest;
   let solo: MqttIngest;
   const clients: MqttClient[] = [];
 
   beforeAll(async () => {
-    broker = await startBroker(KEYS);
-    topo = privateTopology();
-    bus = testBus();
-    state = testState();
-    await bus.ensureTopics(segmentTopicSpecs(topo));
-    gw = createGateway({ topology: topo, bus, state, logger: silent, config: { apiKeys: KEYS, rateLimit: null } });
-    const deps = { ingest: gw.ingest, config: gw.config, metrics: gw.metrics, logger: silent };
-    const login = { username: SERVICE.username, password: SERVICE.password };
+    mq = await startMqttGateway(KEYS);
     // cgw-1's messages: coalesced, with a linger long enough that a burst lands in one call.
-    merged = await startMqttIngest(deps, resolveMqttConfig({ url: broker.url, clientId: randomName('gw'), gatewayId: 'cgw-1', coalesceLingerMs: 1_000, ...login }));
+    merged = await mq.ingest({ gatewayId: 'cgw-1', coalesceLingerMs: 1_000 });
     // cgw-2's messages: one ingest call each (the oracle).
-    solo = await startMqttIngest({ ...deps, metrics: new Registry() }, resolveMqttConfig({ url: broker.url, clientId: randomName('gw'), group: 'solo', gatewayId: 'cgw-2', coalesceMaxPackets: 1, ...login }));
+    solo = await mq.ingest({ group: 'solo', gatewayId: 'cgw-2', coalesceMaxPackets: 1 }, new Registry());
   });
   afterAll(async () => {
     for (const c of clients) await c.endAsync();
-    await merged?.close();
-    await solo?.close();
-    await gw?.close();
-    await bus?.close();
-    await state?.close();
-    await broker?.stop();
+    await mq?.close();
   });
 
   /** A burst of messages (not awaited one by one) from `gatewayId`; its replies by correlation. */
   async function burst(gatewayId: 'cgw-1' | 'cgw-2', prefix: string) {
-    const pub = await connectClient(broker.url, { username: gatewayId, password: KEYS[gatewayId] });
+    const pub = await connectClient(mq.broker.url, { username: gatewayId, password: KEYS[gatewayId] });
     clients.push(pub);
     const replies = await collectReplies(pub, gatewayId);
-    const lookup = createSegmentLookup(topo);
+    const lookup = createSegmentLookup(mq.topo);
     const t = Date.now() - 60_000;
     const at = (lat: number, lng: number) => ({ lat, lng, segment: lookup.route(lat, lng).segment });
     const here = at(31.2, 121.5);
@@ -81,7 +61,7 @@ describe('MQTT coalescing: one ingest call, per-message answers', () => {
   }
 
   it('answers each coalesced message as if it had been ingested alone', async () => {
-    const calls = async () => Number(/^iov_gateway_request_packets_count (\S+)/m.exec(await gw.metrics.metrics())?.[1] ?? NaN);
+    const calls = async () => Number(/^iov_gateway_request_packets_count (\S+)/m.exec(await mq.gw.metrics.metrics())?.[1] ?? NaN);
     const c0 = await calls();
     const got = await burst('cgw-1', randomName('m'));
     const c1 = await calls();

@@ -2,52 +2,29 @@
 // Kafka: a QoS 1 publisher's packets land exactly once where the oracle says, bad packets
 // get their codes on the reply topic, logins are enforced.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
-import type { Bus } from '../../src/bus/index.ts';
-import {
-  createGateway, mqttPacketsTopic, MqttIngestError, resolveMqttConfig, startMqttIngest,
-  type Gateway, type MqttIngest,
-} from '../../src/gateway/index.ts';
-import type { VehicleState } from '../../src/state/index.ts';
-import { segmentTopic, segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
-import { infra, randomName, testBus, testState, waitFor } from '../helpers/index.ts';
-import { chunk, expectedLanding, fleet, ndjson, pkey, privateTopology, readAll, topics } from '../gateway/helpers.ts';
-import { collectReplies, connectClient, SERVICE, startBroker, type TestBroker } from './helpers.ts';
+import { mqttPacketsTopic, MqttIngestError, resolveMqttConfig, type MqttIngest } from '../../src/gateway/index.ts';
+import { segmentTopic } from '../../src/topology/index.ts';
+import { infra, waitFor } from '../helpers/index.ts';
+import { chunk, expectedLanding, fleet, ndjson, pkey, readAll, topics } from '../gateway/helpers.ts';
+import { collectReplies, connectClient, startMqttGateway, type MqttGateway } from './helpers.ts';
 
 const KEYS = { 'tgw-1': 'secret-one-1', 'tgw-2': 'secret-two-2' };
-const silent = pino({ level: 'silent' });
 
 describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () => {
-  let broker: TestBroker;
-  let topo: Topology;
-  let bus: Bus;
-  let state: VehicleState;
-  let gw: Gateway;
+  let mq: MqttGateway;
   let ingest: MqttIngest;
   let pub: MqttClient;
 
   beforeAll(async () => {
-    broker = await startBroker(KEYS);
-    topo = privateTopology();
-    bus = testBus();
-    state = testState();
-    await bus.ensureTopics(segmentTopicSpecs(topo));
-    gw = createGateway({ topology: topo, bus, state, logger: silent, config: { apiKeys: KEYS, rateLimit: null } });
-    ingest = await startMqttIngest(
-      { ingest: gw.ingest, config: gw.config, metrics: gw.metrics, logger: silent },
-      resolveMqttConfig({ url: broker.url, clientId: randomName('gw'), username: SERVICE.username, password: SERVICE.password }),
-    );
-    pub = await connectClient(broker.url, { username: 'tgw-1', password: KEYS['tgw-1'] });
+    mq = await startMqttGateway(KEYS);
+    ingest = await mq.ingest();
+    pub = await connectClient(mq.broker.url, { username: 'tgw-1', password: KEYS['tgw-1'] });
   });
   afterAll(async () => {
     await pub?.endAsync();
-    await ingest?.close();
-    await gw?.close();
-    await bus?.close();
-    await state?.close();
-    await broker?.stop();
+    await mq?.close();
   });
 
   it('lands every packet of a QoS 1 publisher exactly once, crossings included; a re-published message is all duplicates', async () => {
@@ -64,10 +41,10 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
     // The same message again, with correlation data: its reply says every packet is a duplicate.
     await pub.publishAsync(mqttPacketsTopic('tgw-1'), JSON.stringify(batches[0]), { qos: 1, properties: { correlationData: Buffer.from('again') } });
 
-    const exp = expectedLanding(topo, packets);
+    const exp = expectedLanding(mq.topo, packets);
     const produced = exp.owned.size + exp.crossings.size;
     expect(exp.crossings.size).toBeGreaterThanOrEqual(12 * 2);
-    const msgs = await readAll(infra().kafka!.brokers, topics(topo), produced);
+    const msgs = await readAll(infra().kafka!.brokers, topics(mq.topo), produced);
     expect(msgs.length).toBe(produced);
     const owned = new Map<string, number>();
     const crossed = new Map<string, number>();
@@ -94,7 +71,7 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
     // Nothing else was worth a reply (no rejections, no correlation data).
     expect(replies.replies).toHaveLength(1);
     await waitFor(() => ingest.pendingAcks() === 0, { what: 'every message acknowledged' });
-    const text = await gw.metrics.metrics();
+    const text = await mq.gw.metrics.metrics();
     expect(text).toContain(`iov_gateway_packets_accepted_total ${exp.owned.size}`);
     expect(text).toContain('iov_gateway_duplicates_total 24');
   });
@@ -124,7 +101,7 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
     expect(allBad).toMatchObject({ code: 'ALL_REJECTED', message: 'every packet of the request was rejected; the first, packet 0: INVALID_VEHICLE_ID vehicleId must be 1-64 characters of [A-Za-z0-9_.:-], got "bad id!"', accepted: 0 });
     expect((allBad as { rejected: { code: string }[] }).rejected.map((r) => r.code)).toEqual(['INVALID_VEHICLE_ID']);
     expect(empty).toEqual({ code: 'EMPTY_BODY', message: 'the request holds no packets', correlation: 'empty' });
-    const text = await gw.metrics.metrics();
+    const text = await mq.gw.metrics.metrics();
     expect(text).toContain('iov_gateway_mqtt_messages_total{code="MALFORMED_JSON"} 1');
     expect(text).toContain('iov_gateway_packets_rejected_total{code="INVALID_LAT"} 1');
   });
@@ -132,19 +109,16 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
   it('refuses a wrong key, and keeps each gateway to its own topics', async () => {
     // mosquitto 2.0 answers every failed login with reason code 135 (Not authorized).
     for (const login of [{ username: 'tgw-1', password: 'not-the-key' }, { username: 'nobody', password: 'whatever-1' }, {}]) {
-      await expect(connectClient(broker.url, login)).rejects.toMatchObject({ code: 135, message: 'Connection refused: Not authorized' });
+      await expect(connectClient(mq.broker.url, login)).rejects.toMatchObject({ code: 135, message: 'Connection refused: Not authorized' });
     }
     // The gateway's own login, wrong: start-up fails with a clear code.
-    await expect(startMqttIngest(
-      { ingest: gw.ingest, config: gw.config, metrics: new Registry(), logger: silent },
-      resolveMqttConfig({ url: broker.url, clientId: randomName('gw'), username: SERVICE.username, password: 'wrong' }),
-    )).rejects.toMatchObject({ code: 'MQTT_CONNECT_FAILED', name: 'MqttIngestError' });
+    await expect(mq.ingest({ password: 'wrong' }, new Registry())).rejects.toMatchObject({ code: 'MQTT_CONNECT_FAILED', name: 'MqttIngestError' });
     // tgw-2 may neither publish as tgw-1 nor read tgw-1's replies.
-    const other = await connectClient(broker.url, { username: 'tgw-2', password: KEYS['tgw-2'] });
+    const other = await connectClient(mq.broker.url, { username: 'tgw-2', password: KEYS['tgw-2'] });
     try {
       const spy = await collectReplies(other, 'tgw-1');
       const mine = await collectReplies(pub, 'tgw-1');
-      const before = await gw.metrics.getSingleMetricAsString('iov_gateway_packets_accepted_total');
+      const before = await mq.gw.metrics.getSingleMetricAsString('iov_gateway_packets_accepted_total');
       const p = { vehicleId: 'acl-1', seq: 1, ts: Date.now() - 1000, lat: 31.2, lng: 121.5 };
       await expect(other.publishAsync(mqttPacketsTopic('tgw-1'), JSON.stringify(p), { qos: 1, properties: { correlationData: Buffer.from('spoof') } }))
         .rejects.toMatchObject({ code: 135, message: 'Publish error: Not authorized' });
@@ -153,7 +127,7 @@ describe('MQTT ingest (mosquitto, shared subscription, PUBACK after Kafka)', () 
       // Only the own message went through (the spoofed one, published first, never arrived).
       expect(mine.replies.map((r) => r.correlation)).toEqual(['own']);
       expect(spy.replies).toEqual([]);
-      const after = await gw.metrics.getSingleMetricAsString('iov_gateway_packets_accepted_total');
+      const after = await mq.gw.metrics.getSingleMetricAsString('iov_gateway_packets_accepted_total');
       expect(Number(after.trim().split(' ').pop()) - Number(before.trim().split(' ').pop())).toBe(1);
     } finally {
       await other.endAsync();

@@ -4,14 +4,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import type { Bus } from '../../src/bus/index.ts';
-import { createGateway, resolveMqttConfig, startMqttIngest, type Gateway, type MqttIngest } from '../../src/gateway/index.ts';
-import type { VehicleState } from '../../src/state/index.ts';
-import { segmentTopicSpecs } from '../../src/topology/index.ts';
-import { randomName, testBus, testState } from '../helpers/index.ts';
-import { privateTopology } from '../gateway/helpers.ts';
-import { SERVICE, startBroker, type TestBroker } from './helpers.ts';
+import type { Gateway } from '../../src/gateway/index.ts';
+import { startMqttGateway, type MqttGateway } from './helpers.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const KEYS = { 'sim-gw': 'secret-sim-1' };
@@ -19,36 +13,20 @@ const KEYS = { 'sim-gw': 'secret-sim-1' };
 const metric = async (gw: Gateway, name: string) => Number(/ (\d+)\s*$/.exec(await gw.metrics.getSingleMetricAsString(name))?.[1] ?? NaN);
 
 describe('iov simulate --mqtt', () => {
-  let broker: TestBroker;
-  let bus: Bus;
-  let state: VehicleState;
-  let gw: Gateway;
-  let ingest: MqttIngest;
+  let mq: MqttGateway;
 
   beforeAll(async () => {
-    broker = await startBroker(KEYS);
-    const topo = privateTopology();
-    bus = testBus();
-    state = testState();
-    await bus.ensureTopics(segmentTopicSpecs(topo));
     // The simulator's fleet lives in the Shanghai area: the private topology covers it.
-    gw = createGateway({ topology: topo, bus, state, logger: pino({ level: 'silent' }), config: { apiKeys: KEYS, rateLimit: null } });
-    ingest = await startMqttIngest(
-      { ingest: gw.ingest, config: gw.config, metrics: gw.metrics, logger: pino({ level: 'silent' }) },
-      resolveMqttConfig({ url: broker.url, clientId: randomName('gw'), ...SERVICE }),
-    );
+    mq = await startMqttGateway(KEYS);
+    await mq.ingest();
   });
   afterAll(async () => {
-    await ingest?.close();
-    await gw?.close();
-    await bus?.close();
-    await state?.close();
-    await broker?.stop();
+    await mq?.close();
   });
 
   it('publishes the fleet over MQTT; the report adds up to what the gateway counted', async () => {
     const child = spawn(process.execPath, [
-      join(ROOT, 'bin/iov.mjs'), 'simulate', '--mqtt', broker.url, '--gateway-id', 'sim-gw', '--api-key', KEYS['sim-gw'],
+      join(ROOT, 'bin/iov.mjs'), 'simulate', '--mqtt', mq.broker.url, '--gateway-id', 'sim-gw', '--api-key', KEYS['sim-gw'],
       '--vehicles', '300', '--rate', '600', '--duration', '2', '--batch', '100', '--seed', '4',
     ], { cwd: ROOT });
     let out = '';
@@ -63,7 +41,7 @@ describe('iov simulate --mqtt', () => {
     // Every packet is answered for: accepted, duplicate or rejected (the fleet's malformed ones).
     expect(report.accepted + report.duplicates + report.rejected).toBe(report.sent);
     expect(report.accepted).toBeGreaterThan(report.sent * 0.9);
-    expect(await metric(gw, 'iov_gateway_packets_accepted_total')).toBe(report.accepted);
-    expect(await metric(gw, 'iov_gateway_duplicates_total')).toBe(report.duplicates);
+    expect(await metric(mq.gw, 'iov_gateway_packets_accepted_total')).toBe(report.accepted);
+    expect(await metric(mq.gw, 'iov_gateway_duplicates_total')).toBe(report.duplicates);
   }, 60_000);
 });

@@ -5,26 +5,20 @@
 // The stream holds client retries (the same packet twice), some arriving after their window
 // closed. The final traffic_flow, packets and late flags still equal the batch oracle, which
 // drops duplicates by the same rule.
-import { afterAll, describe, expect, it } from 'vitest';
-import { createSegmentProcessor, type SegmentFaults, type SegmentProcessor } from '../../src/segment/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { SegmentFaults, SegmentProcessor } from '../../src/segment/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { tickKey } from '../../src/gateway/index.ts';
 import { tickCodec } from '../../src/schemas/index.ts';
-import { randomName, testBus, testStore, waitFor } from '../helpers/index.ts';
-import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
+import { randomName, testBus, waitFor } from '../helpers/index.ts';
+import { endOffsetsOf, expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, readToEnds, segmentSuite, simulateFleet, storedFlow } from './fixture.ts';
 
 const WINDOW_S = 10;
 const LATENESS_S = 25; // several windows stay open at the end, so the final flush has ≥ 2 per partition
 
 describe('segment processor crash and restart', () => {
-  const bus = testBus();
-  const store = testStore('cloud-c');
-  const live: SegmentProcessor[] = [];
-  afterAll(async () => {
-    await Promise.allSettled(live.map((p) => p.stop()));
-    await bus.close();
-    await store.close();
-  });
+  const suite = segmentSuite(testBus(), 'cloud-c', WINDOW_S);
+  const { bus, store } = suite;
 
   it('ends with the oracle’s result after crashes mid-batch, after insert before commit, and mid-flush', async () => {
     const seg = randomName('crash');
@@ -33,17 +27,13 @@ describe('segment processor crash and restart', () => {
     await bus.ensureTopics([{ topic: segmentTopic(seg), partitions: 4 }]);
     await produceInChunks(bus, mine);
 
-    const make = (faults: SegmentFaults, workers: number) => {
-      const p = createSegmentProcessor({
-        segmentId: seg, bus, store, workers, windowS: WINDOW_S, allowedLatenessS: LATENESS_S, faults,
-        // Small batches, and at most two queued per partition (coalesced into one step): many
-        // steps, so crashes land mid-stream whatever the timing of recovery and the pool.
-        maxBytesPerPartition: 2048, maxQueuedBatches: 2,
-        retry: { initialMs: 20, maxMs: 200 },
-      });
-      live.push(p);
-      return p;
-    };
+    const make = (faults: SegmentFaults, workers: number) => suite.processor({
+      segmentId: seg, workers, allowedLatenessS: LATENESS_S, faults,
+      // Small batches, and at most two queued per partition (coalesced into one step): many
+      // steps, so crashes land mid-stream whatever the timing of recovery and the pool.
+      maxBytesPerPartition: 2048, maxQueuedBatches: 2,
+      retry: { initialMs: 20, maxMs: 200 },
+    });
     const nth = (n: number, when: (ctx: { flushed: number[] }) => boolean = () => true) => {
       let seen = 0;
       return (ctx: { flushed: number[] }) => {
@@ -102,23 +92,17 @@ describe('segment processor crash and restart', () => {
   });
 
   it('a window closed by a watermark tick alone (quiet stream) survives a crash before its commit: same rows after the restart, no drain', async () => {
-    const seg = randomName('idle');
-    const topic = segmentTopic(seg);
+    const { seg, topic } = await suite.segment('idle', 4);
     const { records, copies } = simulateFleet({ segments: [seg], vehicles: 12, steps: 20, windowS: WINDOW_S, seed: 5, lateShare: 0.03, dupShare: 0.02 });
-    await bus.ensureTopics([{ topic, partitions: 4 }]);
     await produceInChunks(bus, records);
     // The stream goes quiet; a gateway's ticks then say that event time went past every window
     // (lateness 25 s: packets alone leave the last windows open).
     const lastTs = Math.max(...copies.map((c) => c.ts));
     const tickTs = lastTs + (WINDOW_S + LATENESS_S) * 1000 + 1;
     await bus.produce([0, 1, 2, 3].map((p) => ({ topic, key: tickKey(p, 4), value: tickCodec().encode({ ts: tickTs, gatewayId: 'gw-test' }) })));
-    const ends = new Map((await bus.endOffsets(topic)).map((e) => [e.partition, Number(e.offset)]));
+    const ends = await endOffsetsOf(bus, topic);
 
-    const make = (faults: SegmentFaults) => {
-      const p = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, allowedLatenessS: LATENESS_S, faults, retry: { initialMs: 20, maxMs: 200 } });
-      live.push(p);
-      return p;
-    };
+    const make = (faults: SegmentFaults) => suite.processor({ segmentId: seg, allowedLatenessS: LATENESS_S, faults, retry: { initialMs: 20, maxMs: 200 } });
     // Crash after the windows closed by the tick (the last message of its partition) were
     // inserted, before the commit that covers them.
     let idleCloses = 0;
@@ -141,10 +125,7 @@ describe('segment processor crash and restart', () => {
     // them, with no drain() — skipping the one flushed before the crash.
     const b = make({});
     await b.start();
-    const caughtUp = () => {
-      const st = b.stats();
-      return [...ends].every(([p, end]) => st.positions[p] === end) && st.openWindows === 0;
-    };
+    const caughtUp = () => readToEnds(b, ends) && b.stats().openWindows === 0;
     await waitFor(caughtUp, { timeoutMs: 30_000, what: 'every partition read to its tick with no window left open' });
     expect(b.stats().replayed).toBeGreaterThan(0);
     const oracle = oracleOf(await oracleInput(bus, [seg]), WINDOW_S, LATENESS_S);

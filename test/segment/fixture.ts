@@ -3,13 +3,13 @@
 // ground truth of arrival order for the oracle), and the differential comparison.
 import { latLngToCell } from 'h3-js';
 import { afterAll, expect } from 'vitest';
-import type { Bus, BusMessage, ProduceRecord } from '../../src/bus/index.ts';
+import type { Bus, BusMessage, ProduceRecord, TopicPartitionOffset } from '../../src/bus/index.ts';
 import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleResult, type OracleTick } from '../../src/flow/index.ts';
 import { enrichedPacketCodec, isTick, tickCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
-import type { SegmentProcessor } from '../../src/segment/index.ts';
+import { createSegmentProcessor, type SegmentProcessor, type SegmentProcessorOptions } from '../../src/segment/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
-import { randomName, rng, waitFor } from '../helpers/index.ts';
+import { randomName, rng, testStore, waitFor } from '../helpers/index.ts';
 
 export const codec = enrichedPacketCodec();
 
@@ -187,4 +187,75 @@ export function closedAfterSuite(bus: Bus, store: Store): SegmentProcessor[] {
     await store.close();
   });
   return live;
+}
+
+/** A segment made for one test: a random id, its topic, a random consumer group. */
+export interface TestSegment {
+  seg: string;
+  topic: string;
+  groupId: string;
+}
+
+type SuiteProcessorOptions = Omit<SegmentProcessorOptions, 'bus' | 'store'> & Partial<Pick<SegmentProcessorOptions, 'bus' | 'store'>>;
+
+/**
+ * One segment suite's set-up: a bus, a fresh database on `cloud`'s ClickHouse, and the
+ * processors the suite starts, all stopped and closed after it.
+ */
+export interface SegmentSuite {
+  bus: Bus;
+  store: Store;
+  live: SegmentProcessor[];
+  /** A fresh segment (id `<prefix>_<random>`) whose topic has `partitions` partitions on the suite's bus. */
+  segment(prefix: string, partitions: number): Promise<TestSegment>;
+  /**
+   * A processor on the suite's bus and store (unless given), on the main thread (workers 0)
+   * with the suite's window unless given; stopped after the suite.
+   */
+  processor(options: SuiteProcessorOptions): SegmentProcessor;
+}
+
+export function segmentSuite(bus: Bus, cloud: string, windowS: number): SegmentSuite {
+  const store = testStore(cloud);
+  const live = closedAfterSuite(bus, store);
+  return {
+    bus, store, live,
+    async segment(prefix, partitions) {
+      const seg = randomName(prefix);
+      const topic = segmentTopic(seg);
+      await bus.ensureTopics([{ topic, partitions }]);
+      return { seg, topic, groupId: randomName('g') };
+    },
+    processor(options) {
+      const p = createSegmentProcessor({ bus, store, workers: 0, windowS, ...options });
+      live.push(p);
+      return p;
+    },
+  };
+}
+
+/** Rows of one segment in a store's `packets`. */
+export async function storedPackets(store: Store, seg: string): Promise<number> {
+  return Number((await store.query<{ c: string }>(`SELECT count() AS c FROM packets WHERE segment = '${seg}'`))[0]!.c);
+}
+
+/** A group's committed offsets on a topic, with their metadata (read by a probe member of the group). */
+export async function committedOffsets(bus: Bus, groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
+  const probe = bus.consumer({ groupId, topics: [topic] });
+  try {
+    return await probe.committed(topic);
+  } finally {
+    await probe.stop();
+  }
+}
+
+/** The end offset of each partition of a topic. */
+export async function endOffsetsOf(bus: Bus, topic: string): Promise<Map<number, number>> {
+  return new Map((await bus.endOffsets(topic)).map((e) => [e.partition, Number(e.offset)]));
+}
+
+/** Whether a processor's next offset is the end, for every partition in `ends`. */
+export function readToEnds(p: SegmentProcessor, ends: Map<number, number>): boolean {
+  const { positions } = p.stats();
+  return [...ends].every(([part, end]) => positions[part] === end);
 }

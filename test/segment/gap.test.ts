@@ -4,39 +4,26 @@
 // so no 40k messages are needed; the store is the real ClickHouse.
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type Bus } from '../../src/bus/index.ts';
-import { createSegmentProcessor, type Logger } from '../../src/segment/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
-import { randomName, testStore, waitFor } from '../helpers/index.ts';
-import { closedAfterSuite, produceInChunks, simulateFleet } from './fixture.ts';
+import type { Logger } from '../../src/segment/index.ts';
+import { randomName, waitFor } from '../helpers/index.ts';
+import { committedOffsets, produceInChunks, segmentSuite, simulateFleet, storedPackets } from './fixture.ts';
 
 const WINDOW_S = 10;
 const RETAIN = 1_000;
 
 describe('segment processor: offset gap', () => {
-  const bus = createMemoryBus({ retainLast: RETAIN });
-  const store = testStore('cloud-b');
-  const live = closedAfterSuite(bus, store);
+  const suite = segmentSuite(createMemoryBus({ retainLast: RETAIN }), 'cloud-b', WINDOW_S);
+  const { bus, store } = suite;
 
   it('stops the partition when the log lost messages past its commit, writing and committing nothing', async () => {
-    const seg = randomName('gap');
-    const topic = segmentTopic(seg);
-    const groupId = randomName('g');
-    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const { seg, topic, groupId } = await suite.segment('gap', 1);
     await store.migrate();
     const errors: { obj: Record<string, unknown>; msg?: string }[] = [];
     const logger: Logger = { info() {}, warn() {}, error: (obj, msg) => errors.push({ obj: obj as Record<string, unknown>, msg }) };
-    const make = () => {
-      const p = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, groupId, logger, retry: { initialMs: 10, maxMs: 50 } });
-      live.push(p);
-      return p;
-    };
-    const count = async () => Number((await store.query<{ c: string }>(`SELECT count() AS c FROM packets WHERE segment = '${seg}'`))[0]!.c);
-    const commits = async () => {
-      const probe = bus.consumer({ groupId, topics: [topic] });
-      const c = await probe.committed(topic);
-      await probe.stop();
-      return c.map((x) => [x.partition, x.offset]);
-    };
+    const make = () => suite.processor({ segmentId: seg, groupId, logger, retry: { initialMs: 10, maxMs: 50 } });
+    const count = () => storedPackets(store, seg);
+    const commits = async () => (await committedOffsets(bus, groupId, topic)).map((x) => [x.partition, x.offset]);
 
     const first = simulateFleet({ segments: [seg], vehicles: 20, steps: 20, windowS: WINDOW_S, seed: 7 }).records;
     await produceInChunks(bus, first);
@@ -99,8 +86,8 @@ describe('segment processor: offset gap', () => {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let blocked = false;
-    const p = createSegmentProcessor({
-      segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, groupId: randomName('g'), maxQueuedBatches: 1_000,
+    const p = suite.processor({
+      segmentId: seg, bus, groupId: randomName('g'), maxQueuedBatches: 1_000,
       logger: { info() {}, warn() {}, error() {} },
       // The first step (offsets 0-49) waits after its packets insert while the rest arrives.
       faults: { afterPackets: async () => {
@@ -109,7 +96,6 @@ describe('segment processor: offset gap', () => {
         await released;
       } },
     });
-    live.push(p);
     await p.start();
     await waitFor(() => blocked, { what: 'the first step to wait' });
     await memory.produce(records.slice(50, 200));

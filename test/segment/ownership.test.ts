@@ -8,29 +8,22 @@
 // ClickHouse.
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/index.ts';
-import { createSegmentProcessor } from '../../src/segment/index.ts';
-import { segmentTopic } from '../../src/topology/index.ts';
-import { randomName, testStore, waitFor } from '../helpers/index.ts';
-import { closedAfterSuite, produceInChunks, simulateFleet } from './fixture.ts';
+import { waitFor } from '../helpers/index.ts';
+import { endOffsetsOf, produceInChunks, readToEnds, segmentSuite, simulateFleet } from './fixture.ts';
 
 const WINDOW_S = 10;
 
 describe('segment processor: ownership after a rebalance', () => {
-  const bus = createMemoryBus({ retention: 'all' });
-  const store = testStore('cloud-c');
-  const live = closedAfterSuite(bus, store);
+  const suite = segmentSuite(createMemoryBus({ retention: 'all' }), 'cloud-c', WINDOW_S);
+  const { bus } = suite;
 
   it('stats() and the watermark gauge cover only the partitions this member owns now', async () => {
-    const seg = randomName('own');
-    const topic = segmentTopic(seg);
-    const groupId = randomName('g');
-    await bus.ensureTopics([{ topic, partitions: 2 }]);
+    const { seg, topic, groupId } = await suite.segment('own', 2);
     await produceInChunks(bus, simulateFleet({ segments: [seg], vehicles: 12, steps: 15, windowS: WINDOW_S, seed: 4 }).records);
-    const p = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, groupId });
-    live.push(p);
+    const p = suite.processor({ segmentId: seg, groupId });
     await p.start();
-    const ends = new Map((await bus.endOffsets(topic)).map((e) => [e.partition, Number(e.offset)]));
-    await waitFor(() => [...ends].every(([part, end]) => p.stats().positions[part] === end), { what: 'both partitions processed' });
+    const ends = await endOffsetsOf(bus, topic);
+    await waitFor(() => readToEnds(p, ends), { what: 'both partitions processed' });
     expect(p.stats().openWindows).toBeGreaterThan(1);
     const series = async () => (await p.metrics().getSingleMetric('iov_segment_watermark_seconds')!.get()).values.map((v) => Number(v.labels.partition)).sort();
     expect(await series()).toEqual([0, 1]);
@@ -48,7 +41,7 @@ describe('segment processor: ownership after a rebalance', () => {
     // Open windows: those of the kept partition only (its replay from the commit reopened them).
     const openMine = st.openWindows;
     await other.stop();
-    await waitFor(() => Object.keys(p.stats().positions).length === 2 && [...ends].every(([part, end]) => p.stats().positions[part] === end), { what: 'both partitions back' });
+    await waitFor(() => Object.keys(p.stats().positions).length === 2 && readToEnds(p, ends), { what: 'both partitions back' });
     expect(p.stats().openWindows).toBeGreaterThan(openMine);
   });
 });

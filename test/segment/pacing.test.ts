@@ -2,33 +2,21 @@
 // stepIntervalMs apart, batches fetched meanwhile are coalesced into the next step, and
 // nothing changes in what is stored. In-memory bus (each produce call is one batch), the
 // real ClickHouse.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/index.ts';
-import { createSegmentProcessor, type SegmentProcessor } from '../../src/segment/index.ts';
-import { segmentTopic } from '../../src/topology/index.ts';
-import { randomName, testStore } from '../helpers/index.ts';
-import { simulateFleet } from './fixture.ts';
+import { segmentSuite, simulateFleet, storedPackets } from './fixture.ts';
 
 const WINDOW_S = 10;
 
 describe('segment processor: step pacing', () => {
-  const bus = createMemoryBus();
-  const store = testStore('cloud-a');
-  const live: SegmentProcessor[] = [];
-  afterAll(async () => {
-    await Promise.allSettled(live.map((p) => p.stop()));
-    await bus.close();
-    await store.close();
-  });
+  const suite = segmentSuite(createMemoryBus(), 'cloud-a', WINDOW_S);
+  const { bus, store } = suite;
 
   it('coalesces a trickle of small batches into steps at least stepIntervalMs apart, storing every packet once', async () => {
-    const seg = randomName('pace');
-    const topic = segmentTopic(seg);
-    await bus.ensureTopics([{ topic, partitions: 1 }]);
+    const { seg, groupId } = await suite.segment('pace', 1);
     await store.migrate();
     const intervalMs = 400;
-    const p = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, groupId: randomName('g'), stepIntervalMs: intervalMs });
-    live.push(p);
+    const p = suite.processor({ segmentId: seg, groupId, stepIntervalMs: intervalMs });
     const records = simulateFleet({ segments: [seg], vehicles: 10, steps: 12, windowS: WINDOW_S, seed: 3 }).records;
     const started = performance.now();
     void p.start();
@@ -42,7 +30,7 @@ describe('segment processor: step pacing', () => {
     const elapsedMs = performance.now() - started;
     const stats = p.stats();
     await p.stop();
-    const stored = Number((await store.query<{ c: string }>(`SELECT count() AS c FROM packets WHERE segment = '${seg}'`))[0]!.c);
+    const stored = await storedPackets(store, seg);
     expect(stored).toBe(stats.owned);
     expect(stats.rowsWritten.packets).toBe(stored);
     expect(stats.messages).toBe(records.length);

@@ -5,42 +5,29 @@
 // real ClickHouse.
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/index.ts';
-import { createSegmentProcessor, parseCommitMeta } from '../../src/segment/index.ts';
-import { segmentTopic } from '../../src/topology/index.ts';
-import { randomName, testStore } from '../helpers/index.ts';
-import { closedAfterSuite, produceInChunks, simulateFleet } from './fixture.ts';
+import { parseCommitMeta } from '../../src/segment/index.ts';
+import { committedOffsets, produceInChunks, segmentSuite, simulateFleet, storedPackets } from './fixture.ts';
 
 const WINDOW_S = 10;
 
 describe('segment processor: partition count changed', () => {
-  const bus = createMemoryBus();
-  const store = testStore('cloud-b');
-  const live = closedAfterSuite(bus, store);
+  const suite = segmentSuite(createMemoryBus(), 'cloud-b', WINDOW_S);
+  const { bus, store } = suite;
 
   it('records the count with every commit and refuses to resume with another one', async () => {
-    const seg = randomName('parts');
-    const topic = segmentTopic(seg);
-    const groupId = randomName('g');
+    const { seg, topic, groupId } = await suite.segment('parts', 2);
     const { records } = simulateFleet({ segments: [seg], vehicles: 20, steps: 20, windowS: WINDOW_S, seed: 5 });
-    await bus.ensureTopics([{ topic, partitions: 2 }]);
     await produceInChunks(bus, records);
-    const make = () => {
-      const p = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, groupId, retry: { initialMs: 10, maxMs: 50 } });
-      live.push(p);
-      return p;
-    };
+    const make = () => suite.processor({ segmentId: seg, groupId, retry: { initialMs: 10, maxMs: 50 } });
 
     const first = make();
     await first.start();
     await first.drain({ timeoutMs: 30_000 });
     await first.stop();
-    const stored = await store.query<{ c: string }>(`SELECT count() AS c FROM packets WHERE segment = '${seg}'`);
-    expect(Number(stored[0]!.c)).toBe(records.length);
+    expect(await storedPackets(store, seg)).toBe(records.length);
 
     // Every committed partition carries the count it was committed with.
-    const probe = bus.consumer({ groupId, topics: [topic] });
-    const commits = await probe.committed(topic);
-    await probe.stop();
+    const commits = await committedOffsets(bus, groupId, topic);
     expect(commits.map((c) => [c.partition, parseCommitMeta(c.metadata)?.n])).toEqual([[0, 2], [1, 2]]);
 
     // An operator adds a partition; the next start must not write anything.
@@ -52,7 +39,6 @@ describe('segment processor: partition count changed', () => {
     expect(refused?.message).toMatch(new RegExp(`^topic ${topic.replace(/\./g, '\\.')} had 2 partitions when last committed and has 3 now: vehicles would be counted in two partitions`));
     expect(second.stats().status).toBe('stopped');
     await second.stop();
-    const after = await store.query<{ c: string }>(`SELECT count() AS c FROM packets WHERE segment = '${seg}'`);
-    expect(Number(after[0]!.c)).toBe(records.length);
+    expect(await storedPackets(store, seg)).toBe(records.length);
   });
 });

@@ -7,22 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/index.ts';
 import { tickKey } from '../../src/gateway/index.ts';
 import { isTick, tickCodec } from '../../src/schemas/index.ts';
-import { createSegmentProcessor } from '../../src/segment/index.ts';
-import { segmentTopic } from '../../src/topology/index.ts';
-import { randomName, testStore, waitFor } from '../helpers/index.ts';
-import { closedAfterSuite, codec, produceInChunks, readTopic, simulateFleet } from './fixture.ts';
+import { randomName, waitFor } from '../helpers/index.ts';
+import { codec, endOffsetsOf, produceInChunks, readToEnds, readTopic, segmentSuite, simulateFleet } from './fixture.ts';
 
 const WINDOW_S = 10;
 
 describe('segment processor: watermark gauge', () => {
-  const bus = createMemoryBus({ retention: 'all' });
-  const store = testStore('cloud-c');
-  const live = closedAfterSuite(bus, store);
+  const suite = segmentSuite(createMemoryBus({ retention: 'all' }), 'cloud-c', WINDOW_S);
+  const { bus } = suite;
 
   it('reports each partition\'s watermark, ticks included, per segment and partition', async () => {
-    const seg = randomName('wm');
-    const topic = segmentTopic(seg);
-    await bus.ensureTopics([{ topic, partitions: 2 }]);
+    const { seg, topic } = await suite.segment('wm', 2);
     const { records, copies } = simulateFleet({ segments: [seg], vehicles: 12, steps: 15, windowS: WINDOW_S, seed: 3 });
     await produceInChunks(bus, records);
     // Partition 1 goes quiet; a gateway's tick moves its watermark a minute past the last packet.
@@ -37,11 +32,10 @@ describe('segment processor: watermark gauge', () => {
     }
     expect(want[1]).toBe(tickTs / 1000);
 
-    const p = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, groupId: randomName('g') });
-    live.push(p);
+    const p = suite.processor({ segmentId: seg, groupId: randomName('g') });
     await p.start();
-    const ends = new Map((await bus.endOffsets(topic)).map((e) => [e.partition, Number(e.offset)]));
-    await waitFor(() => [...ends].every(([part, end]) => p.stats().positions[part] === end), { what: 'every message processed' });
+    const ends = await endOffsetsOf(bus, topic);
+    await waitFor(() => readToEnds(p, ends), { what: 'every message processed' });
 
     const gauge = (await p.metrics().getSingleMetric('iov_segment_watermark_seconds')!.get()).values;
     const got = Object.fromEntries(gauge.map((v) => [String(v.labels.partition), { segment: v.labels.segment, value: v.value }]));
