@@ -23,6 +23,10 @@
 //   message (tests that replay from the start with new groups). `retainLast: n` also keeps
 //   at most n messages per partition whatever was committed, as Kafka's size or time retention
 //   does (tests of a consumer that fell behind a truncated log: SEG_OFFSET_GAP).
+// - `truncate(topic, partition, end)` drops the messages at offsets ≥ end, as an unclean
+//   leader election does (end 0: the topic deleted and recreated); commits are kept. A member
+//   whose position is then past the end starts again from the earliest offset (Kafka:
+//   OFFSET_OUT_OF_RANGE and auto.offset.reset = earliest), or the end without fromBeginning.
 import {
   BusError, type Assignment, type BatchContext, type Bus, type BusConsumer, type BusMessage, type ConsumedBatch,
   type ConsumerOptions, type ProduceRecord, type TopicPartitionOffset, type TopicSpec,
@@ -133,7 +137,12 @@ export function partitionOf(key: string, n: number): number {
   return (murmur2(key) & 0x7fffffff) % n;
 }
 
-export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
+export interface MemoryBus extends Bus {
+  /** Drop the partition's messages at offsets ≥ `end`: the next message produced gets offset `end`. */
+  truncate(topic: string, partition: number, end: number): void;
+}
+
+export function createMemoryBus(opts: MemoryBusOptions = {}): MemoryBus {
   const defaultPartitions = opts.partitions ?? 4;
   if (!Number.isInteger(defaultPartitions) || defaultPartitions < 1) throw new BusError('BUS_INVALID', 'options.partitions must be a positive integer', false);
   const keepAll = opts.retention === 'all';
@@ -271,6 +280,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
           m.positions.set(key, pos);
         }
         if (pos < startOf(part)) pos = startOf(part); // below retention: oldest kept (Kafka: earliest reset)
+        if (pos > endOf(part)) pos = m.fromBeginning ? startOf(part) : endOf(part); // past a truncated end
         if (pos < endOf(part)) {
           picked = { t, partition, from: pos };
           m.cursor = (m.cursor + i + 1) % slots.length;
@@ -322,7 +332,18 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): Bus {
     }
   };
 
-  const bus: Bus = {
+  const bus: MemoryBus = {
+    truncate(topic, partition, end) {
+      const part = topicOf(topic).parts[partition];
+      if (!part || !Number.isInteger(end) || end < 0) throw new BusError('BUS_INVALID', `truncate: no partition ${topic}[${partition}] or a bad end ${end}`, false);
+      if (end >= endOf(part)) return;
+      if (end <= part.base) {
+        part.msgs = [];
+        part.head = 0;
+        part.base = end;
+      } else part.msgs.length = part.head + (end - part.base);
+    },
+
     async ensureTopics(specs: TopicSpec[]) {
       ensureOpen();
       for (const s of specs) {

@@ -4,6 +4,7 @@
 import { DedupKeys, PartitionWindows, withinDedupHorizon } from '../flow/index.ts';
 import { checkPartitionCount, parseCommitMeta, publishPartitionState } from './commit.ts';
 import { acquireLease } from './fencing.ts';
+import { checkWithinLog } from './position.ts';
 import { persist } from './retry.ts';
 import type { Pipeline, SegmentRuntime } from './runtime.ts';
 import { storedKeys, storedPacketsFrom, storedWindows } from './stored.ts';
@@ -30,6 +31,9 @@ export async function recover(rt: SegmentRuntime, pl: Pipeline): Promise<void> {
   await persist(rt, pl, 'read stored packets', async () => {
     pl.packetsFrom = await storedPacketsFrom(rt, pl.partition);
   });
+  // The log's end, read after the commit and P, is at or past R, E and P (every one of those
+  // offsets was in the log when it was committed or stored), unless the log lost its end.
+  await checkWithinLog(rt, pl, Math.max(pl.next ?? 0, meta?.e ?? 0, pl.packetsFrom));
   // Duplicate keys as they were just before R: those of stored packets below R still within
   // the horizon at W (the replay from R adds the rest, in order).
   pl.dedup = new DedupKeys(rules);

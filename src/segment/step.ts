@@ -4,49 +4,19 @@
 import { unpackRows, type BatchTask } from '../flow/index.ts';
 import { commit } from './commit.ts';
 import { sendDeadLetters } from './dead-letters.ts';
-import { SegmentError } from './errors.ts';
-import { concatPacked, dropHead, pickMessages, taskBuffers, type PackedBatch } from './packed.ts';
+import { taskBuffers, type PackedBatch } from './packed.ts';
+import { checkBatchesWithinLog, unprocessed } from './position.ts';
 import { recover } from './recovery.ts';
-import { PartitionStopped } from './retry.ts';
 import { writerSchemasForBatch } from './schemas.ts';
 import { checkAlive, fault, isAlive, type Pipeline, type SegmentRuntime } from './runtime.ts';
 import { flushWindows, insertEncodedPackets, insertPackets } from './sink.ts';
 import type { FaultContext } from './types.ts';
 
-/**
- * The step's messages in offset order from the pipeline's next offset on, each once. Messages
- * below it were processed already (a re-delivery) and are dropped. Offsets of a partition are
- * consecutive (no compaction, no transactions), so a message past the next expected offset
- * means the log lost messages nobody processed — at the start of the step (a commit whose
- * replay range was truncated) or between two coalesced batches (the consumer fell behind the
- * retention and was reset to the earliest kept message): the partition stops (failures.ts)
- * before anything of the batch is written or committed.
- */
-function unprocessed(pl: Pipeline, batches: PackedBatch[]): PackedBatch {
-  const msgs = concatPacked(batches);
-  const { offsets } = msgs;
-  if (offsets.length === 0) return msgs;
-  let expected = pl.next ?? offsets[0]!;
-  const keep: number[] = [];
-  for (let i = 0; i < offsets.length; i++) {
-    const offset = offsets[i]!;
-    if (offset < expected) continue;
-    if (offset > expected) {
-      const gap = new SegmentError('SEG_OFFSET_GAP', [pl.partition, expected, offset]);
-      throw new PartitionStopped('read', new SegmentError('SEG_PARTITION_STOPPED', [pl.partition, 'read', gap.code, gap.message], { cause: gap }));
-    }
-    keep.push(i);
-    expected++;
-  }
-  // Usually everything, or all but an already-processed head.
-  const head = keep.length ? keep[0]! : offsets.length;
-  return head + keep.length === offsets.length ? dropHead(msgs, head) : pickMessages(msgs, keep);
-}
-
 export async function step(rt: SegmentRuntime, pl: Pipeline, batches: PackedBatch[]): Promise<void> {
   if (!isAlive(rt, pl) || batches.length === 0) return;
   const t0 = performance.now();
   if (!pl.recovered) await recover(rt, pl);
+  await checkBatchesWithinLog(rt, pl, batches);
   const msgs = unprocessed(pl, batches);
   const n = msgs.offsets.length;
   if (n === 0) return;
