@@ -57,6 +57,28 @@ export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): vo
       expect(ends.reduce((s, e) => s + Number(e.offset), 0)).toBe(60);
     });
 
+    it('reports a partition\'s end as one past its last offset, the same in end offsets and in a batch\'s high watermark', async () => {
+      // The segment processor compares the offsets it processed with this end (a log that
+      // ends below them lost its end: SEG_COMMIT_BEYOND_END), so both adapters must mean the
+      // same by it: the offset the next message of the partition will get.
+      const topic = randomName('contract.ends');
+      await bus.ensureTopics([{ topic, partitions: 4 }]);
+      const keys = ['veh-a', 'veh-b', 'veh-c'];
+      await bus.produce(keys.flatMap((key, k) => Array.from({ length: 5 + 7 * k }, (_, i) => ({ topic, key, value: Buffer.from(`${key}#${i}`) }))));
+      const last = new Map<number, { offset: number; highWatermark: number }>();
+      let n = 0;
+      const c = bus.consumer({ groupId: randomName('g'), topics: [topic] });
+      await c.run(async (b) => {
+        n += b.messages.length;
+        last.set(b.partition, { offset: Number(b.messages.at(-1)!.offset), highWatermark: Number(b.highWatermark) });
+      });
+      await waitFor(() => n >= 5 + 12 + 19, { what: 'every message' });
+      await c.stop();
+      const expected = [0, 1, 2, 3].map((partition) => ({ partition, offset: String(last.has(partition) ? last.get(partition)!.offset + 1 : 0) }));
+      expect(await bus.endOffsets(topic)).toEqual(expected);
+      for (const [partition, l] of last) expect(l.highWatermark, `partition ${partition}`).toBe(l.offset + 1);
+    });
+
     it('end offsets of a topic nobody has created yet: auto-created, one per partition, all at 0', async () => {
       // The first look at a new topic creates it (4 partitions, the local peer's default);
       // its partitions must be waited for, not read as none.

@@ -107,3 +107,31 @@ describe('memory bus specifics', () => {
     await bus.close();
   });
 });
+
+describe('memory bus: a log truncated from the end', () => {
+  it('drops the messages at and past the new end; a member past it starts again from the earliest offset', async () => {
+    const bus = createMemoryBus({ retention: 'all' });
+    await bus.ensureTopics([{ topic: 't4', partitions: 1 }]);
+    await bus.produce(Array.from({ length: 10 }, (_, i) => ({ topic: 't4', key: 'k', value: Buffer.from(`a${i}`) })));
+    const got: string[] = [];
+    const c = bus.consumer({ groupId: 'g4', topics: ['t4'] });
+    await c.run(async (b) => {
+      got.push(...b.messages.map((m) => `${m.offset}:${m.value.toString()}`));
+      await c.commit([{ topic: 't4', partition: 0, offset: String(Number(b.messages.at(-1)!.offset) + 1) }]);
+    });
+    await waitFor(() => got.length === 10, { what: 'first pass' });
+    bus.truncate('t4', 0, 4);
+    expect(await bus.endOffsets('t4')).toEqual([{ partition: 0, offset: '4' }]);
+    // The next message takes offset 4 again; the member's position (10) is past the end, so it
+    // is reset to the earliest offset (Kafka: OFFSET_OUT_OF_RANGE, auto.offset.reset = earliest).
+    await bus.produce([{ topic: 't4', key: 'k', value: Buffer.from('b4') }]);
+    await waitFor(() => got.length === 15, { what: 'the reset' });
+    expect(got.slice(10)).toEqual(['0:a0', '1:a1', '2:a2', '3:a3', '4:b4']);
+    // Truncating to 0 is the topic deleted and recreated: empty, the next offset is 0.
+    bus.truncate('t4', 0, 0);
+    expect(await bus.endOffsets('t4')).toEqual([{ partition: 0, offset: '0' }]);
+    expect(() => bus.truncate('t4', 1, 0)).toThrow(/no partition t4\[1\]/);
+    await c.stop();
+    await bus.close();
+  });
+});
