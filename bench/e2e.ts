@@ -33,7 +33,7 @@
 // The mock cluster keeps ~40 000 messages per partition: a step whose partition end passes that
 // is flagged (`wrapRisk`), and stored < accepted fails the step loudly.
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,7 @@ import { createSupervisor, READY_LINES, type Supervisor } from '../src/local/ind
 import { runSimulation, type SimulationReport } from '../src/sim/index.ts';
 import { createClickHouseStore, type Store } from '../src/store/index.ts';
 import { clickhouseEndpoint, DEFAULT_TOPOLOGY_FILE, kafkaEndpoint, loadTopology, readLocalState, segmentGroup, segmentTopic, stateFile, storageClouds } from '../src/topology/index.ts';
-import { machineInfo, RESULTS_DIR } from './run.ts';
+import { machineInfo, procCpuSeconds, RESULTS_DIR } from './run.ts';
 
 const argv = process.argv.slice(2);
 const flag = (f: string, env: string | undefined, d: string): string => { const k = argv.indexOf(`--${f}`); return k >= 0 ? argv[k + 1]! : env ?? d; };
@@ -89,18 +89,6 @@ async function retried<T>(fn: () => Promise<T>): Promise<T> {
       if (i >= 3) throw err;
       await sleep(300);
     }
-  }
-}
-
-/** user + system CPU seconds (all threads) of a process so far, from /proc; NaN if gone. */
-function cpuS(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100;
-  } catch {
-    return NaN;
   }
 }
 
@@ -241,15 +229,15 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     // 4 rounds a second is not small next to the pipeline's inserts. Subtracted below
     // (cpuUsPerPacketNet); a little low, since the tables grow during the step.
     const chNames = stores.map((st) => `clickhouse-${st.cloud}`);
-    const calib0 = chNames.map((n) => cpuS(pids[n]));
+    const calib0 = chNames.map((n) => procCpuSeconds(pids[n]));
     for (let i = 0; i < LOOKUP_CALIBRATION_ROUNDS; i++) await storedNow();
-    const lookupCpuS = chNames.map((n, i) => (cpuS(pids[n]) - calib0[i]!) / LOOKUP_CALIBRATION_ROUNDS);
+    const lookupCpuS = chNames.map((n, i) => (procCpuSeconds(pids[n]) - calib0[i]!) / LOOKUP_CALIBRATION_ROUNDS);
     const events0 = await Promise.all(stores.map(serverEvents));
-    const cpu0 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
+    const cpu0 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, procCpuSeconds(p)]));
     const t0 = Date.now();
     const loadProc = runLoad(['--targets', ports.map((p) => `http://127.0.0.1:${p}`).join(','), '--api-key', apiKey, '--rate', String(rate), '--duration', String(STEP_S), '--prefix', `v${run}`]);
     pids.load = loadProc.pid;
-    cpu0.load = cpuS(loadProc.pid);
+    cpu0.load = procCpuSeconds(loadProc.pid);
     const lags: number[] = [];
     const storeLags: number[] = [];
     const staleness: number[] = [];
@@ -273,14 +261,14 @@ async function step(rate: number, root: string, run: string): Promise<Step> {
     }
     const report = await sim;
     const loadS = (Date.now() - t0) / 1000;
-    const cpuMid = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
+    const cpuMid = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, procCpuSeconds(p)]));
     const atLoadEnd = await retried(lagNow);
     const storeLagAtLoadEnd = Math.max(0, (await retried(produced)) - (await retried(storedNow)).n);
     const lookupRounds = lags.length + failedSamples + 1;
     const d0 = Date.now();
     await retried(() => drainUntilCommitted(segments!, lines, bus, topo, { sessionTimeoutMs: GROUP_TIMINGS.sessionTimeoutMs, timeoutMs: 180_000 }));
     const drainS = (Date.now() - d0) / 1000;
-    const cpu1 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuS(p)]));
+    const cpu1 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, procCpuSeconds(p)]));
     const events1 = await Promise.all(stores.map(serverEvents));
     const clickhouse = Object.fromEntries(stores.map((st, i) => [st.cloud, eventDeltas(events0[i]!, events1[i]!)]));
     let stored = 0;

@@ -28,7 +28,7 @@ import { startKafka, startRedis, stopPid } from '../src/infra/index.ts';
 import { enrichedPacketCodec } from '../src/schemas/index.ts';
 import { createRedisState } from '../src/state/index.ts';
 import { createSegmentLookup, loadTopology, segmentTopic, segmentTopicSpecs } from '../src/topology/index.ts';
-import { procCpuSeconds } from './run.ts';
+import { machineInfo, procCpuSeconds, RESULTS_DIR } from './run.ts';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -358,16 +358,12 @@ async function stateScript(): Promise<void> {
   }
   const text = JSON.stringify({
     bench: 'gateway --state-script', date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
+    machine: machineInfo(),
     params: { reps: REPS, callsPerPhase: CALLS, observationsPerCall: BATCH, redis: 'redis-server (loopback, private)' },
     note: 'no baseline in the same run: the A/B against the previous layout is bench/results/2026-11-22-gateway-state-script.json',
     results,
   }, null, 2);
-  process.stdout.write(`${text}\n`);
-  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  if (WRITE) writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway-state.json`), `${text}\n`);
-  process.exit(0);
+  report(text, 'gateway-state');
 }
 
 type Point = { acceptedPacketsPerSec: number; cpuUsPerPacket: Record<string, number>; latencyMs: Record<string, number>; errors: Record<string, number>; meanRecordsPerProduceCall: number };
@@ -385,7 +381,7 @@ async function ratePoints(point: (r: number, c: number, rate: number) => Promise
   return {
     bench: 'gateway --rate',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
+    machine: machineInfo(),
     params: { rates: RATES, lingerMs: LINGER_MS >= 0 ? LINGER_MS : 'default', reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, packetsPerRequest: BATCH, vehicles: VEHICLES, produceWorker: WORKER, gateway: 'createGateway with default config (+ API key, no rate limit) and the watermark ticker, as `iov gateway`' },
     median: RATES.map((rate) => {
       const pts = byRate.get(rate)!;
@@ -393,6 +389,16 @@ async function ratePoints(point: (r: number, c: number, rate: number) => Promise
     }),
     points: Object.fromEntries([...byRate].map(([rate, pts]) => [rate, pts])),
   };
+}
+
+/** Prints a scenario's JSON result, writes it to bench/results/<date>-<name>.json (unless --write 0), and exits. */
+function report(text: string, name: string): never {
+  process.stdout.write(`${text}\n`);
+  if (WRITE) {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(join(RESULTS_DIR, `${new Date().toISOString().slice(0, 10)}-${name}.json`), `${text}\n`);
+  }
+  process.exit(0);
 }
 
 // ---------------------------------------------------------------- --partitioner 1
@@ -435,7 +441,7 @@ async function partitionerAb(): Promise<void> {
     for (const p of Object.values(producers)) await p.disconnect();
     Object.assign(out, {
       bench: 'gateway --partitioner', date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
+      machine: machineInfo(),
       params: { reps: REPS, messagesPerRound: TOTAL, messagesPerCall: BATCH, topics: topics.length, partitions: 4 },
       cpuUsPerMessage: { median: { default: median(us.default), bus: median(us.bus) }, all: us },
       ratio: round(median(us.bus) / median(us.default), 3),
@@ -444,12 +450,7 @@ async function partitionerAb(): Promise<void> {
     await stopPid(kafkaServer.pid);
     rmSync(dir, { recursive: true, force: true });
   }
-  const text = JSON.stringify(out, null, 2);
-  process.stdout.write(`${text}\n`);
-  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  if (WRITE) writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway-partitioner.json`), `${text}\n`);
-  process.exit(0);
+  report(JSON.stringify(out, null, 2), 'gateway-partitioner');
 }
 
 async function main(): Promise<void> {
@@ -568,7 +569,7 @@ async function main(): Promise<void> {
       Object.assign(out, {
         bench: 'gateway',
         date: new Date().toISOString(),
-        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg().map((x) => round(x, 2)) },
+        machine: machineInfo(),
         params: { reps: REPS, seconds: SECONDS, warmupSeconds: WARMUP_S, concurrency: CONCURRENCIES, p99LimitMs: P99_LIMIT_MS, prerenderPacketsPerSec: PRERENDER_PPS, packetsPerRequest: BATCH, vehicles: VEHICLES, maxConcurrentProduces: PRODUCES, produceWorker: WORKER, semiSpaceMiB: SEMI_SPACE_MB || 'node default', kafka: 'librdkafka mock cluster (3 brokers, kcat)', redis: 'redis-server (loopback)' },
         ceilingWhat: 'Bus.produce alone (kafkajs, acks=all) on pre-encoded EnrichedPackets, 200k messages per configuration; best configuration per rep',
         endToEndWhat: `accepted packets/s over HTTP from a second process, per rep the best in-flight level (of ${CONCURRENCIES.join(', ')}) with p99 <= ${P99_LIMIT_MS} ms and no errors; all points under reps[].points`,
@@ -587,12 +588,7 @@ async function main(): Promise<void> {
     await stopPid(redis.pid);
     rmSync(dir, { recursive: true, force: true });
   }
-  const text = JSON.stringify(out, null, 2);
-  process.stdout.write(`${text}\n`);
-  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  if (WRITE) writeFileSync(join(resultsDir, `${new Date().toISOString().slice(0, 10)}-gateway${RATES.length > 0 ? '-rate' : ''}.json`), `${text}\n`);
-  process.exit(0);
+  report(JSON.stringify(out, null, 2), RATES.length > 0 ? 'gateway-rate' : 'gateway');
 }
 
 const ci = process.argv.indexOf('--client');

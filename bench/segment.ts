@@ -14,7 +14,7 @@
 // 3. latency: a live producer at --rate packets/s stamping ts = now; a window is queryable
 //    when every partition's rows for it are acknowledged by ClickHouse; per packet,
 //    event-to-queryable = that moment − ts (target p99 ≤ window + 2 s).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -26,6 +26,7 @@ import { enrichedPacketCodec, type EnrichedPacket } from '../src/schemas/index.t
 import { createSegmentProcessor, piscinaRunner, type FlushEvent } from '../src/segment/index.ts';
 import { createClickHouseStore, type Store } from '../src/store/index.ts';
 import { readLocalState, segmentTopic, stateFile } from '../src/topology/index.ts';
+import { procCpuSeconds } from './run.ts';
 
 const argv = process.argv.slice(2);
 const arg = (f: string, d: number): number => { const k = argv.indexOf(f); return k >= 0 ? Number(argv[k + 1]) : d; };
@@ -54,18 +55,6 @@ function packet(seg: string, i: number, ts: number): EnrichedPacket {
 }
 
 interface Servers { brokers: string[]; chUrl: string; chPid?: number; cleanup: () => Promise<void>; private: boolean }
-
-/** CPU time (ms, user + system) a process has used so far, from /proc; undefined if unknown. */
-function procCpuMs(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
-}
 
 async function servers(): Promise<Servers> {
   const st = readLocalState(stateFile());
@@ -159,7 +148,7 @@ async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: numb
   // CPU used over the timed span by this process (main + pool threads) and by ClickHouse:
   // a measure that, unlike packets/s, does not depend on how busy the shared box is.
   let cpu0 = process.cpuUsage();
-  let ch0 = procCpuMs(chPid);
+  let ch0 = procCpuSeconds(chPid);
   // --profile: a CPU profile of the main thread over the timed span (node:inspector).
   const prof = argv.includes('--profile') ? new Session() : undefined;
   if (prof) {
@@ -171,7 +160,7 @@ async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: numb
     t0 = performance.now();
     elu0 = performance.eventLoopUtilization();
     cpu0 = process.cpuUsage();
-    ch0 = procCpuMs(chPid);
+    ch0 = procCpuSeconds(chPid);
     if (prof) void prof.post('Profiler.start');
   });
   const p = createSegmentProcessor({ segmentId: seg, bus: timed, store, workers, windowS: 60, allowedLatenessS: LATENESS_S, groupId: rnd('bench-g') });
@@ -180,7 +169,7 @@ async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: numb
   await p.drain({ timeoutMs: 600_000 });
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const ch1 = procCpuMs(chPid);
+  const ch1 = procCpuSeconds(chPid);
   if (prof) {
     const { profile } = await prof.post('Profiler.stop');
     const file = join(tmpdir(), `segment-bench-w${workers}-${Date.now()}.cpuprofile`);
@@ -197,7 +186,7 @@ async function throughputRun(bus: Bus, chUrl: string, seg: string, workers: numb
   return { pps: Math.round(N / secs), seconds: Math.round(secs * 100) / 100, rows: st.rowsWritten.packets, main_thread_busy: Math.round(busy * 100) / 100,
     cpu_us_per_packet: {
       node: Math.round(((cpu.user + cpu.system) / N) * 100) / 100,
-      ...(ch0 !== undefined && ch1 !== undefined ? { clickhouse: Math.round((((ch1 - ch0) * 1000) / N) * 100) / 100 } : {}),
+      ...(Number.isFinite(ch1 - ch0) ? { clickhouse: Math.round((((ch1 - ch0) * 1e6) / N) * 100) / 100 } : {}),
     } };
 }
 

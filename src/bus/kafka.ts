@@ -91,6 +91,8 @@ function headersOf(h: Record<string, unknown> | undefined): Record<string, strin
  * filtered copy of the partition list, and murmur2 in 64-bit Long objects: ~2-3 µs of the
  * gateway's CPU per message): the same partition (`partitionOf`, differential test in
  * test/contract/bus.memory.test.ts). Messages without a key go to kafkajs' own.
+ * Exported from the bus's index only for `bench/gateway.ts --partitioner`, which measures it
+ * against kafkajs' own on raw producers (the Bus interface does not expose a partitioner).
  */
 export const keyPartitioner: ICustomPartitioner = () => {
   const unkeyed = Partitioners.DefaultPartitioner();

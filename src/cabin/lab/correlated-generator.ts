@@ -12,8 +12,7 @@
 //   n_ij^min), raised by 0.05 until a greedy plan exists: a tight, knapsack-like GAP.
 // - Block sizes are uniform (80–1 500 MB per window), not heavy-tailed as in the paper-style
 //   generator; centres are spread uniformly over mainland China, not in cities.
-import { pairInfo } from '../model.ts';
-import { raiseUntilFeasible } from './generator.ts';
+import { raiseUntilFeasible, scaleVmCounts } from './generator.ts';
 import { createRng, randInt, uniform } from '../rng.ts';
 import type { AllocationInstance, BlockParams, CentreParams } from '../types.ts';
 
@@ -67,17 +66,6 @@ function generateOnce(opts: CorrelatedGeneratorOptions, tight: number): Allocati
     centres, blocks,
   };
   // capacity: `tight` × the fewest VMs each block needs anywhere
-  let demand = 0;
-  for (let j = 0; j < blocks.length; j++) {
-    let fewest = Infinity;
-    for (let i = 0; i < centres.length; i++) {
-      const q = pairInfo({ ...inst, centres: [{ ...centres[i]!, vmCount: 1e9 }] }, 0, j);
-      if (q.reason === 'ok' && q.n < fewest) fewest = q.n;
-    }
-    if (fewest < Infinity) demand += fewest;
-  }
-  const total = centres.reduce((s, c) => s + c.vmCount, 0);
-  const f = (tight * demand) / total;
-  for (const c of centres) c.vmCount = Math.max(2, Math.round(c.vmCount * f));
+  scaleVmCounts(inst, tight, 'fewest', (vms) => Math.max(2, Math.round(vms)));
   return inst;
 }

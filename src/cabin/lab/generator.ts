@@ -39,6 +39,29 @@ export function raiseUntilFeasible(make: (tightness: number) => AllocationInstan
   }
 }
 
+/**
+ * The generators' capacity rule: every centre's VM count is scaled so the total is `tight` ×
+ * the VMs the blocks need, each block at its cheapest centre (`per: 'cheapest'`) or at the
+ * centre that needs the fewest VMs (`'fewest'`), centres taken with unlimited VMs; `round`
+ * turns each scaled count into a whole one (each generator keeps its own granularity).
+ */
+export function scaleVmCounts(inst: AllocationInstance, tight: number, per: 'cheapest' | 'fewest', round: (vms: number) => number): void {
+  let demand = 0;
+  for (let j = 0; j < inst.blocks.length; j++) {
+    let best = Infinity, bn = 0;
+    for (let i = 0; i < inst.centres.length; i++) {
+      const p = pairInfo({ ...inst, centres: [{ ...inst.centres[i]!, vmCount: 1e9 }] }, 0, j);
+      if (p.reason !== 'ok') continue;
+      const score = per === 'cheapest' ? p.transferCost + p.rentalCost : p.n;
+      if (score < best) { best = score; bn = p.n; }
+    }
+    demand += bn;
+  }
+  const total = inst.centres.reduce((s, c) => s + c.vmCount, 0);
+  const f = (tight * demand) / total;
+  for (const c of inst.centres) c.vmCount = round(c.vmCount * f);
+}
+
 function generateOnce(opts: GeneratorOptions): AllocationInstance {
   const seed = opts.seed ?? 1;
   const rng = createRng(seed * 7919 + opts.blocks * 31 + opts.centres);
@@ -85,23 +108,9 @@ function generateOnce(opts: GeneratorOptions): AllocationInstance {
     centres,
     blocks,
   };
-  // Scale VM counts so the total is `tightness` × the demand at each block's cheapest
-  // centre: loose enough to be feasible, tight enough that capacity matters.
-  const tight = opts.tightness ?? 1.4;
-  let demand = 0;
-  for (let j = 0; j < blocks.length; j++) {
-    let best = Infinity, bn = 0;
-    for (let i = 0; i < centres.length; i++) {
-      const p = pairInfo({ ...inst, centres: [{ ...centres[i]!, vmCount: 1e9 }] }, 0, j);
-      if (p.reason !== 'ok') continue;
-      const c = p.transferCost + p.rentalCost;
-      if (c < best) { best = c; bn = p.n; }
-    }
-    demand += bn;
-  }
-  const total = centres.reduce((s, c) => s + c.vmCount, 0);
-  const f = (tight * demand) / total;
-  for (const c of centres) c.vmCount = Math.max(2, Math.round(c.vmCount * f));
+  // Total VMs `tightness` × the demand at each block's cheapest centre: loose enough to be
+  // feasible, tight enough that capacity matters.
+  scaleVmCounts(inst, opts.tightness ?? 1.4, 'cheapest', (vms) => Math.max(2, Math.round(vms)));
   // Every block must fit somewhere: if shrinking took away its last usable centre, its
   // fastest centre gets the VMs it needs.
   for (let j = 0; j < blocks.length; j++) {

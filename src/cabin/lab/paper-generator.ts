@@ -4,8 +4,7 @@
 // (heavy-tailed); VM counts and uplink prices come from short lists. Costs are the model's:
 // price × VMs × rental time and uplink price × size; latency from great-circle distance.
 // Seeded and deterministic; independent of generator.ts's choices on purpose (issue 19).
-import { pairInfo } from '../model.ts';
-import { raiseUntilFeasible } from './generator.ts';
+import { raiseUntilFeasible, scaleVmCounts } from './generator.ts';
 import { createRng, randInt, uniform, type Rng } from '../rng.ts';
 import type { AllocationInstance, BlockParams, CentreParams } from '../types.ts';
 
@@ -99,18 +98,6 @@ function generateOnce(opts: PaperGeneratorOptions, tight: number): AllocationIns
   };
   // VM counts scaled so the total is `tight` × the VMs each block needs at its cheapest
   // centre, in steps of 4 (the lists above stay visible in the result).
-  let demand = 0;
-  for (let j = 0; j < blocks.length; j++) {
-    let best = Infinity, bn = 0;
-    for (let i = 0; i < centres.length; i++) {
-      const q = pairInfo({ ...inst, centres: [{ ...centres[i]!, vmCount: 1e9 }] }, 0, j);
-      if (q.reason !== 'ok') continue;
-      if (q.transferCost + q.rentalCost < best) { best = q.transferCost + q.rentalCost; bn = q.n; }
-    }
-    demand += bn;
-  }
-  const total = centres.reduce((s, c) => s + c.vmCount, 0);
-  const f = (tight * demand) / total;
-  for (const c of centres) c.vmCount = Math.max(4, Math.round((c.vmCount * f) / 4) * 4);
+  scaleVmCounts(inst, tight, 'cheapest', (vms) => Math.max(4, Math.round(vms / 4) * 4));
   return inst;
 }
