@@ -4,9 +4,14 @@
 import type { Command } from 'commander';
 import { DEFAULT_ALLOWED_LATENESS_S, DEFAULT_WINDOW_S } from '../flow/index.ts';
 
-/** `--state-dir <dir>`: where infra.json, plan.json, directory.json and the servers' data live. */
+/**
+ * `--state-dir <dir>`: where infra.json, plan.json, directory.json and the servers' data live.
+ * `--root <dir>` is the same option under the name issue #16's chaos demo uses
+ * (`iov infra up --root <dir>`): commander's second long flag, so both set the one value
+ * `stateDir` (given twice, the last wins).
+ */
 export function stateDirOption(cmd: Command): Command {
-  return cmd.option('--state-dir <dir>', 'state folder: infra.json, plan.json, directory.json, server data (env IOV_STATE_DIR, default .iov)');
+  return cmd.option('--root, --state-dir <dir>', 'state folder: infra.json, plan.json, directory.json, server data (env IOV_STATE_DIR, default .iov)');
 }
 
 /** `-t, --topology <file>` (default: the example topology infra/topology/shanghai.yaml). */

@@ -70,13 +70,16 @@ segments:
   });
 
   it('starts every server, reports them healthy, reuses them, and stops exactly them', () => {
-    const up = iov('infra', 'up', '--topology', topo, '--state-dir', root);
+    // `--root` (the chaos demo's spelling in issue #16) is the same option as --state-dir:
+    // the reuse below, under --state-dir, finds what this `up` recorded.
+    const up = iov('infra', 'up', '--topology', topo, '--root', root);
     expect(up.err).toBe('');
     expect(up.code).toBe(0);
     expect(up.out).toMatch(/redis: started redis:\/\/127\.0\.0\.1:\d+/);
     expect(up.out).toMatch(/clickhouse only: started http:\/\/127\.0\.0\.1:\d+/);
     expect(up.out).toMatch(/kafka: started 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/);
     expect(up.out).toMatch(/mosquitto: started mqtt:\/\/127\.0\.0\.1:\d+ \(pid \d+\), 1 gateway login\(s\)/);
+    expect(up.out).toContain(`state: ${join(root, 'infra.json')}\n`);
     const state = JSON.parse(readFileSync(join(root, 'infra.json'), 'utf8'));
     const pids: number[] = [state.redis.pid, state.clickhouse.only.pid, state.kafka.pid, state.mqtt.pid];
     // The broker's password file holds hashes only, for the gateway and the ingest login.
