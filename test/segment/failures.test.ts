@@ -7,12 +7,12 @@
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus, BusError } from '../../src/bus/index.ts';
-import { createSegmentProcessor, segmentHttpHandler, type Logger } from '../../src/segment/index.ts';
+import { createSegmentProcessor, segmentHttpHandler } from '../../src/segment/index.ts';
 import { isRetriable } from '../../src/segment/retry.ts';
 import { StoreError, toStoreError } from '../../src/store/index.ts';
 import { segmentGroup, segmentTopic } from '../../src/topology/index.ts';
 import { randomName, testStore, waitFor } from '../helpers/index.ts';
-import { closedAfterSuite, expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
+import { closedAfterSuite, errorLog, expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
 
 const WINDOW_S = 10;
 const LATENESS_S = 1;
@@ -43,8 +43,7 @@ describe('segment processor: failures retrying cannot fix', () => {
     await store.migrate();
     await store.command('ALTER TABLE packets DROP COLUMN heading');
 
-    const errors: { obj: Record<string, unknown>; msg?: string }[] = [];
-    const logger: Logger = { info() {}, warn() {}, error: (obj, msg) => errors.push({ obj: obj as Record<string, unknown>, msg }) };
+    const { errors, logger } = errorLog();
     const a = createSegmentProcessor({ segmentId: seg, bus, store, workers: 0, windowS: WINDOW_S, allowedLatenessS: LATENESS_S, logger, retry: { initialMs: 10, maxMs: 50 } });
     live.push(a);
     await a.start();

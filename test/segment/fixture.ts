@@ -6,7 +6,7 @@ import { afterAll, expect } from 'vitest';
 import type { Bus, BusMessage, ProduceRecord, TopicPartitionOffset } from '../../src/bus/index.ts';
 import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleResult, type OracleTick } from '../../src/flow/index.ts';
 import { enrichedPacketCodec, isTick, tickCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
-import { createSegmentProcessor, type SegmentProcessor, type SegmentProcessorOptions } from '../../src/segment/index.ts';
+import { createSegmentProcessor, type Logger, type SegmentProcessor, type SegmentProcessorOptions } from '../../src/segment/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { randomName, rng, testStore, waitFor } from '../helpers/index.ts';
@@ -258,4 +258,16 @@ export async function endOffsetsOf(bus: Bus, topic: string): Promise<Map<number,
 export function readToEnds(p: SegmentProcessor, ends: Map<number, number>): boolean {
   const { positions } = p.stats();
   return [...ends].every(([part, end]) => positions[part] === end);
+}
+
+/** What a processor logged as errors (its fields and message), for a test to check. */
+export interface ErrorLog {
+  errors: { obj: Record<string, unknown>; msg?: string }[];
+  /** Keeps every error; info and warn go nowhere. */
+  logger: Logger;
+}
+
+export function errorLog(): ErrorLog {
+  const errors: ErrorLog['errors'] = [];
+  return { errors, logger: { info() {}, warn() {}, error: (obj, msg) => errors.push({ obj: obj as Record<string, unknown>, msg }) } };
 }

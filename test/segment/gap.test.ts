@@ -5,9 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus, type Bus } from '../../src/bus/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
-import type { Logger } from '../../src/segment/index.ts';
 import { randomName, waitFor } from '../helpers/index.ts';
-import { committedOffsets, produceInChunks, segmentSuite, simulateFleet, storedPackets } from './fixture.ts';
+import { committedOffsets, errorLog, produceInChunks, segmentSuite, simulateFleet, storedPackets } from './fixture.ts';
 
 const WINDOW_S = 10;
 const RETAIN = 1_000;
@@ -19,8 +18,7 @@ describe('segment processor: offset gap', () => {
   it('stops the partition when the log lost messages past its commit, writing and committing nothing', async () => {
     const { seg, topic, groupId } = await suite.segment('gap', 1);
     await store.migrate();
-    const errors: { obj: Record<string, unknown>; msg?: string }[] = [];
-    const logger: Logger = { info() {}, warn() {}, error: (obj, msg) => errors.push({ obj: obj as Record<string, unknown>, msg }) };
+    const { errors, logger } = errorLog();
     const make = () => suite.processor({ segmentId: seg, groupId, logger, retry: { initialMs: 10, maxMs: 50 } });
     const count = () => storedPackets(store, seg);
     const commits = async () => (await committedOffsets(bus, groupId, topic)).map((x) => [x.partition, x.offset]);

@@ -8,9 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createMemoryBus } from '../../src/bus/index.ts';
-import type { Logger, SegmentProcessor } from '../../src/segment/index.ts';
+import type { SegmentProcessor } from '../../src/segment/index.ts';
 import { waitFor } from '../helpers/index.ts';
-import { committedOffsets, produceInChunks, segmentSuite, simulateFleet, storedPackets } from './fixture.ts';
+import { committedOffsets, errorLog, produceInChunks, type ErrorLog, segmentSuite, simulateFleet, storedPackets } from './fixture.ts';
 
 const WINDOW_S = 10;
 
@@ -18,12 +18,6 @@ describe('segment processor: a log that ends below the processed offsets', () =>
   const bus = createMemoryBus({ retention: 'all' });
   const suite = segmentSuite(bus, 'cloud-b', WINDOW_S);
   const { store } = suite;
-
-  function errorLog() {
-    const errors: Record<string, unknown>[] = [];
-    const logger: Logger = { info() {}, warn() {}, error: (obj) => errors.push(obj as Record<string, unknown>) };
-    return { errors, logger };
-  }
 
   /** One partition's worth of packets, processed, drained and committed by a first processor. */
   async function processedOnce(prefix: string) {
@@ -48,13 +42,13 @@ describe('segment processor: a log that ends below the processed offsets', () =>
     return later.length;
   }
 
-  async function expectStopped(p: SegmentProcessor, errors: Record<string, unknown>[], registry: Registry, position: number, end: number) {
+  async function expectStopped(p: SegmentProcessor, errors: ErrorLog['errors'], registry: Registry, position: number, end: number) {
     await waitFor(() => p.stats().stopped.length === 1, { timeoutMs: 20_000, what: 'the partition to stop' });
     const [stopped] = p.stats().stopped;
     expect([stopped!.partition, stopped!.what, stopped!.code]).toEqual([0, 'read', 'SEG_COMMIT_BEYOND_END']);
     expect(stopped!.message).toMatch(new RegExp(`^partition 0: offsets below ${position} were processed \\(committed or stored\\) but the log now ends at ${end}: the topic was deleted and recreated, or its log was truncated from the end`));
     expect(stopped!.message).toMatch(/delete this partition's stored rows from the offset to resume at on, reset the group's offset of this partition to it, and restart/);
-    expect(errors.map((e) => [e.partition, e.code])).toEqual([[0, 'SEG_COMMIT_BEYOND_END']]);
+    expect(errors.map((e) => [e.obj.partition, e.obj.code])).toEqual([[0, 'SEG_COMMIT_BEYOND_END']]);
     expect(await registry.getSingleMetricAsString('iov_segment_partition_stopped')).toMatch(/partition="0",code="SEG_COMMIT_BEYOND_END",server_code=""} 1/);
     expect(p.health()).toMatchObject({ live: true, ready: false });
     await expect(p.drain({ timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'SEG_PARTITION_STOPPED' });
