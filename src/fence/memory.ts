@@ -24,8 +24,10 @@ export function createMemoryFence(): Fence {
     async renew(lease) {
       const now = performance.now();
       const h = live(lease.resource, now);
-      if (!h || h.epoch !== lease.epoch || h.holder !== lease.holder) return false;
-      h.expiresAt = now + lease.ttlMs;
+      if (h && (h.epoch !== lease.epoch || h.holder !== lease.holder)) return false;
+      // Lapsed: taken again under the same epoch only if nobody was granted it since (redis.ts).
+      if (!h && epochs.get(lease.resource) !== lease.epoch) return false;
+      held.set(lease.resource, { holder: lease.holder, epoch: lease.epoch, expiresAt: now + lease.ttlMs });
       lease.validUntil = validUntil(now, lease.ttlMs);
       return true;
     },

@@ -18,11 +18,21 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, ARGV[1], e, tonumber(ARGV[2])}
 `;
 
+// Renew, as one compare-and-set on the epoch: extend the lease while it is still ours; or, when
+// it lapsed (the key expired or was released) and the grant counter still equals our epoch —
+// nobody was granted the resource since our grant — take it again under the same epoch
+// (docs/segment.md, Fencing, point 17). Any later grant moved the counter: refused.
 const RENEW = `
 local cur = redis.call('HMGET', KEYS[1], 'h', 'e')
 if cur[1] == ARGV[1] and tonumber(cur[2]) == tonumber(ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return 1
+end
+if not cur[1] and tonumber(redis.call('GET', KEYS[2]) or '0') == tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'h', ARGV[1])
+  redis.call('HSET', KEYS[1], 'e', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 2
 end
 return 0
 `;
@@ -38,7 +48,7 @@ return 0
 
 type FenceRedis = Redis & {
   fenceAcquire(lease: string, epoch: string, holder: string, ttl: string): Promise<[number, string, number, number]>;
-  fenceRenew(lease: string, holder: string, epoch: string, ttl: string): Promise<number>;
+  fenceRenew(lease: string, epoch: string, holder: string, grant: string, ttl: string): Promise<number>;
   fenceRelease(lease: string, holder: string, epoch: string): Promise<number>;
 };
 
@@ -54,7 +64,7 @@ export function createRedisFence(opts: RedisFenceOptions): Fence {
   const prefix = `${opts.keyPrefix ?? 'iov:'}fence:`;
   const redis = new Redis(opts.url, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: opts.commandTimeoutMs ?? 2_000, enableAutoPipelining: false }) as FenceRedis;
   redis.defineCommand('fenceAcquire', { numberOfKeys: 2, lua: ACQUIRE });
-  redis.defineCommand('fenceRenew', { numberOfKeys: 1, lua: RENEW });
+  redis.defineCommand('fenceRenew', { numberOfKeys: 2, lua: RENEW });
   redis.defineCommand('fenceRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.on('error', () => { /* surfaced per command */ });
   const wrap = (what: string) => (err: unknown): never => {
@@ -70,8 +80,8 @@ export function createRedisFence(opts: RedisFenceOptions): Fence {
     acquire: (resource, holder, ttlMs, o) => acquireByPolling(fence, resource, holder, ttlMs, o),
     async renew(lease) {
       const sentAt = performance.now();
-      const ok = await redis.fenceRenew(prefix + lease.resource, lease.holder, String(lease.epoch), String(Math.ceil(lease.ttlMs))).catch(wrap('renew'));
-      if (ok !== 1) return false;
+      const ok = await redis.fenceRenew(prefix + lease.resource, `${prefix}${lease.resource}:epoch`, lease.holder, String(lease.epoch), String(Math.ceil(lease.ttlMs))).catch(wrap('renew'));
+      if (ok !== 1 && ok !== 2) return false;
       lease.validUntil = validUntil(sentAt, lease.ttlMs);
       return true;
     },

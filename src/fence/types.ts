@@ -38,7 +38,12 @@ export interface Fence {
    * Rejects with the signal's reason when aborted.
    */
   acquire(resource: string, holder: string, ttlMs: number, opts?: { signal?: AbortSignal; pollMs?: number }): Promise<Lease>;
-  /** Extend a lease still held (same epoch); false once it was lost (expired or taken). */
+  /**
+   * Extend a lease still held (same epoch). A lease that lapsed (expired, or released) is
+   * taken again under the same epoch if nobody was granted the resource since (one
+   * compare-and-set on the grant counter); false once anyone else was (docs/segment.md,
+   * Fencing, point 17).
+   */
   renew(lease: Lease): Promise<boolean>;
   /** Give the lease up (no-op if it was already lost). */
   release(lease: Lease): Promise<void>;

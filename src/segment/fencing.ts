@@ -71,6 +71,20 @@ export async function acquireLease(rt: SegmentRuntime, pl: Pipeline): Promise<vo
 }
 
 /**
+ * Renew a pipeline's lease. One that lapsed — this process could not renew it for a whole ttl
+ * (the lease server unreachable, the process paused) — is taken again under the same epoch
+ * when nobody was granted it since (the fence's compare-and-set on the epoch): no write was
+ * made without a valid lease meanwhile (every write checks first), so nothing changed under
+ * this pipeline's feet (docs/segment.md, Fencing, point 17). False: someone was; fenced.
+ */
+async function renewLease(rt: SegmentRuntime, pl: Pipeline, lease: Lease): Promise<boolean> {
+  const lapsed = lease.validUntil <= performance.now();
+  const renewed = await rt.fencing.fence!.renew(lease);
+  if (renewed && lapsed) rt.log.warn({ partition: pl.partition, epoch: lease.epoch }, 'partition lease lapsed and was taken again: nobody was granted it meanwhile');
+  return renewed;
+}
+
+/**
  * Right before an insert or commit: returns the deadline (ms) the write must be sent with,
  * or throws SEG_FENCED if the lease is lost. Renews first when too little of it is left.
  */
@@ -80,15 +94,9 @@ export async function writeDeadline(rt: SegmentRuntime, pl: Pipeline): Promise<n
   const lease = pl.lease;
   if (!lease) throw fenced(pl, 'no lease');
   if (lease.validUntil - performance.now() > f.writeDeadlineMs) return f.writeDeadlineMs;
-  let renewed: boolean;
-  try {
-    renewed = await f.fence.renew(lease);
-  } catch (err) {
-    // Unreachable lease server: the write waits (retried by persist) while the lease lasts.
-    if (lease.validUntil > performance.now()) throw err;
-    throw fenced(pl, `lease expired while the lease server was unreachable (${(err as Error).message})`);
-  }
-  if (!renewed) throw fenced(pl, 'the lease expired or another member took it');
+  // An unreachable lease server throws (retriable): the write waits, retried by persist, until
+  // the server answers — with the lease kept, taken again, or refused — writing nothing meanwhile.
+  if (!(await renewLease(rt, pl, lease))) throw fenced(pl, 'the lease expired or another member took it');
   if (lease.validUntil - performance.now() > f.writeDeadlineMs) return f.writeDeadlineMs;
   throw fenced(pl, 'lease renewed too late');
 }
@@ -97,7 +105,6 @@ export async function writeDeadline(rt: SegmentRuntime, pl: Pipeline): Promise<n
 export function startRenewal(rt: SegmentRuntime): () => void {
   const f = rt.fencing;
   if (!f.fence) return () => {};
-  const fence = f.fence;
   let busy = false;
   const timer = setInterval(() => {
     if (busy || rt.status !== 'running') return;
@@ -106,7 +113,7 @@ export function startRenewal(rt: SegmentRuntime): () => void {
     void Promise.all(live.map(async (pl) => {
       const lease = pl.lease!;
       try {
-        if (!(await fence.renew(lease)) && pl.lease === lease && !pl.dead) rt.crash(fenced(pl, 'the lease expired or another member took it'));
+        if (!(await renewLease(rt, pl, lease)) && pl.lease === lease && !pl.dead) rt.crash(fenced(pl, 'the lease expired or another member took it'));
       } catch (err) {
         rt.log.warn({ partition: pl.partition, err: (err as Error).message }, 'lease renewal failed; retrying');
       }

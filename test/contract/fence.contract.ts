@@ -54,6 +54,33 @@ export function fenceContract(name: string, makeFence: () => Fence): void {
       await fence.release(b);
     });
 
+    it('a lapsed lease nobody was granted since is taken again by renew, under the same epoch; once anyone was, never', async () => {
+      // A holder that could not renew for a whole ttl (lease server unreachable, process
+      // paused): nobody else may have written meanwhile, so it may go on (docs/segment.md,
+      // Fencing, point 17).
+      const r = randomName('res');
+      const a = (await fence.tryAcquire(r, 'a', 150)) as Lease;
+      await sleep(250);
+      expect(await fence.renew(a)).toBe(true);
+      expect(await fence.epoch(r)).toBe(a.epoch);
+      expect(a.validUntil).toBeGreaterThan(performance.now() + 50);
+      // It is a lease again: held against others, and renewed as usual.
+      const refused = (await fence.tryAcquire(r, 'b', 5_000)) as LeaseRefusal;
+      expect([isLease(refused), refused.heldBy, refused.epoch]).toEqual([false, 'a', a.epoch]);
+      expect(await fence.renew(a)).toBe(true);
+      // Released and not taken by anyone: the counter still names a's grant.
+      await fence.release(a);
+      expect(await fence.renew(a)).toBe(true);
+      // Lapsed, then granted to b and released by b: the counter moved on, a stays out.
+      await sleep(250);
+      const b = (await fence.tryAcquire(r, 'b', 5_000)) as Lease;
+      expect(b.epoch).toBe(a.epoch + 1);
+      await fence.release(b);
+      expect(await fence.renew(a)).toBe(false);
+      expect(await fence.epoch(r)).toBe(b.epoch);
+      expect(isLease(await fence.tryAcquire(r, 'c', 5_000))).toBe(true);
+    });
+
     it('renewing keeps a lease past its first ttl; local validity moves with it', async () => {
       const r = randomName('res');
       const a = (await fence.tryAcquire(r, 'a', 1_000)) as Lease;
