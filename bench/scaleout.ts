@@ -239,6 +239,20 @@ function steadyProducer(run: Run, rate: number): { stop(): Promise<number> } {
   };
 }
 
+/** Parts of the bench that failed, with their error: the rest still runs and is written. */
+const failures: { part: string; error: string }[] = [];
+
+/** Run one part; a failure is logged and recorded in `failures`, and the bench goes on. */
+async function tried<T>(part: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    log(`FAILED ${part}: ${(err as Error).stack ?? err}`);
+    failures.push({ part, error: (err as Error).message });
+    return undefined;
+  }
+}
+
 // ---------- the group's progress, sampled ----------
 interface Sample {
   t: number;
@@ -582,8 +596,10 @@ async function kills(onePps: number | undefined): Promise<Record<string, unknown
   const byMembers: Record<string, unknown>[] = [];
   for (const members of KILL_MEMBERS) {
     const rounds: KillRound[] = [];
-    while (rounds.length < KILLS) {
-      const r = await killRound(members, rate);
+    let attempts = 0;
+    while (rounds.length < KILLS && attempts++ < KILLS + 2) {
+      const r = await tried(`kill round, ${members} members`, () => killRound(members, rate));
+      if (!r) continue;
       if (!r.steady_lag.flat && halvings.length < 2) {
         // The members were falling behind before the kill: the rate is too high to measure a catch-up.
         halvings.push({ members, from_pps: rate, steady_lag: r.steady_lag });
@@ -596,6 +612,7 @@ async function kills(onePps: number | undefined): Promise<Record<string, unknown
     }
     const med = (k: 'rebalanced_s' | 'owned_again_s' | 'commits_moved_s' | 'caught_up_s') => {
       const xs = rounds.map((r) => r[k]);
+      if (!xs.length) return null;
       return xs.every((x) => x !== null) ? median(xs as number[]) : `not within ${KILL_BOUND} s in ${xs.filter((x) => x === null).length} of ${xs.length}`;
     };
     byMembers.push({
@@ -714,7 +731,8 @@ async function fencing(): Promise<Record<string, unknown>> {
   const runs: AbRun[] = [];
   for (let i = 0; i < AB_REPS; i++) {
     for (const on of i % 2 ? [true, false] : [false, true]) {
-      const r = await inProcess(on);
+      const r = await tried(`fencing A/B, fence ${on ? 'on' : 'off'}`, () => inProcess(on));
+      if (!r) continue;
       runs.push(r);
       log(`  fence ${r.fence}: ${JSON.stringify({ ...r, raw: undefined })}`);
     }
@@ -755,15 +773,20 @@ async function fencing(): Promise<Record<string, unknown>> {
 }
 
 const t0 = Date.now();
-const rows = [];
-if (ONLY.has('throughput')) for (const p of PROCESSES) rows.push(await throughput(p));
-const where = ONLY.has('profile') ? await profile() : undefined;
-const rebalance = ONLY.has('rebalances') ? await rebalances() : undefined;
+const rows: Record<string, unknown>[] = [];
+if (ONLY.has('throughput')) {
+  for (const p of PROCESSES) {
+    const row = await tried(`throughput, ${p} processes`, () => throughput(p));
+    if (row) rows.push(row);
+  }
+}
+const where = ONLY.has('profile') ? await tried('profile', profile) : undefined;
+const rebalance = ONLY.has('rebalances') ? await tried('rebalances', rebalances) : undefined;
 const base = rows.find((r) => r.processes === 1) as { packets_per_s: number } | undefined;
-const kill = ONLY.has('kills') ? await kills(base?.packets_per_s) : undefined;
-const fence = ONLY.has('fencing') ? await fencing() : undefined;
+const kill = ONLY.has('kills') ? await tried('kills', () => kills(base?.packets_per_s)) : undefined;
+const fence = ONLY.has('fencing') ? await tried('fencing', fencing) : undefined;
 const result = {
-  bench: 'scaleout', at: new Date().toISOString(), machine: machineInfo(), wall_s: Math.round((Date.now() - t0) / 1000),
+  bench: 'scaleout', at: new Date().toISOString(), machine: machineInfo(), wall_s: Math.round((Date.now() - t0) / 1000), failures,
   config: {
     segment: SEGMENT, packets: N, processes: PROCESSES, workers_per_process: 0, rate_pps: RATE, phase_s: PHASE,
     kill_members: KILL_MEMBERS, kills: KILLS, steady_s: STEADY, kill_bound_s: KILL_BOUND, kill_fraction: KILL_FRACTION, ab_reps: AB_REPS, ab_packets: AB_PACKETS,
@@ -775,6 +798,8 @@ mkdirSync(RESULTS_DIR, { recursive: true });
 const stem = join(RESULTS_DIR, `${result.at.slice(0, 10)}-scaleout`);
 writeFileSync(`${stem}.json`, `${JSON.stringify(result, null, 2)}\n`);
 writeFileSync(`${stem}.md`, markdown(result));
+// A part that failed is in the results (`failures`) and fails the bench.
+if (failures.length) process.exitCode = 1;
 process.stdout.write(`${JSON.stringify({ ...result, kills: kill ? { ...kill, by_members: (kill.by_members as Record<string, unknown>[]).map((b) => ({ ...b, rounds: undefined })) } : undefined })}\n`);
 
 function markdown(r: typeof result): string {
@@ -785,6 +810,7 @@ function markdown(r: typeof result): string {
   const s = (x: unknown) => (x === null ? '—' : String(x));
   return [
     `# scaleout ${r.at}`, '', `machine: ${JSON.stringify(r.machine)}`, '',
+    ...(r.failures.length ? ['Failed parts:', '', ...r.failures.map((x) => `- ${x.part}: ${x.error}`), ''] : []),
     '## Throughput', '',
     '| processes | packets/s | ratio to 1 | load 1 m (start/end) | produce s | wall s | CPU µs/packet per process | all processes | ClickHouse | Kafka mock | share of 2 cores |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
