@@ -25,8 +25,12 @@ function stopReading(pl: Pipeline, cause: SegmentError): PartitionStopped {
 export async function checkWithinLog(rt: SegmentRuntime, pl: Pipeline, position: number): Promise<void> {
   let end = 0;
   await persist(rt, pl, 'read log end', async () => {
-    const ends = await rt.bus.endOffsets(rt.topic);
-    end = Number(ends.find((e) => e.partition === pl.partition)?.offset ?? 0);
+    // A read that failed says nothing about the log: retried, whatever the client's verdict
+    // (kafkajs gives up an admin call on a loaded box as non-retriable).
+    const ends = await rt.bus.endOffsets(rt.topic).catch((err: Error) => Promise.reject(Object.assign(new Error(`log end offsets: ${err.message}`, { cause: err }), { retriable: true })));
+    const mine = ends.find((e) => e.partition === pl.partition);
+    if (!mine) throw Object.assign(new Error(`log end offsets: no partition ${pl.partition} in the answer`), { retriable: true });
+    end = Number(mine.offset);
   });
   if (end < position) throw stopReading(pl, new SegmentError('SEG_COMMIT_BEYOND_END', [pl.partition, position, end]));
 }
