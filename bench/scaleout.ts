@@ -7,7 +7,7 @@
 //
 //   flock /work/bench.lock nice npx tsx bench/scaleout.ts [--packets 60000] [--processes 1,2,3]
 //     [--rate 1000] [--phase 12] [--kill-members 2,3] [--kills 3] [--steady 15] [--kill-bound 45]
-//     [--kill-fraction 0.25] [--kill-rate R] [--ab-reps 5] [--ab-packets 30000]
+//     [--kill-fraction 0.25] [--kill-rate R] [--ab-reps 5] [--ab-packets 60000]
 //     [--only throughput,profile,rebalances,kills,fencing]
 //
 // The group as the bench sees it: each process's /readyz (the partitions it owns, recovered)
@@ -67,7 +67,7 @@ const KILL_BOUND = Number(arg('--kill-bound', '45'));
 const KILL_FRACTION = Number(arg('--kill-fraction', '0.25'));
 const KILL_RATE = argv.includes('--kill-rate') ? Number(arg('--kill-rate', '0')) : undefined;
 const AB_REPS = Number(arg('--ab-reps', '5'));
-const AB_PACKETS = Number(arg('--ab-packets', String(Math.round(N / 2))));
+const AB_PACKETS = Number(arg('--ab-packets', String(N)));
 /** Parts to run (default all): throughput,profile,rebalances,kills,fencing. */
 const ONLY = new Set(arg('--only', 'throughput,profile,rebalances,kills,fencing').split(','));
 /** Messages the mock cluster keeps per partition (docs/e2e.md): a run's log stays below it. */
@@ -673,7 +673,7 @@ function timedFence(fence: Fence, renewals: number[]): Fence {
 }
 
 interface AbRun {
-  fence: 'on' | 'off'; wall_s: number; packets_per_s: number; store_retries: number; loadavg_1m: number;
+  fence: 'on' | 'off'; rep?: number; wall_s: number; packets_per_s: number; store_retries: number; loadavg_1m: number;
   insert_ms: { packets: { n: number; median: number; p90: number }; traffic_flow: { n: number; median: number; p90: number } };
   renewals: { n: number; median_ms: number | null };
   /** Every timed insert (ms), pooled per side for the medians; not in the JSON. */
@@ -691,7 +691,10 @@ async function inProcess(fenced: boolean, n = AB_PACKETS): Promise<AbRun> {
       ...(fenced ? { fence: timedFence(await run.rt.fence(), renewals) } : {}),
     });
     await all.start();
-    await sleep(5_000); // the group's first join (the mock cluster waits 3 s for more members)
+    // Until every partition is assigned, leased and recovered: start-up is not timed.
+    for (const t = Date.now(); all.health().owned.length < run.start.size; await sleep(100)) {
+      if (Date.now() - t > 90_000) throw new Error(`fence ${fenced ? 'on' : 'off'}: the processor owned ${JSON.stringify(all.health().owned)} after 90 s`);
+    }
     const load = load1();
     times.clear();
     const t0 = Date.now();
@@ -733,11 +736,15 @@ async function fencing(): Promise<Record<string, unknown>> {
     for (const on of i % 2 ? [true, false] : [false, true]) {
       const r = await tried(`fencing A/B, fence ${on ? 'on' : 'off'}`, () => inProcess(on));
       if (!r) continue;
+      r.rep = i;
       runs.push(r);
       log(`  fence ${r.fence}: ${JSON.stringify({ ...r, raw: undefined })}`);
     }
   }
   const side = (f: 'on' | 'off') => runs.filter((r) => r.fence === f);
+  // Each rep's two runs ran back to back: their ratio cancels the box's drift between reps.
+  const pairs = Array.from({ length: AB_REPS }, (_, i) => [runs.find((r) => r.rep === i && r.fence === 'on'), runs.find((r) => r.rep === i && r.fence === 'off')] as const)
+    .flatMap(([on, off]) => (on && off ? [{ packets_per_s: on.packets_per_s / off.packets_per_s, insert_ms: on.insert_ms.packets.median / off.insert_ms.packets.median }] : []));
   const med = (f: 'on' | 'off', x: (r: AbRun) => number) => median(side(f).map(x));
   const pps = (f: 'on' | 'off') => med(f, (r) => r.packets_per_s);
   // Inserts pooled over a side's runs (a run has only tens of inserts: the processor combines them).
@@ -761,6 +768,7 @@ async function fencing(): Promise<Record<string, unknown>> {
   return {
     packets_per_run: AB_PACKETS, reps_each: AB_REPS, ab: runs.map(({ raw: _, ...r }) => r),
     median_packets_per_s: { on: pps('on'), off: pps('off') }, ratio_on_to_off: round(pps('on') / pps('off'), 3),
+    paired_ratios_on_to_off: { packets_per_s: pairs.map((x) => round(x.packets_per_s, 3)), median_packets_per_s: round(median(pairs.map((x) => x.packets_per_s)), 3), median_insert_ms: round(median(pairs.map((x) => x.insert_ms)), 3) },
     median_insert_ms_packets: { on: ins('on'), off: ins('off'), inserts: { on: pooled('on', 'packets').length, off: pooled('off', 'packets').length } },
     p90_insert_ms_packets: { on: p90('on', 'packets'), off: p90('off', 'packets') },
     insert_ratio_on_to_off: round(ins('on') / ins('off'), 3),
@@ -806,7 +814,7 @@ function markdown(r: typeof result): string {
   type Row = { processes: number; packets_per_s: number; ratio_to_1: number; wall_s: number; produce_s: number; loadavg_1m_at_start: number; loadavg_1m_at_end: number; cpu_us_per_packet: { per_process: number[]; segment_processes_total: number; clickhouse: number; kafka_mock: number }; cpu_share_of_2_cores: number };
   type KillSummary = { members: number; rate_pps: number; median_s: Record<string, unknown>; median_lag_peak: number; median_steady_lag: number; rounds: KillRound[] };
   const k = r.kills as { rate_rule: string; retention_cap_pps: number; rate_halvings: unknown[]; caught_up_rule: string; by_members: KillSummary[] } | undefined;
-  const f = r.fencing as { median_packets_per_s: { on: number; off: number }; ratio_on_to_off: number; median_insert_ms_packets: { on: number; off: number }; p90_insert_ms_packets: { on: number; off: number }; insert_ratio_on_to_off: number; median_insert_ms_traffic_flow: { on: number; off: number }; renew_round_trip_ms: Record<string, number>; renewals_in_fenced_runs: unknown; ab: Omit<AbRun, 'raw'>[] } | undefined;
+  const f = r.fencing as { median_packets_per_s: { on: number; off: number }; ratio_on_to_off: number; paired_ratios_on_to_off: { packets_per_s: number[]; median_packets_per_s: number; median_insert_ms: number }; median_insert_ms_packets: { on: number; off: number }; p90_insert_ms_packets: { on: number; off: number }; insert_ratio_on_to_off: number; median_insert_ms_traffic_flow: { on: number; off: number }; renew_round_trip_ms: Record<string, number>; renewals_in_fenced_runs: unknown; ab: Omit<AbRun, 'raw'>[] } | undefined;
   const s = (x: unknown) => (x === null ? '—' : String(x));
   return [
     `# scaleout ${r.at}`, '', `machine: ${JSON.stringify(r.machine)}`, '',
@@ -833,7 +841,7 @@ function markdown(r: typeof result): string {
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
       ...f.ab.map((x, i) => `| ${x.fence} | ${i + 1} | ${x.packets_per_s} | ${x.insert_ms.packets.median} / ${x.insert_ms.packets.p90} (${x.insert_ms.packets.n}) | ${x.insert_ms.traffic_flow.median} (${x.insert_ms.traffic_flow.n}) | ${x.renewals.n} (${s(x.renewals.median_ms)}) | ${x.store_retries} | ${x.loadavg_1m} |`),
       '',
-      `Medians: packets/s on ${f.median_packets_per_s.on}, off ${f.median_packets_per_s.off}, ratio ${f.ratio_on_to_off}; insert ms (packets, every insert of a side pooled) on ${f.median_insert_ms_packets.on}, off ${f.median_insert_ms_packets.off}, ratio ${f.insert_ratio_on_to_off} (p90 on ${f.p90_insert_ms_packets.on}, off ${f.p90_insert_ms_packets.off}); traffic_flow on ${f.median_insert_ms_traffic_flow.on}, off ${f.median_insert_ms_traffic_flow.off}. Renewal round trip alone: ${JSON.stringify(f.renew_round_trip_ms)}.`,
+      `Medians: packets/s on ${f.median_packets_per_s.on}, off ${f.median_packets_per_s.off}, ratio ${f.ratio_on_to_off} (median of the reps' paired ratios ${f.paired_ratios_on_to_off.median_packets_per_s}, each ${f.paired_ratios_on_to_off.packets_per_s.join(', ')}); insert ms (packets, every insert of a side pooled) on ${f.median_insert_ms_packets.on}, off ${f.median_insert_ms_packets.off}, ratio ${f.insert_ratio_on_to_off} (p90 on ${f.p90_insert_ms_packets.on}, off ${f.p90_insert_ms_packets.off}); traffic_flow on ${f.median_insert_ms_traffic_flow.on}, off ${f.median_insert_ms_traffic_flow.off}. Renewal round trip alone: ${JSON.stringify(f.renew_round_trip_ms)}.`,
     ] : ['not run']),
     '',
   ].join('\n');
