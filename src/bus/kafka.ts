@@ -40,22 +40,24 @@ function toBusError(err: unknown, what: string): BusError {
 /** How long endOffsets waits for a topic's partitions to appear (auto-creation). */
 const PARTITIONS_WAIT = { attempts: 25, intervalMs: 200 } as const;
 
-async function untilPartitioned(a: Admin, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
+/**
+ * The offsets of a topic being auto-created: a metadata request creates it, and for a moment
+ * it is listed with no partitions; wait, bounded, until it has some, then ask for the offsets.
+ * Each step is one admin turn (see `adminTurn`); the waits in between hold none.
+ */
+async function untilPartitioned(turn: AdminTurn, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
   for (let k = 0; ; k++) {
-    const md = await a.fetchTopicMetadata({ topics: [topic] });
-    if ((md.topics[0]?.partitions.length ?? 0) > 0) {
-      try {
-        return await a.fetchTopicOffsets(topic);
-      } catch (err) {
-        if (!(err instanceof TypeError)) throw err;
-      }
-    }
+    const md = await turn((a) => a.fetchTopicMetadata({ topics: [topic] }));
+    if ((md.topics[0]?.partitions.length ?? 0) > 0) return turn((a) => a.fetchTopicOffsets(topic));
     if (k + 1 >= PARTITIONS_WAIT.attempts) {
-      throw new BusError('BUS_UNAVAILABLE', `topic ${topic}: no offsets for its partitions after ${(PARTITIONS_WAIT.attempts * PARTITIONS_WAIT.intervalMs) / 1000} s`, true);
+      throw new BusError('BUS_UNAVAILABLE', `topic ${topic}: no partitions after ${(PARTITIONS_WAIT.attempts * PARTITIONS_WAIT.intervalMs) / 1000} s`, true);
     }
     await new Promise((r) => setTimeout(r, PARTITIONS_WAIT.intervalMs));
   }
 }
+
+/** Runs one kafkajs admin operation when the previous one has settled. */
+type AdminTurn = <T>(op: (a: Admin) => Promise<T>) => Promise<T>;
 
 /** Default consumer group timings (see KafkaBusOptions and docs/scaleout.md). */
 export const GROUP_TIMINGS = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000 } as const;
@@ -137,6 +139,22 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     });
     return producerReady;
   };
+  // ONE admin operation at a time. A kafkajs admin keeps one metadata snapshot for all its
+  // calls, and fetchTopicMetadata for a topic the snapshot lacks replaces it with that topic
+  // alone (brokerPool.refreshMetadata(topics)). An operation in flight meanwhile that looks
+  // its own topic up again then finds no partitions: fetchTopicOffsets between its high and
+  // low requests fails with a TypeError ('low.pop()'), fetchOffsets answers no committed
+  // offsets at all. Concurrent callers of one bus (lag polls of several segments, readiness
+  // probes, a fresh topic's auto-creation) did exactly that (docs/scaleout.md §1).
+  let adminQueue: Promise<unknown> = Promise.resolve();
+  const adminTurn: AdminTurn = (op) => {
+    const run = adminQueue.then(async () => {
+      const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
+      return op(a);
+    });
+    adminQueue = run.catch(() => {});
+    return run;
+  };
   const getAdmin = (): Promise<Admin> => {
     adminReady ??= (async () => {
       const a = kafka.admin();
@@ -151,21 +169,22 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
   };
 
   const bus: Bus = {
-    async ensureTopics(specs: TopicSpec[]) {
-      const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
-      try {
-        await a.createTopics({ topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions })), waitForLeaders: true, timeout: 5000 });
-      } catch {
-        // Refused (e.g. the mock cluster's controller is not a broker) or already there:
-        // fall through to auto-creation through a metadata request, then check.
-      }
-      try {
-        await a.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
-      } catch {
-        // The first metadata request may race the auto-creation; retry once.
-        await new Promise((r) => setTimeout(r, 300));
-        await a.fetchTopicMetadata({ topics: specs.map((s) => s.topic) }).catch((e) => Promise.reject(toBusError(e, 'ensure topics')));
-      }
+    ensureTopics(specs: TopicSpec[]) {
+      return adminTurn(async (a) => {
+        try {
+          await a.createTopics({ topics: specs.map((s) => ({ topic: s.topic, numPartitions: s.partitions })), waitForLeaders: true, timeout: 5000 });
+        } catch {
+          // Refused (e.g. the mock cluster's controller is not a broker) or already there:
+          // fall through to auto-creation through a metadata request, then check.
+        }
+        try {
+          await a.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+        } catch {
+          // The first metadata request may race the auto-creation; retry once.
+          await new Promise((r) => setTimeout(r, 300));
+          await a.fetchTopicMetadata({ topics: specs.map((s) => s.topic) }).catch((e) => Promise.reject(toBusError(e, 'ensure topics')));
+        }
+      });
     },
 
     async produce(records: ProduceRecord[]) {
@@ -288,8 +307,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
           }
         },
         async committed(topic: string) {
-          const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
-          const res = await a.fetchOffsets({ groupId: copts.groupId, topics: [topic] }).catch((e) => Promise.reject(toBusError(e, 'fetch offsets')));
+          const res = await adminTurn((a) => a.fetchOffsets({ groupId: copts.groupId, topics: [topic] })).catch((e) => Promise.reject(toBusError(e, 'fetch offsets')));
           const out: TopicPartitionOffset[] = [];
           for (const t of res) {
             for (const p of t.partitions) {
@@ -324,18 +342,12 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     },
 
     async partitionCount(topic: string) {
-      const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
-      const md = await a.fetchTopicMetadata({ topics: [topic] }).catch((e) => Promise.reject(toBusError(e, 'metadata')));
+      const md = await adminTurn((a) => a.fetchTopicMetadata({ topics: [topic] })).catch((e) => Promise.reject(toBusError(e, 'metadata')));
       return md.topics[0]?.partitions.length ?? 0;
     },
 
     async endOffsets(topic: string) {
-      const a = await getAdmin().catch((e) => Promise.reject(toBusError(e, 'connect admin')));
-      // A topic being auto-created is listed for a moment with no partitions, or with
-      // partitions whose leaders are not known yet; kafkajs' fetchTopicOffsets then fails with
-      // a TypeError ('high.pop()' / 'low.pop()' of an empty answer) instead of its
-      // UNKNOWN_TOPIC retry. Wait, bounded, until the partitions are there and answer.
-      const offs = await untilPartitioned(a, topic).catch((e) => Promise.reject(toBusError(e, 'fetch topic offsets')));
+      const offs = await untilPartitioned(adminTurn, topic).catch((e) => Promise.reject(toBusError(e, 'fetch topic offsets')));
       return offs.map((o) => ({ partition: o.partition, offset: o.high })).sort((x, y) => x.partition - y.partition);
     },
 

@@ -168,6 +168,11 @@ export interface SimulationOptions extends FleetOptions, Omit<PostOptions, 'sign
   rate?: number;
   /** Wall-clock seconds to run (default 60). */
   durationS?: number;
+  /**
+   * Stop after this many fleet ticks (each vehicle reports once per tick) instead of after
+   * `durationS`: the same requests whatever the machine's speed or load (tests).
+   */
+  ticks?: number;
   /** Packets per request (default 500). */
   batchSize?: number;
   /** Requests in flight at once (default 4). */
@@ -213,8 +218,14 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   if (!(rate > 0)) throw new RangeError('options.rate must be a positive number');
   const batchSize = opts.batchSize ?? 500;
   const concurrency = opts.concurrency ?? 4;
+  if (opts.ticks !== undefined && !(Number.isInteger(opts.ticks) && opts.ticks > 0)) throw new RangeError('options.ticks must be a positive integer');
+  if (opts.ticks !== undefined && opts.durationS !== undefined) throw new RangeError('options.ticks and options.durationS both given: the run stops after one of them');
   const durationMs = (opts.durationS ?? 60) * 1000;
   const t0 = Date.now();
+  // Whether the run goes on: by ticks of the fleet, or by the wall clock.
+  const ticks = opts.ticks;
+  const timeUp = ticks !== undefined ? () => false : () => Date.now() - t0 >= durationMs;
+  const goesOn = ticks !== undefined ? () => fleet.stats.ticks < ticks : () => !timeUp();
   const report: SimulationReport = {
     elapsedS: 0, sent: 0, accepted: 0, duplicates: 0, rejected: 0, crossings: 0, batches: 0, failedBatches: 0,
     retries: 0, retriedBatches: 0, retriedDuplicates: 0, failures: {}, fleet: fleet.stats,
@@ -249,14 +260,14 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   };
   let lastProgress = t0;
   let queued = 0;
-  while (Date.now() - t0 < durationMs && !stop.signal.aborted) {
+  while (goesOn() && !stop.signal.aborted) {
     const packets = fleet.tick();
     for (let i = 0; i < packets.length; i += batchSize) {
       // Pace: the k-th packet is due at k / rate seconds after the start.
       const dueMs = t0 + (queued / rate) * 1000;
       const wait = dueMs - Date.now();
       if (wait > 0) await sleep(wait);
-      if (Date.now() - t0 >= durationMs || stop.signal.aborted) break;
+      if (timeUp() || stop.signal.aborted) break;
       while (inflight.size >= concurrency) await Promise.race(inflight);
       if (stop.signal.aborted) break;
       const batch = packets.slice(i, i + batchSize);

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRefusedSync } from '../../src/bus/kafka.ts';
 import { busContract } from './bus.contract.ts';
-import { randomName, testBus, waitFor } from '../helpers/index.ts';
+import { infra, randomName, testBus, waitFor } from '../helpers/index.ts';
 
 busContract('kafka (librdkafka mock cluster via kcat)', () => testBus());
 
@@ -71,6 +71,89 @@ describe('kafka consumer group: a follower whose SyncGroup comes after the leade
       await Promise.all(members.map((m) => m.stop()));
     } finally {
       Broker.prototype.syncGroup = original;
+      await bus.close();
+    }
+  });
+});
+
+// 'low.pop()': kafkajs' fetchTopicOffsets failed now and then with a TypeError on topics that
+// had partitions. A kafkajs admin keeps one metadata snapshot for all its calls, and
+// fetchTopicMetadata for a topic the snapshot lacks replaces the snapshot with that topic
+// alone; fetchTopicOffsets looks its topic up again before each of its two requests (high,
+// low), so such a call in between leaves it no partitions. The bus therefore runs one admin
+// operation at a time (docs/scaleout.md §1).
+describe('kafka admin: one metadata snapshot shared by concurrent calls', () => {
+  const require = createRequire(import.meta.url);
+  const { Kafka, logLevel } = require('kafkajs') as typeof import('kafkajs');
+  const Cluster = require('kafkajs/src/cluster/index.js') as { prototype: { fetchTopicsOffset(t: { topic: string; fromBeginning: boolean }[]): Promise<unknown> } };
+  const originalOffsets = Cluster.prototype.fetchTopicsOffset;
+  const originalAdmin = Kafka.prototype.admin;
+  afterAll(() => {
+    Cluster.prototype.fetchTopicsOffset = originalOffsets;
+    Kafka.prototype.admin = originalAdmin;
+  });
+
+  it("kafkajs alone: a metadata request for another topic between fetchTopicOffsets' two requests leaves it no partitions (the 'low.pop()' TypeError)", async () => {
+    const kafka = new Kafka({ brokers: infra().kafka!.brokers, clientId: randomName('lowpop'), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topic = randomName('contract.lowpop');
+      await waitFor(async () => ((await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length ?? 0) === 4, { what: `${topic} auto-created` });
+      let between = 0;
+      Cluster.prototype.fetchTopicsOffset = async function (this: unknown, topics) {
+        const answer = await originalOffsets.call(this, topics);
+        // After the high offsets of `topic`, before its low ones: another caller's look at a new topic.
+        if (topics[0]!.topic === topic && !topics[0]!.fromBeginning && between++ === 0) await admin.fetchTopicMetadata({ topics: [randomName('contract.other')] });
+        return answer;
+      };
+      await expect(admin.fetchTopicOffsets(topic)).rejects.toThrow(new TypeError("Cannot destructure property 'partitions' of 'low.pop(...)' as it is undefined."));
+      expect(between).toBe(1);
+      // Alone, the same call answers.
+      expect(await admin.fetchTopicOffsets(topic)).toHaveLength(4);
+    } finally {
+      Cluster.prototype.fetchTopicsOffset = originalOffsets;
+      await admin.disconnect();
+    }
+  });
+
+  it('the bus runs one admin operation at a time: end offsets, partition counts and committed offsets of many fresh topics at once each answer for their own topic', async () => {
+    // Every admin the bus makes reports its operations' starts and ends.
+    let inFlight = 0;
+    let most = 0;
+    let operations = 0;
+    Kafka.prototype.admin = function (this: InstanceType<typeof Kafka>, ...args: Parameters<typeof originalAdmin>) {
+      const admin = originalAdmin.apply(this, args);
+      for (const name of ['fetchTopicMetadata', 'fetchTopicOffsets', 'fetchOffsets', 'createTopics'] as const) {
+        const op = admin[name].bind(admin) as (...a: unknown[]) => Promise<unknown>;
+        (admin as unknown as Record<string, unknown>)[name] = async (...a: unknown[]) => {
+          operations++;
+          most = Math.max(most, ++inFlight);
+          try {
+            return await op(...a);
+          } finally {
+            inFlight--;
+          }
+        };
+      }
+      return admin;
+    };
+    const bus = testBus();
+    try {
+      const topics = Array.from({ length: 6 }, () => randomName('contract.turns'));
+      const consumer = bus.consumer({ groupId: randomName('g'), topics: [topics[0]!] });
+      const [ends, counts, committed] = await Promise.all([
+        Promise.all(topics.map((t) => bus.endOffsets(t))),
+        Promise.all(topics.map((t) => bus.partitionCount(t))),
+        Promise.all(topics.map((t) => consumer.committed(t))),
+      ]);
+      for (const e of ends) expect(e).toEqual([0, 1, 2, 3].map((partition) => ({ partition, offset: '0' })));
+      expect(counts).toEqual(topics.map(() => 4));
+      expect(committed).toEqual(topics.map(() => []));
+      expect(operations).toBeGreaterThanOrEqual(3 * topics.length);
+      expect(most).toBe(1);
+    } finally {
+      Kafka.prototype.admin = originalAdmin;
       await bus.close();
     }
   });

@@ -11,11 +11,12 @@ import { createGateway, type Gateway, type IngestResult } from '../../src/gatewa
 import { startKafka, startRedis, stopPid, type KafkaHandle, type RedisHandle } from '../../src/infra/index.ts';
 import type { VehicleState } from '../../src/state/index.ts';
 import { segmentTopicSpecs, type Topology } from '../../src/topology/index.ts';
-import { infra, testBus, testState, waitFor } from '../helpers/index.ts';
+import { infra, pauseProcess, testBus, testState, waitFor } from '../helpers/index.ts';
 import { createRedisState } from '../../src/state/index.ts';
 import { chunk, expectedLanding, fleet, pkey, privateTopology, readAll, topics, type TestPacket } from './helpers.ts';
 
 const quiet = pino({ level: 'silent' });
+const inflightBytes = (metrics: { body: string }) => Number(/^iov_gateway_inflight_bytes (\d+)$/m.exec(metrics.body)?.[1] ?? NaN);
 
 // Both producer modes: Bus.produce on the main thread, and the threaded producer (its own
 // Kafka connection in a worker thread, createGateway({ produceWorker })).
@@ -36,8 +37,14 @@ describe(`gateway with Kafka paused, then killed (private Kafka, produce on the 
     state = testState();
     await bus.ensureTopics(segmentTopicSpecs(topo));
     // Room for one 12-packet request in flight, not two: the second gets OVERLOADED at once.
+    // The circuit's cool-down (3 s, not the default 1 s) must outlast the checks made while it
+    // is open (a state read, a refused request, /metrics, /readyz) on a loaded box; after it
+    // the first request is a probe that would wait on the paused Kafka.
     const produceWorker = mode === 'worker thread' ? { brokers: kafka.brokers, clientId: 'gw-fault-worker', requestTimeoutMs: 1_500, connectionTimeoutMs: 1_000, retries: 0 } : undefined;
-    gw = createGateway({ topology: topo, bus, state, logger: quiet, produceWorker, config: { rateLimit: null, maxInFlightBytes: 2_500, readyTimeoutMs: 800 } });
+    gw = createGateway({
+      topology: topo, bus, state, logger: quiet, produceWorker,
+      config: { rateLimit: null, maxInFlightBytes: 2_500, readyTimeoutMs: 800, breaker: { baseCooldownMs: 3_000, maxCooldownMs: 3_000 } },
+    });
   });
   afterAll(async () => {
     try {
@@ -70,9 +77,15 @@ describe(`gateway with Kafka paused, then killed (private Kafka, produce on the 
       acceptedTotal += (res.json() as IngestResult).accepted;
     }
 
-    process.kill(kafka.pid, 'SIGSTOP');
-    const [a, b] = [post(requests[6]!), new Promise((r) => setTimeout(r, 100)).then(() => post(requests[7]!))];
-    const answers = await Promise.all([a, b]);
+    // Kafka stopped for certain, every thread of it, before the next request: kill() alone
+    // returns while the mock cluster's broker threads may still answer a produce (it once
+    // acknowledged this request: 200 instead of 503; docs/gateway.md, "Kafka paused").
+    await pauseProcess(kafka.pid);
+    // The second request comes once the first one's records observably wait on Kafka (their
+    // bytes hold the in-flight bound), so it meets the bound: OVERLOADED.
+    const a = post(requests[6]!);
+    await waitFor(async () => inflightBytes(await gw.app.inject({ method: 'GET', url: '/metrics' })) > 0, { intervalMs: 5, what: 'the first request to wait on Kafka' });
+    const answers = await Promise.all([a, post(requests[7]!)]);
     const codes = answers.map((res) => {
       expect(res.statusCode).toBe(503);
       expect(res.headers['retry-after']).toBe('1');

@@ -1,6 +1,7 @@
 // Shared helpers for tests: the real servers the global setup started, random resource
 // names, waitFor, and adapters with fast timeouts.
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { createKafkaBus, type Bus } from '../../src/bus/index.ts';
 import { createRedisState, type VehicleState } from '../../src/state/index.ts';
@@ -31,6 +32,19 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
   }
   throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/**
+ * SIGSTOP `pid` and wait until every thread of it is stopped. kill() returns once the signal
+ * is queued; the process stops only when the thread picked to take the signal next runs, and
+ * until then its other threads keep working. On a loaded box that window lasts milliseconds:
+ * the Kafka mock cluster (one process, a thread per broker) acknowledged a produce sent after
+ * kill() had returned (docs/gateway.md, "Kafka paused").
+ */
+export async function pauseProcess(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  const stopped = () => readdirSync(`/proc/${pid}/task`).every((t) => /^[Tt]$/.test(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').replace(/^.*\) /, '')[0]!));
+  await waitFor(() => stopped(), { timeoutMs: 10_000, intervalMs: 5, what: `every thread of process ${pid} to stop` });
 }
 
 export function testBus(brokers = infra().kafka!.brokers): Bus {

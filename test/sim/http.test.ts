@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createMemoryBus } from '../../src/bus/index.ts';
 import { createGateway, type Gateway } from '../../src/gateway/index.ts';
-import { postPackets, runSimulation } from '../../src/sim/index.ts';
+import { createFleet, postPackets, runSimulation } from '../../src/sim/index.ts';
 import { createMemoryState } from '../../src/state/index.ts';
 import { loadTopology, segmentTopic, segmentTopicSpecs } from '../../src/topology/index.ts';
 
@@ -61,17 +61,26 @@ describe('simulate over HTTP', () => {
 
   it('posts paced batches with the API key, spread over every target; every packet is accounted for', async () => {
     const before = await messages(bus);
-    const r = await runSimulation({ targets, apiKey: KEY, vehicles: 400, rate: 4000, durationS: 1.5, batchSize: 200, seed: 4,
-      fractions: { duplicate: 0.05, malformed: 0.05, outOfOrder: 0.02, late: 0 } });
+    const fleetOptions = { vehicles: 400, seed: 4, fractions: { duplicate: 0.05, malformed: 0.05, outOfOrder: 0.02, late: 0 } };
+    // Stopped after 4 fleet ticks, not after a time: the same requests on any box (a 1.5 s
+    // run once posted fewer than the two batches the round-robin check needs).
+    const r = await runSimulation({ targets, apiKey: KEY, rate: 4000, ticks: 4, batchSize: 200, ...fleetOptions });
+    // What it had to post: each tick's packets in batches of at most 200 (an independent
+    // fleet of the same seed; a tick's packets do not depend on its start time).
+    const fleet = createFleet(fleetOptions);
+    const ticks = Array.from({ length: 4 }, () => fleet.tick().length);
+    expect(r.fleet.ticks).toBe(4);
+    expect(r.sent).toBe(ticks.reduce((a, n) => a + n, 0));
+    expect(r.batches).toBe(ticks.reduce((a, n) => a + Math.ceil(n / 200), 0));
     expect(r.failedBatches).toBe(0);
     expect(r.retries).toBe(0);
-    // How many batches fit in 1.5 s depends on the box's load; the round-robin check needs two.
-    expect(r.batches).toBeGreaterThanOrEqual(2);
     expect(r.accepted + r.duplicates + r.rejected).toBe(r.sent);
     expect(r.duplicates).toBeGreaterThan(0);
     expect(r.rejected).toBeGreaterThan(0);
-    // Pacing: about rate × duration, never far above.
-    expect(r.sent).toBeLessThanOrEqual(4000 * 1.5 + 200);
+    // Pacing: a batch is never posted before its due time (the packets before it / rate),
+    // so the run lasts at least until the last one was due (less a timer's 10 ms rounding).
+    const lastBatch = ticks.at(-1)! % 200 || 200;
+    expect(r.elapsedS).toBeGreaterThanOrEqual((r.sent - lastBatch) / 4000 - 0.01);
     expect((await messages(bus)) - before).toBe(r.accepted + r.crossings);
     // Round robin: each gateway served half the batches (± 1).
     const served = await Promise.all(gws.map(requestsServed));
@@ -82,14 +91,17 @@ describe('simulate over HTTP', () => {
   it('retries a refused connection on the next target with the same packets', async () => {
     const dead = await refusedUrl();
     const before = await messages(bus);
-    const r = await runSimulation({ targets: [dead, targets[0]!], apiKey: KEY, vehicles: 50, rate: 1000, durationS: 0.5, batchSize: 50, seed: 5,
+    // 3 ticks of 50 clean packets: 3 batches, of which 0 and 2 go to the dead target first.
+    const r = await runSimulation({ targets: [dead, targets[0]!], apiKey: KEY, vehicles: 50, rate: 1000, ticks: 3, batchSize: 50, seed: 5,
       backoffMs: 1, fractions: { duplicate: 0, malformed: 0, outOfOrder: 0, late: 0 } });
+    expect(r.batches).toBe(3);
     expect(r.failedBatches).toBe(0);
-    // Batches 0, 2, 4, … went to the dead target first, then once to the live one.
-    expect(r.retriedBatches).toBe(Math.ceil(r.batches / 2));
-    expect(r.retries).toBe(r.retriedBatches);
-    expect(r.failures).toEqual({ [`${dead}/v1/packets: connection refused`]: r.retriedBatches });
-    expect(r.accepted).toBe(r.sent);
+    // Batches 0 and 2 went to the dead target first, then once to the live one.
+    expect(r.retriedBatches).toBe(2);
+    expect(r.retries).toBe(2);
+    expect(r.failures).toEqual({ [`${dead}/v1/packets: connection refused`]: 2 });
+    expect(r.sent).toBe(150);
+    expect(r.accepted).toBe(150);
     expect((await messages(bus)) - before).toBe(r.accepted + r.crossings);
   });
 
@@ -116,6 +128,11 @@ describe('simulate over HTTP', () => {
     expect(r.failures).toEqual([`${front.url}/v1/packets: timed out after 3000 ms`]);
     expect(r).toMatchObject({ status: 200, accepted: 2, duplicates: 0, retries: 1, failed: false });
     expect((await messages(bus)) - before).toBe(2);
+  });
+
+  it('refuses bad ticks options before posting anything', async () => {
+    await expect(runSimulation({ targets, ticks: 0 })).rejects.toThrow(new RangeError('options.ticks must be a positive integer'));
+    await expect(runSimulation({ targets, ticks: 2, durationS: 1 })).rejects.toThrow(new RangeError('options.ticks and options.durationS both given: the run stops after one of them'));
   });
 
   it('counts a batch refused for a wrong key as rejected and failed, not retried', async () => {
