@@ -12,7 +12,8 @@ busContract('kafka (librdkafka mock cluster via kcat)', () => testBus());
 // SyncGroup is held back until the leader's SyncGroup of the same generation has been
 // answered, as a stalled follower process would be, so it always arrives late (a fixed
 // 300 ms sleep did not guarantee that on a loaded box); the member must rejoin and get its
-// share.
+// share. Later generations may refuse a follower's late sync again by themselves (a loaded
+// box, 2 runs in 8 at load ~15): that is the race itself, and the member rejoins again.
 describe('kafka consumer group: a follower whose SyncGroup comes after the leader\'s', () => {
   const require = createRequire(import.meta.url);
   const Broker = require('kafkajs/src/broker/index.js') as { prototype: { syncGroup(a: { groupAssignment: unknown[] }): Promise<unknown> } };
@@ -35,10 +36,12 @@ describe('kafka consumer group: a follower whose SyncGroup comes after the leade
 
   it('rejoins and gets partitions instead of staying unassigned', async () => {
     let heldBack = 0;
+    let heldBackRefused = false;
     let refused = 0;
     const leaderAnswered = new Set<number>();
     Broker.prototype.syncGroup = async function (this: unknown, args: { generationId: number; groupAssignment: unknown[] }) {
-      if (args.groupAssignment.length === 0 && heldBack === 0) {
+      const held = args.groupAssignment.length === 0 && heldBack === 0;
+      if (held) {
         heldBack++;
         await waitFor(() => leaderAnswered.has(args.generationId), { what: "the leader's SyncGroup", timeoutMs: 45_000, intervalMs: 20 });
       }
@@ -48,7 +51,10 @@ describe('kafka consumer group: a follower whose SyncGroup comes after the leade
         sent.then(done, done);
       }
       return sent.catch((err: unknown) => {
-        if (isRefusedSync(err)) refused++;
+        if (isRefusedSync(err)) {
+          refused++;
+          if (held) heldBackRefused = true;
+        }
         throw err;
       });
     };
@@ -62,18 +68,22 @@ describe('kafka consumer group: a follower whose SyncGroup comes after the leade
       for (const m of members) m.onFailure((e) => failures.push(e.message));
       await Promise.all(members.map((m) => m.run(async () => {})));
       const parts = () => members.map((m) => m.assignment().find((x) => x.topic === topic)?.partitions ?? []);
-      await waitFor(() => parts().every((p) => p.length > 0) && parts().flat().length === 4, { what: 'both members assigned', timeoutMs: 45_000 })
-        .catch((err: Error) => Promise.reject(new Error(`${err.message}; assignments: ${JSON.stringify(parts())}; failures: ${failures.join('; ')}`, { cause: err })));
-      expect(heldBack).toBe(1);
-      expect(refused).toBe(1);
+      // Until both are assigned or a member gives up loudly (after its bounded rejoins); each
+      // refused sync costs two rebalances (~11 s: the new member's, and the old member id's
+      // session running out), so the backstop is wide.
+      await waitFor(() => failures.length > 0 || (parts().every((p) => p.length > 0) && parts().flat().length === 4), { what: 'both members assigned', timeoutMs: 120_000 })
+        .catch((err: Error) => Promise.reject(new Error(`${err.message}; assignments: ${JSON.stringify(parts())}; refused syncs: ${refused}`, { cause: err })));
       expect(failures).toEqual([]);
+      expect(heldBack).toBe(1);
+      expect(heldBackRefused).toBe(true);
+      expect(refused).toBeGreaterThanOrEqual(1);
       expect(parts().flat().sort()).toEqual([0, 1, 2, 3]);
       await Promise.all(members.map((m) => m.stop()));
     } finally {
       Broker.prototype.syncGroup = original;
       await bus.close();
     }
-  });
+  }, 150_000);
 });
 
 // 'low.pop()': kafkajs' fetchTopicOffsets failed now and then with a TypeError on topics that
