@@ -9,12 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTableSql, PACKETS, TRAFFIC_FLOW } from '../../src/store/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import type { SegmentStats } from '../../src/segment/index.ts';
 import { infra, randomName, testBus, testStore, waitFor } from '../helpers/index.ts';
 import type { MemberConfig } from './member.ts';
-import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
+import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, plainTables, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
 
 const WINDOW_S = 10;
 const LATENESS_S = 5;
@@ -79,11 +78,7 @@ describe('fencing across processes', () => {
     await produceInChunks(bus, records.slice(0, half));
     // Plain MergeTree instead of ReplacingMergeTree: a row written twice stays visible as two
     // rows whatever the background merges do, so the duplicate checks below cannot be fooled.
-    await store.migrate();
-    for (const t of [PACKETS, TRAFFIC_FLOW]) {
-      await store.command(`DROP TABLE ${t.name}`);
-      await store.command(createTableSql(store.database, { ...t, engine: t.engine.replace(/^ReplacingMergeTree\(\)/, 'MergeTree()') }));
-    }
+    await plainTables(store);
 
     const base: MemberConfig = {
       segment: seg, brokers: infra().kafka!.brokers, redisUrl: infra().redis!.url, fencePrefix: `${randomName('t')}:`,

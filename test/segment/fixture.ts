@@ -7,7 +7,7 @@ import type { Bus, BusMessage, ProduceRecord, TopicPartitionOffset } from '../..
 import { batchTrafficFlow, type FlowRow, type OraclePacket, type OracleResult, type OracleTick } from '../../src/flow/index.ts';
 import { enrichedPacketCodec, isTick, tickCodec, type EnrichedPacket } from '../../src/schemas/index.ts';
 import { createSegmentProcessor, type Logger, type SegmentProcessor, type SegmentProcessorOptions } from '../../src/segment/index.ts';
-import type { Store } from '../../src/store/index.ts';
+import { createTableSql, PACKETS, TRAFFIC_FLOW, type Store } from '../../src/store/index.ts';
 import { segmentTopic } from '../../src/topology/index.ts';
 import { randomName, rng, testStore, waitFor } from '../helpers/index.ts';
 
@@ -270,4 +270,17 @@ export interface ErrorLog {
 export function errorLog(): ErrorLog {
   const errors: ErrorLog['errors'] = [];
   return { errors, logger: { info() {}, warn() {}, error: (obj, msg) => errors.push({ obj: obj as Record<string, unknown>, msg }) } };
+}
+
+/**
+ * The store's schema with plain MergeTree instead of ReplacingMergeTree for packets and
+ * traffic_flow: a row written twice stays visible as two rows whatever the background merges
+ * do, so a test's duplicate checks cannot be fooled (the fencing tests).
+ */
+export async function plainTables(store: Store): Promise<void> {
+  await store.migrate();
+  for (const t of [PACKETS, TRAFFIC_FLOW]) {
+    await store.command(`DROP TABLE ${t.name}`);
+    await store.command(createTableSql(store.database, { ...t, engine: t.engine.replace(/^ReplacingMergeTree\(\)/, 'MergeTree()') }));
+  }
 }

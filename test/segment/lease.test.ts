@@ -12,10 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/index.ts';
 import { createRedisFence } from '../../src/fence/index.ts';
 import type { Logger, SegmentProcessor } from '../../src/segment/index.ts';
-import { createTableSql, PACKETS, TRAFFIC_FLOW, type Store } from '../../src/store/index.ts';
 import { infra, randomName, waitFor } from '../helpers/index.ts';
 import type { LeaseWatch } from './lease-watch.ts';
-import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, produceInChunks, segmentSuite, simulateFleet, storedFlow, storedPackets, type SegmentSuite } from './fixture.ts';
+import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, plainTables, produceInChunks, segmentSuite, simulateFleet, storedFlow, storedPackets, type SegmentSuite } from './fixture.ts';
 
 const WINDOW_S = 10;
 const LATENESS_S = 1;
@@ -23,14 +22,6 @@ const LATENESS_S = 1;
 // (well under a second) never leaves less than the write deadline.
 const TTL_MS = 3_000;
 const WRITE_DEADLINE_MS = 1_000;
-
-async function plainTables(store: Store): Promise<void> {
-  await store.migrate();
-  for (const t of [PACKETS, TRAFFIC_FLOW]) {
-    await store.command(`DROP TABLE ${t.name}`);
-    await store.command(createTableSql(store.database, { ...t, engine: t.engine.replace(/^ReplacingMergeTree\(\)/, 'MergeTree()') }));
-  }
-}
 
 /**
  * Block this thread (the processor cannot run: no renewal, no write) until the worker saw the
