@@ -21,6 +21,7 @@ import { runSimulation, type SimulationReport } from '../sim/index.ts';
 import { loadTopology, readLocalState, stateFile } from '../topology/index.ts';
 import { planChaos, runChaos, type ChaosEvent } from './driver.ts';
 import { checkAgainstOracle, cleanStart } from './oracle.ts';
+import { createRunLog } from './runlog.ts';
 import { allRunning, collectLines, drainUntilCommitted, freePort, lastChange, runEvents, runTopology } from './run.ts';
 
 export interface ChaosDemoOptions {
@@ -41,6 +42,8 @@ export interface ChaosDemoOptions {
   /** Pool threads per segment in each process (default 0: the main thread; the box has 2 cores). */
   workers?: number;
   log?: (line: string) => void;
+  /** Keep the run folder (children's output, simulator attempts, gateway metrics) even when every check passed; a failed run always keeps it. */
+  keepFolder?: boolean;
 }
 
 export interface ChaosDemoSummary {
@@ -58,11 +61,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummary> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const run = randomBytes(3).toString('hex');
-  const { events, stamp, event } = runEvents(log);
+  const { t0, events, stamp, event } = runEvents(log);
   const topo = loadTopology(o.topologyFile);
   const state = readLocalState(stateFile(o.stateDir));
   if (!state) throw Object.assign(new Error(`no local infrastructure at ${stateFile(o.stateDir)}: run \`iov infra up\` first (or give --state-dir)`), { code: 'NO_LOCAL_INFRA' });
   const dir = mkdtempSync(join(tmpdir(), `iov-chaos-${run}-`));
+  const runLog = createRunLog(dir, t0);
+  let keepDir = o.keepFolder === true;
   const database = `chaos_${run}`;
   const topologyFile = runTopology(o.topologyFile, topo, state, database, dir, run);
   // The run's own topology (renamed segments and databases) is what its processes read; this
@@ -74,8 +79,15 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
   const common = ['--topology', topologyFile, ...(o.stateDir ? ['--state-dir', o.stateDir] : [])];
   const env = { IOV_API_KEYS: `chaos:${apiKey}`, IOV_LOG_LEVEL: process.env.IOV_LOG_LEVEL ?? 'warn' };
   const lines = collectLines();
+  const onLine = (name: string, line: string) => {
+    lines.on(name, line);
+    runLog.line(name, line);
+  };
   const onStderr = (name: string, chunk: string) => {
-    for (const l of chunk.split('\n').filter(Boolean)) if (/error|fatal|stopped|fenced/i.test(l)) log(`[${name}] ${l.slice(0, 300)}`);
+    for (const l of chunk.split('\n').filter(Boolean)) {
+      runLog.line(name, l);
+      if (/error|fatal|stopped|fenced/i.test(l)) log(`[${name}] ${l.slice(0, 300)}`);
+    }
   };
   const supLog = (line: string) => event(`${stamp()} ${line}`);
   let segments: Supervisor | undefined;
@@ -96,7 +108,7 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     const gwPorts = await Promise.all(Array.from({ length: o.gateways }, () => freePort()));
     gateways = createSupervisor({
       specs: gwPorts.map((port, i) => ({ name: `gateway-${i + 1}`, args: ['gateway', '--port', String(port), ...common], env: { ...env, IOV_LOG_LEVEL: 'info' }, ready: READY_LINES.gateway })),
-      log: supLog, onLine: lines.on, onStderr,
+      log: supLog, onLine, onStderr,
     });
     segments = createSupervisor({
       specs: Array.from({ length: o.processes }, (_, i) => ({
@@ -104,9 +116,10 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
         args: ['segment', '--all', '--workers', String(o.workers ?? 0), '--window', String(o.windowS), '--lateness', String(o.allowedLatenessS), ...common],
         env, ready: READY_LINES.segment,
       })),
-      log: supLog, onLine: lines.on, onStderr,
+      log: supLog, onLine, onStderr,
     });
-    await Promise.all([gateways.start(), segments.start()]);
+    // The same bound as for a restarted process (below): at load ~30 a start took over 90 s.
+    await Promise.all([gateways.start(180_000), segments.start(180_000)]);
     const pids = (s: Supervisor) => s.members().map((m) => `${m.name} pid ${m.pid}`).join(', ');
     event(`${stamp()} running: ${pids(segments)}; ${pids(gateways)}`);
     const failed = Promise.race([segments.done, gateways.done]).then(() => undefined, (err: Error) => err);
@@ -117,11 +130,16 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
       : [];
     if (plan.length) event(`${stamp()} chaos plan (seed ${o.seed}): ${plan.map((e) => `${(e.atMs / 1000).toFixed(1)} s ${e.action} ${e.group} #${e.slot + 1}${e.forMs ? ` ${(e.forMs / 1000).toFixed(1)} s` : ''}`).join('; ')}`);
     const simStart = Date.now();
+    const sampler = runLog.sampleGateways(() => gateways!.members().map((m, i) => ({ name: m.name, url: `http://127.0.0.1:${gwPorts[i]}` })), 1_000);
     const chaos = runChaos(plan, { segment: segments, gateway: gateways }, (l) => event(l.replace(/^t\+[\d.]+ s/, stamp())), simStart);
     sim = await runSimulation({
       targets: gwPorts.map((p) => `http://127.0.0.1:${p}`), apiKey, vehicles: o.vehicles, seed: o.seed, idPrefix: `v${run}`,
-      durationS: o.durationS, rate: o.rate ?? o.vehicles / 5, batchSize: 200, concurrency: 4, timeoutMs: 4_000, retries: 10, maxBackoffMs: 3_000,
+      // Each retry waits twice as long as the attempt before (4, 8, 16, 24 s …): a gateway
+      // slower than 4 s under load still answers one of them (docs/scaleout.md §5, seed 15).
+      durationS: o.durationS, rate: o.rate ?? o.vehicles / 5, batchSize: 200, concurrency: 4, timeoutMs: 4_000, maxTimeoutMs: 24_000, retries: 10, maxBackoffMs: 3_000,
+      onAttempt: runLog.attempt,
     });
+    sampler.stop();
     event(`${stamp()} simulator done: ${sim.sent} sent, ${sim.accepted} accepted, ${sim.duplicates} duplicates, ${sim.rejected} rejected, ${sim.retries} retries (${sim.retriedBatches} batches), ${sim.failedBatches} batches failed`);
     await chaos.done;
     const early = await Promise.race([failed, sleep(0).then(() => undefined)]);
@@ -150,8 +168,10 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     // ---- checks against the batch oracle ------------------------------------------------
     checks.push(...await checkAgainstOracle({ rt, start, sim, windowS: o.windowS, allowedLatenessS: o.allowedLatenessS, readGroup: `iov-chaos-read-${run}` }));
     const ok = checks.every((c) => c.ok);
+    keepDir ||= !ok;
     return { ok, run, events, sim, checks, restarts, databases: `*_${database}` };
   } catch (err) {
+    keepDir = true;
     checks.push({ name: 'run completed', ok: false, detail: (err as Error).message });
     return { ok: false, run, events, sim, checks, restarts: {}, databases: `*_${database}` };
   } finally {
@@ -160,7 +180,10 @@ export async function runChaosDemo(o: ChaosDemoOptions): Promise<ChaosDemoSummar
     await segments?.stop(5_000);
     await gateways?.stop(5_000);
     await rt.close();
-    rmSync(dir, { recursive: true, force: true });
+    await runLog.close();
+    // A failed run keeps its folder: the children's output, the simulator's attempts, the gateways' metrics.
+    if (keepDir) event(`${stamp()} run folder kept for the diagnosis: ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -47,10 +47,11 @@ export function runTopology(file: string, topo: Topology, state: ReturnType<type
 }
 
 /** A run's event list; `stamp()` is the time since the run began ("t+3.2 s"). Each event is also logged. */
-export function runEvents(log: (line: string) => void): { events: string[]; stamp: () => string; event: (line: string) => void } {
+export function runEvents(log: (line: string) => void): { t0: number; events: string[]; stamp: () => string; event: (line: string) => void } {
   const t0 = Date.now();
   const events: string[] = [];
   return {
+    t0,
     events,
     stamp: () => `t+${((Date.now() - t0) / 1000).toFixed(1)} s`,
     event: (line) => {

@@ -14,8 +14,15 @@ export interface PostOptions {
   /** Gateway base URLs (at least one): attempt k of batch b goes to targets[(b + k) % n]. */
   targets: readonly string[];
   apiKey?: string;
-  /** Per-attempt timeout, ms (default 10 000). */
+  /** Timeout of the first attempt, ms (default 10 000); each retry waits twice as long as the attempt before, up to maxTimeoutMs. */
   timeoutMs?: number;
+  /**
+   * Cap of the growing per-attempt timeout, ms (default 6 × timeoutMs). A gateway slower than
+   * the first timeout (starved of CPU, its retries queued behind the attempts the client gave
+   * up on) answers none of the attempts of a fixed timeout however many there are; a growing
+   * one reaches its answer (docs/scaleout.md §5, seed 15).
+   */
+  maxTimeoutMs?: number;
   /** Attempts after the first before giving up on a batch (default 5). */
   retries?: number;
   /** Backoff before retry k (from 0): min(maxBackoffMs, backoffMs * 2^k), with full jitter (default 200 / 5 000 ms). */
@@ -23,6 +30,22 @@ export interface PostOptions {
   maxBackoffMs?: number;
   /** Stops retrying (the attempt in progress finishes): the run is being cut short. */
   signal?: AbortSignal;
+  /** Told of every attempt when it ends (a run's timeline, e.g. the chaos demo's run folder). */
+  onAttempt?: (a: AttemptRecord) => void;
+}
+
+/** One attempt of one batch, as `onAttempt` sees it. */
+export interface AttemptRecord {
+  batch: number;
+  attempt: number;
+  url: string;
+  /** Epoch ms when the request was sent, and how long until its answer or failure. */
+  startedAt: number;
+  ms: number;
+  /** HTTP status, 0 when there was no answer. */
+  status: number;
+  /** The failure in words, '' when the answer was taken. */
+  failure: string;
 }
 
 export interface PostResult {
@@ -125,15 +148,21 @@ export async function postPackets(packets: readonly unknown[], opts: PostOptions
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
   const body = JSON.stringify(packets);
   const maxRetries = opts.retries ?? 5;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const firstTimeoutMs = opts.timeoutMs ?? 10_000;
+  const maxTimeoutMs = opts.maxTimeoutMs ?? 6 * firstTimeoutMs;
+  if (!(maxTimeoutMs >= firstTimeoutMs)) throw new RangeError('options.maxTimeoutMs must be at least options.timeoutMs');
   const base = opts.backoffMs ?? 200;
   const cap = opts.maxBackoffMs ?? 5_000;
   const failures: string[] = [];
   for (let attempt = 0; ; attempt++) {
     const url = urls[(batch + attempt) % urls.length]!;
+    const timeoutMs = Math.min(maxTimeoutMs, firstTimeoutMs * 2 ** attempt);
     const where = url.toString();
     let status = 0;
     let retryAfterMs: number | undefined;
+    const startedAt = Date.now();
+    const told = failures.length;
+    const tell = () => opts.onAttempt?.({ batch, attempt, url: where, startedAt, ms: Date.now() - startedAt, status, failure: failures.length > told ? failures[failures.length - 1]! : '' });
     try {
       const res = await post(url, headers, body, timeoutMs);
       status = res.status;
@@ -148,6 +177,7 @@ export async function postPackets(packets: readonly unknown[], opts: PostOptions
         const ok = status < 300 || status === 422;
         if (!ok) failures.push(`${where}: HTTP ${status}${j.code ? ` ${j.code}` : ''}${j.message ? `: ${j.message}` : ''}`);
         const rejected = Array.isArray(j.rejected) ? j.rejected.length : typeof j.rejected === 'number' ? j.rejected : ok ? 0 : packets.length;
+        tell();
         return { status, accepted: j.accepted ?? 0, duplicates: j.duplicates ?? 0, rejected, crossings: j.crossings ?? 0, retries: attempt, failures, failed: !ok };
       }
       failures.push(`${where}: HTTP ${status}${j.code ? ` ${j.code}` : ''}${j.message ? `: ${j.message}` : ''}`);
@@ -156,6 +186,7 @@ export async function postPackets(packets: readonly unknown[], opts: PostOptions
     } catch (err) {
       failures.push(`${where}: ${describeNetworkError(err, timeoutMs)}`);
     }
+    tell();
     if (attempt >= maxRetries || opts.signal?.aborted) {
       return { status, accepted: 0, duplicates: 0, rejected: 0, crossings: 0, retries: attempt, failures, failed: true };
     }
