@@ -143,6 +143,13 @@ describe('simulate over HTTP', () => {
   });
 });
 
+describe('postPackets options', () => {
+  it('refuses a timeout cap below the first timeout', async () => {
+    await expect(postPackets([{}], { targets: ['http://127.0.0.1:1'], timeoutMs: 2_000, maxTimeoutMs: 1_000 }))
+      .rejects.toThrow(new RangeError('options.maxTimeoutMs must be at least options.timeoutMs'));
+  });
+});
+
 describe('iov simulate (CLI)', () => {
   it('says "connection refused" and exits non-zero when nothing listens', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/iov.mjs'), 'simulate', '--target', 'http://127.0.0.1:1', '--duration', '30', '--retries', '2', '--vehicles', '10'],
