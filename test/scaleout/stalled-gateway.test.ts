@@ -16,7 +16,9 @@ import { DEFAULT_TOPOLOGY_FILE, loadTopology, readLocalState, segmentTopic, stat
 import { infra, randomName } from '../helpers/index.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const STALL_MS = 6_000;
+// Longer than a fixed 1 s timeout's whole patience (4 attempts, ≤ 4.6 s) with room for a late timer on a
+// loaded box; shorter than the growing timeout's (1 + 2 + 4 + 6 s).
+const STALL_MS = 8_000;
 
 describe('a stalled gateway and a retrying client (chaos seed 15)', () => {
   const run = randomName('stall').slice(6);
