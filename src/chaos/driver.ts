@@ -3,6 +3,7 @@
 // (SIGSTOP … SIGCONT). The same seed gives the same schedule (moments and victims' slots).
 import { mulberry32 } from '../sim/index.ts';
 import type { Supervisor } from '../local/index.ts';
+import { runClock } from './run.ts';
 
 export type ChaosAction = 'kill' | 'pause';
 
@@ -54,7 +55,7 @@ export function runChaos(events: ChaosEvent[], targets: { segment: Supervisor; g
   const timers = new Set<NodeJS.Timeout>();
   const pending: Promise<void>[] = [];
   let cancelled = false;
-  const stamp = () => `t+${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  const stamp = () => `${runClock(t0)} s`;
   // Processes this driver SIGKILLed: one stays "running" until the supervisor sees its exit,
   // and must not be picked again meanwhile (a pause of a dying process pauses nothing).
   const killed = new Set<number>();

@@ -46,6 +46,11 @@ export function runTopology(file: string, topo: Topology, state: ReturnType<type
   return out;
 }
 
+/** The run's clock, as every line of a run shows it: "t+3.2", seconds since `t0` at `at` (epoch ms). */
+export function runClock(t0: number, at = Date.now()): string {
+  return `t+${((at - t0) / 1000).toFixed(1)}`;
+}
+
 /** A run's event list; `stamp()` is the time since the run began ("t+3.2 s"). Each event is also logged. */
 export function runEvents(log: (line: string) => void): { t0: number; events: string[]; stamp: () => string; event: (line: string) => void } {
   const t0 = Date.now();
@@ -53,7 +58,7 @@ export function runEvents(log: (line: string) => void): { t0: number; events: st
   return {
     t0,
     events,
-    stamp: () => `t+${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    stamp: () => `${runClock(t0)} s`,
     event: (line) => {
       events.push(line);
       log(line);

@@ -6,6 +6,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AttemptRecord } from '../sim/index.ts';
+import { runClock } from './run.ts';
 
 /** Gateway metrics worth a sample: what a gateway did while clients waited. */
 const SAMPLED = /^iov_gateway_(requests_total|packets_accepted_total|duplicates_total|dedup_takeovers_total|circuit_state|circuit_fast_fail_total|inflight_bytes|vehicle_waits_total|kafka_produce_seconds_(count|sum)|state_seconds_(count|sum)|nodejs_eventloop_lag_seconds|process_cpu_seconds_total)(\{[^}]*\})? /;
@@ -21,18 +22,16 @@ export interface RunLog {
 
 export function createRunLog(dir: string, t0: number): RunLog {
   const files = new Map<string, WriteStream>();
-  const stamp = () => `t+${((Date.now() - t0) / 1000).toFixed(1)}`;
   const file = (name: string) => {
     let f = files.get(name);
     if (!f) files.set(name, (f = createWriteStream(join(dir, `${name}.log`), { flags: 'a' })));
     return f;
   };
-  const line = (name: string, text: string) => void file(name).write(`${stamp()} ${text}\n`);
+  const line = (name: string, text: string) => void file(name).write(`${runClock(t0)} ${text}\n`);
   return {
     line,
     attempt(a) {
-      const at = `t+${((a.startedAt - t0) / 1000).toFixed(1)}`;
-      line('sim', `batch ${a.batch} attempt ${a.attempt} sent ${at} to ${a.url}: ${a.ms} ms, ${a.failure || `HTTP ${a.status}`}`);
+      line('sim', `batch ${a.batch} attempt ${a.attempt} sent ${runClock(t0, a.startedAt)} to ${a.url}: ${a.ms} ms, ${a.failure || `HTTP ${a.status}`}`);
     },
     sampleGateways(urls, everyMs) {
       const lag = monitorEventLoopDelay({ resolution: 20 });

@@ -17,8 +17,9 @@ function stopReading(pl: Pipeline, cause: SegmentError): PartitionStopped {
 
 /**
  * The log's end must not be below `position` (one past an offset committed, processed or
- * stored in packets): every offset below it was in the log then, and a log's end only grows. An end below it means the topic was deleted and recreated, or its log
- * was truncated from the end; the offsets below `position` now name messages this partition
+ * stored in packets): every offset below it was in the log then, and a log's end only grows.
+ * An end below it means the topic was deleted and recreated, or its log was truncated from
+ * the end; the offsets below `position` now name messages this partition
  * never read (Kafka would even reset a consumer past the end to the earliest offset, whose
  * messages the pipeline would drop as re-deliveries).
  */

@@ -34,6 +34,11 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
   throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
+/** A process's (or one of its threads') state letter from /proc: T = stopped. */
+export function procState(pid: number, thread?: string): string {
+  return readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').replace(/^.*\) /, '')[0]!;
+}
+
 /**
  * SIGSTOP `pid` and wait until every thread of it is stopped. kill() returns once the signal
  * is queued; the process stops only when the thread picked to take the signal next runs, and
@@ -43,7 +48,7 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
  */
 export async function pauseProcess(pid: number): Promise<void> {
   process.kill(pid, 'SIGSTOP');
-  const stopped = () => readdirSync(`/proc/${pid}/task`).every((t) => /^[Tt]$/.test(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').replace(/^.*\) /, '')[0]!));
+  const stopped = () => readdirSync(`/proc/${pid}/task`).every((t) => /^[Tt]$/.test(procState(pid, t)));
   await waitFor(() => stopped(), { timeoutMs: 10_000, intervalMs: 5, what: `every thread of process ${pid} to stop` });
 }
 

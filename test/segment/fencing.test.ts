@@ -6,12 +6,11 @@
 // nothing and stops (SEG_FENCED). The stored result equals the batch oracle, no row is
 // stored twice (plain MergeTree tables: nothing merges duplicates away).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { segmentTopic } from '../../src/topology/index.ts';
 import type { SegmentStats } from '../../src/segment/index.ts';
-import { infra, randomName, testBus, testStore, waitFor } from '../helpers/index.ts';
+import { infra, procState, randomName, testBus, testStore, waitFor } from '../helpers/index.ts';
 import type { MemberConfig } from './member.ts';
 import { expectFlowEqual, expectPacketsEqual, oracleInput, oracleOf, plainTables, produceInChunks, simulateFleet, storedFlow } from './fixture.ts';
 
@@ -50,9 +49,6 @@ function startMember(cfg: MemberConfig): Member {
   });
   return m;
 }
-
-/** Process state letter from /proc (T = stopped). */
-const procState = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
 
 describe('fencing across processes', () => {
   const bus = testBus();
