@@ -80,7 +80,7 @@ export async function acquireLease(rt: SegmentRuntime, pl: Pipeline): Promise<vo
 async function renewLease(rt: SegmentRuntime, pl: Pipeline, lease: Lease): Promise<boolean> {
   const lapsed = lease.validUntil <= performance.now();
   const renewed = await rt.fencing.fence!.renew(lease);
-  if (renewed && lapsed) rt.log.warn({ partition: pl.partition, epoch: lease.epoch }, 'partition lease lapsed and was taken again: nobody was granted it meanwhile');
+  if (renewed && lapsed) rt.log.warn({ partition: pl.partition, epoch: lease.epoch }, 'partition lease renewed after its validity here had run out: nobody was granted it meanwhile');
   return renewed;
 }
 

@@ -99,7 +99,7 @@ describe('segment processor: a lease that lapsed while the member could not run'
     await waitFor(() => run.p.stats().positions[0] === run.records.length, { timeoutMs: 30_000, what: 'the second half processed' });
     await run.p.drain({ timeoutMs: 30_000 });
     expect(run.p.stats()).toMatchObject({ status: 'running', stopped: [] });
-    expect(run.warnings).toContain('partition lease lapsed and was taken again: nobody was granted it meanwhile');
+    expect(run.warnings).toContain('partition lease renewed after its validity here had run out: nobody was granted it meanwhile');
     expect(await epochOf(run.keyPrefix, run.resource)).toBe(1);
 
     const oracle = oracleOf(await oracleInput(kept.bus, [run.seg]), WINDOW_S, LATENESS_S);
@@ -119,6 +119,6 @@ describe('segment processor: a lease that lapsed while the member could not run'
     expect(run.p.stats().crashed).toBe('partition 0: lease (epoch 1) lost: the lease expired or another member took it; this member writes nothing more');
     expect(run.p.stats().rowsWritten).toEqual(before.rows);
     expect(await storedPackets(moved.store, run.seg)).toBe(before.stored);
-    expect(run.warnings).not.toContain('partition lease lapsed and was taken again: nobody was granted it meanwhile');
+    expect(run.warnings).not.toContain('partition lease renewed after its validity here had run out: nobody was granted it meanwhile');
   }, 120_000);
 });
